@@ -1,0 +1,29 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Slide",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "slide", targets: ["slide"]),
+        .library(name: "SlideCore", targets: ["SlideCore"]),
+        .library(name: "SlideKit", targets: ["SlideKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Runs on the host and, compiled as Embedded Swift, inside the kernel.
+        .target(name: "SlideCore"),
+        // zlib for gzip-compressed Images (Debian zlib1g-dev).
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // Host-only: files, input detection, table discovery, checks, reports.
+        .target(name: "SlideKit", dependencies: ["SlideCore", "CZlib"]),
+        .executableTarget(
+            name: "slide",
+            dependencies: ["SlideKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "slide-bench", dependencies: ["SlideKit"], path: "Benchmarks/slide-bench"),
+        .testTarget(name: "SlideCoreTests", dependencies: ["SlideCore"]),
+        .testTarget(name: "SlideKitTests", dependencies: ["SlideKit"]),
+    ]
+)

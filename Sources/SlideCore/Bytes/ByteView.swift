@@ -1,0 +1,148 @@
+// Bounds-checked little-endian reads and writes over raw memory.
+//
+// Every file format in Slide is decoded field by field through these views; nothing overlays
+// a Swift struct on file bytes. Bounds are checked in the overflow-safe form
+// `offset <= count && size <= count - offset`, so hostile offsets and counts cannot wrap.
+// The same code runs inside the kernel, where the view covers the loaded image.
+
+/// A read-only window onto bytes, addressed from 0.
+public struct ByteView {
+    /// The first byte of the window.
+    public let base: UnsafeRawPointer?
+    /// The number of bytes in the window.
+    public let count: Int
+
+    @inlinable
+    public init(_ buffer: UnsafeRawBufferPointer) {
+        self.base = buffer.baseAddress
+        self.count = buffer.count
+    }
+
+    @inlinable
+    public init(start: UnsafeRawPointer?, count: Int) {
+        self.base = start
+        self.count = start == nil ? 0 : count
+    }
+
+    /// True when `[offset, offset + size)` lies inside the window.
+    @inlinable @inline(__always)
+    public func contains(offset: Int, size: Int) -> Bool {
+        offset >= 0 && size >= 0 && offset <= count && size <= count - offset
+    }
+
+    @inlinable @inline(__always)
+    func check(_ offset: Int, _ size: Int, _ what: StaticString) throws(SlideError) {
+        guard contains(offset: offset, size: size) else {
+            throw SlideError.truncated(what, offset: offset, size: size, available: count)
+        }
+    }
+
+    @inlinable
+    public func u8(at offset: Int, _ what: StaticString = "byte") throws(SlideError) -> UInt8 {
+        try check(offset, 1, what)
+        return base.unsafelyUnwrapped.load(fromByteOffset: offset, as: UInt8.self)
+    }
+
+    @inlinable
+    public func u16(at offset: Int, _ what: StaticString = "16-bit field") throws(SlideError) -> UInt16 {
+        try check(offset, 2, what)
+        return UInt16(littleEndian: base.unsafelyUnwrapped.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+    }
+
+    @inlinable
+    public func u32(at offset: Int, _ what: StaticString = "32-bit field") throws(SlideError) -> UInt32 {
+        try check(offset, 4, what)
+        return UInt32(littleEndian: base.unsafelyUnwrapped.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+    }
+
+    @inlinable
+    public func u64(at offset: Int, _ what: StaticString = "64-bit field") throws(SlideError) -> UInt64 {
+        try check(offset, 8, what)
+        return UInt64(littleEndian: base.unsafelyUnwrapped.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+    }
+
+    /// Reads a 64-bit word the caller has already bounds-checked (hot loops check a whole range once).
+    @inlinable @inline(__always)
+    public func u64Unchecked(at offset: Int) -> UInt64 {
+        UInt64(littleEndian: base.unsafelyUnwrapped.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+    }
+
+    /// A sub-window `[offset, offset + size)`.
+    @inlinable
+    public func slice(offset: Int, size: Int, _ what: StaticString = "range") throws(SlideError) -> ByteView {
+        try check(offset, size, what)
+        return ByteView(start: base.map { $0 + offset }, count: size)
+    }
+
+    /// A sub-window addressed by 64-bit file values, which may not fit in `Int`.
+    @inlinable
+    public func slice(offset: UInt64, size: UInt64, _ what: StaticString = "range") throws(SlideError) -> ByteView {
+        guard offset <= UInt64(count), size <= UInt64(count) - offset else {
+            throw SlideError.truncated(what, offset: offset, size: size, available: UInt64(count))
+        }
+        return ByteView(start: base.map { $0 + Int(offset) }, count: Int(size))
+    }
+
+    /// True when the bytes at `offset` equal `expected`.
+    public func matches(_ expected: StaticString, at offset: Int) -> Bool {
+        let n = expected.utf8CodeUnitCount
+        guard contains(offset: offset, size: n), let base else { return false }
+        let e = expected.utf8Start
+        for i in 0..<n where base.load(fromByteOffset: offset + i, as: UInt8.self) != e[i] { return false }
+        return true
+    }
+}
+
+/// A writable window onto bytes, addressed from 0.
+public struct MutableByteView {
+    public let base: UnsafeMutableRawPointer?
+    public let count: Int
+
+    @inlinable
+    public init(_ buffer: UnsafeMutableRawBufferPointer) {
+        self.base = buffer.baseAddress
+        self.count = buffer.count
+    }
+
+    @inlinable
+    public var readOnly: ByteView { ByteView(start: base.map { UnsafeRawPointer($0) }, count: count) }
+
+    @inlinable @inline(__always)
+    public func contains(offset: Int, size: Int) -> Bool {
+        offset >= 0 && size >= 0 && offset <= count && size <= count - offset
+    }
+
+    @inlinable
+    public func setU8(_ value: UInt8, at offset: Int, _ what: StaticString = "byte") throws(SlideError) {
+        guard contains(offset: offset, size: 1) else { throw .truncated(what, offset: offset, size: 1, available: count) }
+        base.unsafelyUnwrapped.storeBytes(of: value, toByteOffset: offset, as: UInt8.self)
+    }
+
+    @inlinable
+    public func setU16(_ value: UInt16, at offset: Int, _ what: StaticString = "16-bit field") throws(SlideError) {
+        guard contains(offset: offset, size: 2) else { throw .truncated(what, offset: offset, size: 2, available: count) }
+        base.unsafelyUnwrapped.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt16.self)
+    }
+
+    @inlinable
+    public func setU32(_ value: UInt32, at offset: Int, _ what: StaticString = "32-bit field") throws(SlideError) {
+        guard contains(offset: offset, size: 4) else { throw .truncated(what, offset: offset, size: 4, available: count) }
+        base.unsafelyUnwrapped.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt32.self)
+    }
+
+    @inlinable
+    public func setU64(_ value: UInt64, at offset: Int, _ what: StaticString = "64-bit field") throws(SlideError) {
+        guard contains(offset: offset, size: 8) else { throw .truncated(what, offset: offset, size: 8, available: count) }
+        base.unsafelyUnwrapped.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt64.self)
+    }
+
+    @inlinable @inline(__always)
+    public func u64Unchecked(at offset: Int) -> UInt64 {
+        UInt64(littleEndian: base.unsafelyUnwrapped.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+    }
+
+    @inlinable @inline(__always)
+    public func setU64Unchecked(_ value: UInt64, at offset: Int) {
+        base.unsafelyUnwrapped.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt64.self)
+    }
+}

@@ -1,0 +1,49 @@
+// Errors as small values with a location.
+//
+// The core never allocates to describe a failure: each case carries a static field name and
+// the numbers that prove what went wrong. `description` builds the text only when asked;
+// the CLI prefixes it with `slide: error: 'FILE': `.
+
+public enum SlideError: Error, Equatable, CustomStringConvertible {
+    /// `what` needs `size` bytes at `offset`, but only `available` exist.
+    case truncated(StaticString, offset: UInt64, size: UInt64, available: UInt64)
+    /// `what` at `offset` does not carry the expected magic bytes.
+    case badMagic(StaticString, offset: UInt64)
+    /// Field `what` holds `value`, which the format does not allow.
+    case invalid(StaticString, value: UInt64)
+    /// `what` = `value` lies outside `[low, high]`.
+    case outOfRange(StaticString, value: UInt64, low: UInt64, high: UInt64)
+    /// `what` = `value` is not a multiple of `alignment`.
+    case misaligned(StaticString, value: UInt64, alignment: UInt64)
+    /// A valid value Slide does not handle (big-endian ELF, 32-bit ELF, ...).
+    case unsupported(StaticString, value: UInt64)
+    /// `count` × `size` overflows or exceeds what the input can hold.
+    case countOverflow(StaticString, count: UInt64, size: UInt64)
+
+    public static func truncated(_ what: StaticString, offset: Int, size: Int, available: Int) -> SlideError {
+        .truncated(what, offset: UInt64(truncatingIfNeeded: offset), size: UInt64(truncatingIfNeeded: size),
+                   available: UInt64(truncatingIfNeeded: available))
+    }
+
+    public static func == (a: SlideError, b: SlideError) -> Bool { a.description == b.description }
+
+    public var description: String {
+        switch self {
+        case let .truncated(what, offset, size, available):
+            if offset > available { return "\(what) at \(hex(offset)) starts past the end of the data (\(hex(available)) bytes)" }
+            return "\(what) at \(hex(offset)) needs \(hex(size)) bytes but only \(hex(available - offset)) remain"
+        case let .badMagic(what, offset):
+            return "bad \(what) magic at \(hex(offset))"
+        case let .invalid(what, value):
+            return "invalid \(what) \(hex(value))"
+        case let .outOfRange(what, value, low, high):
+            return "\(what) \(hex(value)) is not in [\(hex(low)), \(hex(high))]"
+        case let .misaligned(what, value, alignment):
+            return "\(what) \(hex(value)) is not \(alignment)-byte aligned"
+        case let .unsupported(what, value):
+            return "unsupported \(what) \(hex(value))"
+        case let .countOverflow(what, count, size):
+            return "\(what): \(count) entries of \(size) bytes do not fit in the input"
+        }
+    }
+}

@@ -1,0 +1,148 @@
+// RELA tables (gABI `Elf64_Rela`, 24 bytes) and their application, as the arm64 boot code does
+// it (spec §2.1, §2.4): for R_AARCH64_RELATIVE the place is *overwritten* with
+// `addend + displacement`, so application is idempotent and works on the zero-filled places
+// that `--no-apply-dynamic-relocs` leaves in an Image.
+//
+// Runs inside the kernel: no allocation, typed throws, every place bounds-checked before the
+// store, and a table that points outside the image is an error, never a wild write.
+
+/// One `Elf64_Rela` entry.
+public struct RelaEntry: Equatable {
+    public static let size = 24
+    /// `r_offset`: the link-time virtual address of the place.
+    public var offset: UInt64
+    /// `r_info`: symbol index in the high 32 bits, type in the low 32 bits.
+    public var info: UInt64
+    /// `r_addend`.
+    public var addend: Int64
+
+    public init(offset: UInt64, info: UInt64, addend: Int64) {
+        self.offset = offset
+        self.info = info
+        self.addend = addend
+    }
+
+    public init(offset: UInt64, type: RelocationType, symbol: UInt32 = 0, addend: Int64) {
+        self.init(offset: offset, info: UInt64(symbol) << 32 | UInt64(type.rawValue), addend: addend)
+    }
+
+    /// `ELF64_R_TYPE(r_info)`.
+    @inlinable public var type: RelocationType { RelocationType(rawValue: UInt32(truncatingIfNeeded: info)) }
+    /// `ELF64_R_SYM(r_info)`.
+    @inlinable public var symbol: UInt32 { UInt32(truncatingIfNeeded: info >> 32) }
+}
+
+/// A view over a RELA table in memory.
+public struct RelaTable {
+    public let bytes: ByteView
+    public let count: Int
+
+    /// The table must be a whole number of 24-byte entries.
+    public init(_ bytes: ByteView) throws(SlideError) {
+        guard bytes.count % RelaEntry.size == 0 else {
+            throw .misaligned("RELA table size", value: UInt64(bytes.count), alignment: UInt64(RelaEntry.size))
+        }
+        self.bytes = bytes
+        self.count = bytes.count / RelaEntry.size
+    }
+
+    @inlinable
+    public subscript(i: Int) -> RelaEntry {
+        precondition(i >= 0 && i < count)
+        let o = i * RelaEntry.size
+        return RelaEntry(offset: bytes.u64Unchecked(at: o), info: bytes.u64Unchecked(at: o + 8),
+                         addend: Int64(bitPattern: bytes.u64Unchecked(at: o + 16)))
+    }
+
+    /// Writes `entry` as 24 little-endian bytes at `index` of `out`.
+    public static func write(_ entry: RelaEntry, to out: MutableByteView, index: Int) throws(SlideError) {
+        let o = index * RelaEntry.size
+        try out.setU64(entry.offset, at: o)
+        try out.setU64(entry.info, at: o + 8)
+        try out.setU64(UInt64(bitPattern: entry.addend), at: o + 16)
+    }
+}
+
+/// Supplies `S` for symbol-based entries (R_AARCH64_ABS64, R_AARCH64_GLOB_DAT).
+public protocol SymbolResolver {
+    /// The run-time value of symbol `index`, or nil when it cannot be resolved (the entry is skipped).
+    func value(ofSymbol index: UInt32) -> UInt64?
+}
+
+/// The boot code's resolver: no symbol table survives in an Image, so symbol-based entries are skipped.
+public struct NoSymbols: SymbolResolver {
+    public init() {}
+    public func value(ofSymbol index: UInt32) -> UInt64? { nil }
+}
+
+/// What applying a RELA table did, by kind. Allocation-free.
+public struct RelaApplyReport: Equatable {
+    /// R_AARCH64_RELATIVE entries written.
+    public var relative = 0
+    /// ABS64/GLOB_DAT entries written through the resolver.
+    public var symbolic = 0
+    /// ABS64/GLOB_DAT entries the resolver could not resolve (left untouched).
+    public var unresolved = 0
+    /// R_AARCH64_NONE entries (padding) skipped.
+    public var none = 0
+    /// Entries of any other type (left untouched).
+    public var unsupported = 0
+    /// Index of the first unsupported entry, if any.
+    public var firstUnsupported: Int? = nil
+    public init() {}
+}
+
+public enum Rela {
+    /// Applies `table` to `image`, whose byte 0 is link address `linkBase`, for an image that
+    /// runs at `linkBase + displacement`.
+    ///
+    /// RELATIVE: `[P] = A + displacement`. ABS64/GLOB_DAT: `[P] = S + A` with S from `resolver`.
+    /// NONE is skipped; other types are counted and left alone. A place outside the image
+    /// (or one that would overlap its end) stops the walk with an error before any store to it.
+    @inlinable
+    public static func apply<R: SymbolResolver>(
+        _ table: RelaTable, to image: MutableByteView, linkBase: UInt64, displacement: UInt64,
+        resolver: R
+    ) throws(SlideError) -> RelaApplyReport {
+        var report = RelaApplyReport()
+        guard image.count >= 8 else {
+            if table.count > 0 { throw .truncated("image", offset: 0, size: 8, available: image.count) }
+            return report
+        }
+        let lastPlace = UInt64(image.count - 8)
+        let t = table.bytes
+        var o = 0
+        for i in 0..<table.count {
+            let offset = t.u64Unchecked(at: o)
+            let info = t.u64Unchecked(at: o + 8)
+            let addend = t.u64Unchecked(at: o + 16)
+            o += RelaEntry.size
+            let type = UInt32(truncatingIfNeeded: info)
+            if type == RelocationType.relative.rawValue {
+                let place = offset &- linkBase
+                guard place <= lastPlace else {
+                    throw .outOfRange("RELA place", value: offset, low: linkBase, high: linkBase &+ lastPlace)
+                }
+                image.setU64Unchecked(addend &+ displacement, at: Int(place))
+                report.relative += 1
+            } else if type == RelocationType.none.rawValue {
+                report.none += 1
+            } else if type == RelocationType.abs64.rawValue || type == RelocationType.globDat.rawValue {
+                guard let s = resolver.value(ofSymbol: UInt32(truncatingIfNeeded: info >> 32)) else {
+                    report.unresolved += 1
+                    continue
+                }
+                let place = offset &- linkBase
+                guard place <= lastPlace else {
+                    throw .outOfRange("RELA place", value: offset, low: linkBase, high: linkBase &+ lastPlace)
+                }
+                image.setU64Unchecked(s &+ addend, at: Int(place))
+                report.symbolic += 1
+            } else {
+                if report.firstUnsupported == nil { report.firstUnsupported = i }
+                report.unsupported += 1
+            }
+        }
+        return report
+    }
+}

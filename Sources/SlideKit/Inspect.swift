@@ -1,0 +1,185 @@
+// `slide inspect`: what a kernel file is and where its relocation machinery lives.
+
+import SlideCore
+
+public struct InspectReport {
+    public var kernel: KernelImage
+    public var fileSize: Int
+    public var relaTypeCounts: [(RelocationType, Int)]
+    public var relrPlaces: Int?
+    public var relativeCount: Int
+    public var relrWordsIfPacked: Int?
+
+    public static func build(_ k: KernelImage) throws(SlideKitError) -> InspectReport {
+        var counts: [RelocationType: Int] = [:]
+        var relrPlaces: Int? = nil
+        var relative = 0
+        try k.withTables { (_, rela, relr) throws(SlideError) in
+            if let rela { for i in 0..<rela.count { counts[rela[i].type, default: 0] += 1 } }
+            if let relr { relrPlaces = try relr.placeCount() }
+        }
+        relative = counts[.relative] ?? 0
+        var packed: Int? = nil
+        if relative > 0 {
+            // Encode the RELATIVE places as RELR would (in place order) and count the words.
+            let places = try RelrTool.relativePlaces(of: k)
+            do { packed = try RelrTool.pack(places).count } catch { packed = nil } // odd places cannot be packed
+        }
+        let sorted = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        return InspectReport(kernel: k, fileSize: k.format == .image ? k.bytes.count : k.elfBytes?.count ?? 0,
+                             relaTypeCounts: sorted.map { ($0.key, $0.value) }, relrPlaces: relrPlaces,
+                             relativeCount: relative, relrWordsIfPacked: packed)
+    }
+
+    /// A `file(1)`-style one-line description.
+    public var kind: String {
+        let k = kernel
+        if k.format == .elf {
+            return "ELF 64-bit LSB, ARM aarch64" + (k.header != nil ? ", with an arm64 Image header" : "")
+        }
+        guard let h = k.header else { return "unknown" }
+        var s = "Linux kernel ARM64 boot executable Image, " + (h.flags.isBigEndian ? "big-endian" : "little-endian")
+        if let bytes = h.flags.pageSize.bytes { s += ", \(bytes / 1024)K pages" }
+        if k.pe != nil { s += ", EFI (PE/COFF)" }
+        return s
+    }
+
+    var appended: Int { kernel.format == .image ? fileSize - kernel.dataSize : 0 }
+
+    func flagsText(_ f: ImageFlags) -> String {
+        var parts = [f.isBigEndian ? "big-endian" : "little-endian",
+                     f.pageSize == .unspecified ? "page size unspecified" : "\(f.pageSize) pages",
+                     f.placementAnywhere ? "placement anywhere" : "placement near base of RAM"]
+        if f.reservedBits != 0 { parts.append("reserved bits \(hex(f.reservedBits))") }
+        return parts.joined(separator: ", ")
+    }
+
+    func tableText(_ t: TableLocation, name: String) -> [String] {
+        let k = kernel
+        let entrySize = t.kind == .rela ? RelaEntry.size : 8
+        var lines = ["\(name) table:".padded(18) + "file offset \(hex(UInt64(t.fileOffset))), VA \(hex(k.linkBase &+ UInt64(t.imageOffset))), "
+            + "size \(hex(UInt64(t.size))) (\(t.size / entrySize) \(t.kind == .rela ? "entries" : "words"))"]
+        lines.append("  found by:".padded(18) + "\(t.source.rawValue) (confidence \(String(format2(t.confidence))))")
+        lines.append("  reason:".padded(18) + t.reason)
+        return lines
+    }
+
+    public func text() -> String {
+        let k = kernel
+        var lines: [String] = []
+        func row(_ label: String, _ value: String) { lines.append((label + ":").padded(18) + value) }
+        row("File", k.path)
+        row("Kind", kind)
+        row("Containers", k.containers.isEmpty ? "none" : k.containers.joined(separator: " > "))
+        if let h = k.header {
+            lines.append("Image header:")
+            row("  code0", hex(UInt64(h.code0)) + (h.hasMZ ? " (\"MZ\": EFI/PE image)" : ""))
+            row("  code1", hex(UInt64(h.code1)) + (h.entryOffset.map { " (b to image offset \(hex(signed: $0)))" } ?? ""))
+            row("  text_offset", hex(h.textOffset))
+            row("  image_size", "\(hex(h.imageSize)) (\(h.imageSize) bytes)")
+            row("  flags", "\(hex(h.flags.rawValue)) (\(flagsText(h.flags)))")
+            row("  magic", "ARM\\x64")
+            row("  res5", hex(UInt64(h.reserved5)) + (k.pe != nil ? " (PE header offset)" : ""))
+        } else {
+            row("Image header", "none")
+        }
+        if let pe = k.pe {
+            row("PE/COFF", "present: Machine \(hex(UInt64(pe.machine))), \(pe.sectionCount) sections, SizeOfImage \(hex(UInt64(pe.sizeOfImage))), "
+                + "entry \(hex(UInt64(pe.entryPoint))), SectionAlignment \(hex(UInt64(pe.sectionAlignment)))")
+        } else if k.format == .image {
+            row("PE/COFF", "absent")
+        }
+        row("File size", "\(hex(UInt64(fileSize))) (\(fileSize) bytes)")
+        if k.format == .image {
+            row("Image data", "\(hex(UInt64(k.dataSize))) bytes")
+            let what = k.pe?.certificate != nil ? " (PE certificate table: Authenticode signature)" : ""
+            row("Appended", appended == 0 ? "none" : "\(hex(UInt64(appended))) bytes after the image data\(what)")
+        }
+        row("Memory size", "\(hex(k.memorySize)) (image_size: data + BSS)")
+        row("Link base", "\(hex(k.linkBase)) (\(k.linkBaseSource.rawValue): \(k.linkBaseReason))")
+        if let t = k.rela {
+            lines += tableText(t, name: "RELA")
+            row("  entries", relaTypeCounts.map { "\($0.0) \($0.1)" }.joined(separator: ", "))
+        } else {
+            row("RELA table", "none found")
+        }
+        if let t = k.relr {
+            lines += tableText(t, name: "RELR")
+            row("  places", relrPlaces.map(String.init) ?? "undecodable")
+        } else {
+            row("RELR table", "none found")
+        }
+        if let words = relrWordsIfPacked {
+            let relaBytes = relativeCount * RelaEntry.size, relrBytes = words * 8
+            row("RELR would save", "\(relativeCount) RELATIVE entries take \(relaBytes) bytes as RELA; "
+                + "as RELR \(words) words = \(relrBytes) bytes (saves \(relaBytes - relrBytes) bytes)")
+        }
+        for n in k.notes { row("Note", n) }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    public func json() -> JSON {
+        let k = kernel
+        var fields: [(String, JSON)] = [
+            ("schema", .string(jsonSchemaVersion)), ("file", .string(k.path)), ("format", .string(k.format.rawValue)),
+            ("kind", .string(kind)), ("containers", .array(k.containers.map { .string($0) })),
+        ]
+        if let h = k.header {
+            fields.append(("header", .object([
+                ("code0", .hex(UInt64(h.code0))), ("code1", .hex(UInt64(h.code1))),
+                ("entry_offset", h.entryOffset.map { .string(hex(signed: $0)) } ?? .null),
+                ("text_offset", .hex(h.textOffset)), ("image_size", .hex(h.imageSize)), ("flags", .hex(h.flags.rawValue)),
+                ("big_endian", .bool(h.flags.isBigEndian)),
+                ("page_size", h.flags.pageSize.bytes.map { .int(Int($0)) } ?? .null),
+                ("placement_anywhere", .bool(h.flags.placementAnywhere)), ("res5", .hex(UInt64(h.reserved5))),
+            ])))
+        } else {
+            fields.append(("header", .null))
+        }
+        if let pe = k.pe {
+            var p: [(String, JSON)] = [("machine", .hex(UInt64(pe.machine))), ("sections", .int(pe.sectionCount)),
+                                       ("size_of_image", .hex(UInt64(pe.sizeOfImage))), ("entry_point", .hex(UInt64(pe.entryPoint)))]
+            if let c = pe.certificate { p.append(("certificate", .object([("offset", .hex(c.offset)), ("size", .hex(c.size))]))) }
+            fields.append(("pe", .object(p)))
+        } else {
+            fields.append(("pe", .null))
+        }
+        fields += [
+            ("file_size", .hex(fileSize)), ("data_size", .hex(k.dataSize)), ("appended_size", .hex(appended)),
+            ("memory_size", .hex(k.memorySize)),
+            ("link_base", .object([("value", .hex(k.linkBase)), ("source", .string(k.linkBaseSource.rawValue)),
+                                   ("reason", .string(k.linkBaseReason))])),
+        ]
+        func table(_ t: TableLocation?, extra: [(String, JSON)]) -> JSON {
+            guard let t else { return .null }
+            return .object([
+                ("file_offset", .hex(t.fileOffset)), ("va", .hex(k.linkBase &+ UInt64(t.imageOffset))), ("size", .hex(t.size)),
+                ("source", .string(t.source.rawValue)), ("confidence", .double(t.confidence)), ("reason", .string(t.reason)),
+            ] + extra)
+        }
+        fields.append(("rela", table(k.rela, extra: [
+            ("entries", .int((k.rela?.size ?? 0) / RelaEntry.size)),
+            ("types", .object(relaTypeCounts.map { ($0.0.description, .int($0.1)) })),
+        ])))
+        fields.append(("relr", table(k.relr, extra: [("words", .int((k.relr?.size ?? 0) / 8)), ("places", relrPlaces.map { .int($0) } ?? .null)])))
+        if let words = relrWordsIfPacked {
+            fields.append(("relr_if_packed", .object([
+                ("relative_entries", .int(relativeCount)), ("rela_bytes", .int(relativeCount * RelaEntry.size)),
+                ("relr_words", .int(words)), ("relr_bytes", .int(words * 8)),
+                ("saved_bytes", .int(relativeCount * RelaEntry.size - words * 8)),
+            ])))
+        }
+        fields.append(("notes", .array(k.notes.map { .string($0) })))
+        return .object(fields)
+    }
+}
+
+func format2(_ d: Double) -> String {
+    let hundredths = Int((d * 100).rounded())
+    let frac = hundredths % 100
+    return "\(hundredths / 100).\(frac < 10 ? "0" : "")\(frac)"
+}
+
+extension String {
+    func padded(_ width: Int) -> String { count >= width ? self + " " : self + String(repeating: " ", count: width - count) }
+}

@@ -1,0 +1,190 @@
+// One model for every kernel input: the flat image as the boot code sees it.
+//
+// A raw Image *is* the flat image (file offset 0 = link address). An ELF is flattened with
+// `objcopy -O binary` semantics: allocated, non-NOBITS sections from the lowest allocated
+// address, gaps zero-filled. Every later step — listing, checking, relocating — works on this
+// model, so an ELF and the Image made from it give the same answers.
+
+import SlideCore
+
+/// How a fact was established, for reports (`"source"` in JSON).
+public enum Provenance: String {
+    case elfSection = "elf-section"
+    case elfDynamic = "elf-dynamic"
+    case elfSegment = "elf-segment"
+    case codeScan = "code-scan"
+    case heuristic
+    case addendRange = "addend-range"
+    case imageHeader = "image-header"
+    case user
+}
+
+/// Where a relocation table lives and how we know.
+public struct TableLocation {
+    public enum Kind: String { case rela, relr }
+    public var kind: Kind
+    /// Offset of the table in the flat image (= file offset for a raw Image).
+    public var imageOffset: Int
+    public var size: Int
+    public var source: Provenance
+    /// 0...1 for heuristics, 1 when proven.
+    public var confidence: Double
+    /// Why this table was chosen, in one sentence.
+    public var reason: String
+    /// Section name, for ELF inputs.
+    public var sectionName: String?
+    /// File offset of the table, when it differs from `imageOffset` (ELF inputs).
+    public var fileOffset: Int
+}
+
+public struct KernelImage {
+    public enum Format: String { case image, elf }
+
+    public let path: String
+    public let format: Format
+    /// Containers removed to reach the kernel (`gzip`, `efi-zboot(gzip)`).
+    public let containers: [String]
+    /// The flat image; for a raw Image, the whole file including trailing bytes.
+    public var bytes: [UInt8]
+    /// Bytes of image data (excludes e.g. an appended signature).
+    public let dataSize: Int
+    public let header: ImageHeader?
+    public let pe: PEInfo?
+    /// Link address of image byte 0 (KIMAGE_VADDR for Linux).
+    public var linkBase: UInt64
+    public var linkBaseSource: Provenance
+    public var linkBaseReason: String
+    /// Bytes the image occupies in memory (header `image_size`, or ELF end of BSS − start).
+    public let memorySize: UInt64
+    public var rela: TableLocation?
+    public var relr: TableLocation?
+    /// Candidates considered but not chosen (for `inspect --json`).
+    public var notes: [String]
+    /// The ELF reader for ELF inputs (symbols for symbolic entries).
+    public let elfBytes: [UInt8]?
+
+    /// Table discovery policy for raw Images.
+    public enum Discovery: String, CaseIterable { case auto, codeScan = "code-scan", heuristic }
+
+    public static func load(path: String, discovery: Discovery = .auto, linkBase: UInt64? = nil) throws(SlideKitError) -> KernelImage {
+        let raw = try Files.read(path)
+        let (bytes, chain) = try Containers.unpack(raw, path: path)
+        if bytes.count >= 4, bytes[0] == 0x7f, bytes[1] == 0x45, bytes[2] == 0x4c, bytes[3] == 0x46 {
+            return try fromELF(bytes, path: path, containers: chain, linkBaseOverride: linkBase)
+        }
+        let isImage = bytes.withUnsafeBytes { ImageHeader.isPresent(in: ByteView($0)) }
+        guard isImage else {
+            let what = bytes.count < 64 ? "too short to be a kernel (\(bytes.count) bytes)"
+                : "not an ELF file, arm64 Image, gzip stream or EFI zboot image (no \"ARM\\x64\" magic at 0x38)"
+            throw SlideKitError(path, what)
+        }
+        return try fromImage(bytes, path: path, containers: chain, discovery: discovery, linkBaseOverride: linkBase)
+    }
+
+    // MARK: raw Image
+
+    static func fromImage(_ bytes: [UInt8], path: String, containers: [String], discovery: Discovery,
+                          linkBaseOverride: UInt64?) throws(SlideKitError) -> KernelImage {
+        do throws(SlideError) {
+            let view = bytes.withUnsafeBytes { ByteView($0) } // bytes outlives view: both are locals of this call
+            let header = try ImageHeader(from: view)
+            var pe: PEInfo? = nil
+            var dataSize = bytes.count
+            var notes: [String] = []
+            if header.hasMZ, header.reserved5 != 0, let p = try? PEInfo(from: view, at: Int(header.reserved5)) {
+                pe = p
+                if let cert = p.certificate, cert.offset <= UInt64(bytes.count) {
+                    dataSize = Int(cert.offset)
+                } else if p.rawDataEnd > 0, p.rawDataEnd <= UInt64(bytes.count) {
+                    dataSize = Int(p.rawDataEnd)
+                }
+            }
+            let found = try TableFinder.find(in: view, dataSize: dataSize, discovery: discovery, notes: &notes)
+            let base: (UInt64, Provenance, String)
+            if let override = linkBaseOverride {
+                base = (override, .user, "given with --link-base")
+            } else {
+                base = try TableFinder.linkBase(in: view, rela: found.rela, hint: found.linkBaseHint)
+            }
+            return KernelImage(
+                path: path, format: .image, containers: containers, bytes: bytes, dataSize: dataSize, header: header,
+                pe: pe, linkBase: base.0, linkBaseSource: base.1, linkBaseReason: base.2,
+                memorySize: header.imageSize, rela: found.rela, relr: found.relr, notes: notes, elfBytes: nil)
+        } catch {
+            throw SlideKitError(path, error)
+        }
+    }
+
+    // MARK: ELF
+
+    static func fromELF(_ bytes: [UInt8], path: String, containers: [String], linkBaseOverride: UInt64?) throws(SlideKitError) -> KernelImage {
+        do throws(SlideError) {
+            let view = bytes.withUnsafeBytes { ByteView($0) } // bytes outlives view: both are locals of this call
+            let elf = try ELFFile(view)
+            guard elf.header.machine == ELFMachine.aarch64 else {
+                throw SlideError.unsupported("ELF machine (only EM_AARCH64 = 183)", value: UInt64(elf.header.machine))
+            }
+            // objcopy -O binary: allocated sections with contents, from the lowest allocated address.
+            var low = UInt64.max, dataEnd: UInt64 = 0, memEnd: UInt64 = 0
+            var rela: TableLocation? = nil, relr: TableLocation? = nil
+            for i in 0..<elf.sectionCount {
+                let s = try elf.section(i)
+                guard s.flags.contains(.alloc), s.size > 0 else { continue }
+                guard s.address <= UInt64.max - s.size else {
+                    throw SlideError.outOfRange("section end", value: s.address, low: 0, high: UInt64.max - s.size)
+                }
+                low = min(low, s.address)
+                memEnd = max(memEnd, s.address + s.size)
+                if s.type != .nobits { dataEnd = max(dataEnd, s.address + s.size) }
+            }
+            guard low != UInt64.max else { throw SlideError.invalid("ELF: no allocated sections; section count", value: UInt64(elf.sectionCount)) }
+            if dataEnd < low { dataEnd = low }
+            guard dataEnd - low <= 1 << 32 else {
+                throw SlideError.outOfRange("ELF allocated span", value: dataEnd - low, low: 0, high: 1 << 32)
+            }
+            var flat = [UInt8](repeating: 0, count: Int(dataEnd - low))
+            for i in 0..<elf.sectionCount {
+                let s = try elf.section(i)
+                guard s.flags.contains(.alloc), s.type != .nobits, s.size > 0 else { continue }
+                let data = try elf.contents(of: s)
+                let dst = Int(s.address - low)
+                flat.withUnsafeMutableBytes { out in
+                    if let src = data.base { out.baseAddress!.advanced(by: dst).copyMemory(from: src, byteCount: data.count) }
+                }
+                let name = try elf.name(of: s)
+                if s.type == .rela && (rela == nil || name == ".rela.dyn") {
+                    rela = TableLocation(kind: .rela, imageOffset: dst, size: Int(s.size), source: .elfSection, confidence: 1,
+                                         reason: "section \(name) (SHT_RELA, SHF_ALLOC)", sectionName: name, fileOffset: Int(s.offset))
+                }
+                if (s.type == .relr || s.type == .androidRelr) && relr == nil {
+                    relr = TableLocation(kind: .relr, imageOffset: dst, size: Int(s.size), source: .elfSection, confidence: 1,
+                                         reason: "section \(name) (\(s.type))", sectionName: name, fileOffset: Int(s.offset))
+                }
+            }
+            let header: ImageHeader? = flat.withUnsafeBytes { ImageHeader.isPresent(in: ByteView($0)) ? try? ImageHeader(from: ByteView($0)) : nil }
+            let base = linkBaseOverride ?? low
+            return KernelImage(
+                path: path, format: .elf, containers: containers, bytes: flat, dataSize: flat.count, header: header, pe: nil,
+                linkBase: base, linkBaseSource: linkBaseOverride == nil ? .elfSection : .user,
+                linkBaseReason: linkBaseOverride == nil ? "lowest address of an allocated section" : "given with --link-base",
+                memorySize: memEnd - low, rela: rela, relr: relr, notes: [], elfBytes: bytes)
+        } catch {
+            throw SlideKitError(path, error)
+        }
+    }
+
+    // MARK: access
+
+    /// Runs `body` with views over the image and its tables.
+    public func withTables<T>(_ body: (ByteView, RelaTable?, RelrTable?) throws(SlideError) -> T) throws(SlideKitError) -> T {
+        do throws(SlideError) {
+            return try bytes.withView { (view) throws(SlideError) -> T in
+                let rela = try rela.map { (t) throws(SlideError) in try RelaTable(view.slice(offset: t.imageOffset, size: t.size, "RELA table")) }
+                let relr = try relr.map { (t) throws(SlideError) in try RelrTable(view.slice(offset: t.imageOffset, size: t.size, "RELR table")) }
+                return try body(view, rela, relr)
+            }
+        } catch {
+            throw SlideKitError(path, error)
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import SlideCore
+import SlideKit
+
+struct Relocate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apply the relocation tables as the kernel does when it runs at link base + OFFSET.",
+        discussion: """
+            RELA R_AARCH64_RELATIVE places are overwritten with addend + OFFSET; RELR places have
+            OFFSET added; NONE and symbol-based entries are skipped, as the boot code does. The
+            output is the input with only the relocated places changed (a compressed input is
+            written unpacked), written atomically.
+
+            Examples:
+              slide relocate vmlinuz --slide 0x1000000 -o vmlinuz.slid
+              slide relocate vmlinuz --base 0xffff800010000000 --format elf -o kernel-at.elf
+            """)
+
+    @OptionGroup var input: InputOptions
+    @Option(help: "Displacement from the link base (0x hex or decimal; may be negative).", transform: { try parseNumber($0) })
+    var slide: UInt64?
+    @Option(help: "Run-time virtual address of the image's first byte.", transform: { try parseNumber($0) })
+    var base: UInt64?
+    @Option(name: .shortAndLong, help: "Output file.") var output: String?
+    @Flag(name: .customLong("in-place"), help: "Allow the output to replace the input file.") var inPlace = false
+    @Option(help: "Output format: raw (the image bytes) or elf (an ELF64 with one PT_LOAD at the run-time address).")
+    var format: OutputFormat = .raw
+    @Flag(help: "Print the summary as JSON (schema slide/v1).") var json = false
+    @Argument(help: "Kernel file.") var file: String
+
+    enum OutputFormat: String, ExpressibleByArgument { case raw, elf }
+
+    func validate() throws {
+        guard (slide == nil) != (base == nil) else { throw ValidationError("give exactly one of --slide and --base") }
+        guard output != nil || inPlace else { throw ValidationError("give -o OUT, or --in-place to rewrite the input") }
+    }
+
+    func run() throws {
+        try reportingErrors { () throws(SlideKitError) in
+            let out = output ?? file
+            if !inPlace && (out == file || Files.isSameFile(out, file)) {
+                throw SlideKitError(out, "refusing to overwrite the input; use --in-place")
+            }
+            let k = try input.load(file)
+            let displacement = slide ?? (base! &- k.linkBase)
+            let r = try Relocator.relocate(k, displacement: displacement)
+            var bytes = r.bytes
+            if format == .elf {
+                let entry = k.header?.entryOffset.map { r.runtimeBase &+ UInt64(bitPattern: $0) } ?? r.runtimeBase
+                bytes = Relocator.wrapInELF(r.bytes, dataSize: k.dataSize, memorySize: k.memorySize, address: r.runtimeBase, entry: entry)
+            }
+            try Files.writeAtomically(bytes, to: out)
+            if json {
+                emit(JSON.object([
+                    ("schema", .string(jsonSchemaVersion)), ("file", .string(file)), ("output", .string(out)),
+                    ("format", .string(format.rawValue)), ("link_base", .hex(k.linkBase)), ("displacement", .hex(displacement)),
+                    ("runtime_base", .hex(r.runtimeBase)), ("rela_relative", .int(r.rela.relative)),
+                    ("rela_symbolic_skipped", .int(r.rela.unresolved)), ("rela_none", .int(r.rela.none)),
+                    ("rela_unsupported", .int(r.rela.unsupported)), ("relr_places", .int(r.relrPlaces)),
+                ]).rendered() + "\n")
+            } else {
+                emit("relocated \(file) for \(hex(r.runtimeBase)) (link base \(hex(k.linkBase)) + \(hex(displacement))): "
+                     + "\(r.rela.relative) RELA RELATIVE, \(r.relrPlaces) RELR places; skipped \(r.rela.unresolved) symbol-based, "
+                     + "\(r.rela.none) NONE\(r.rela.unsupported > 0 ? ", \(r.rela.unsupported) unsupported" : "")\nwrote \(out)\n")
+            }
+            if r.rela.unsupported > 0 {
+                warn("'\(file)': \(r.rela.unsupported) entries of types the boot code cannot process were left unapplied")
+            }
+        }
+    }
+}

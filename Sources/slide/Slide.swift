@@ -1,0 +1,65 @@
+// The `slide` command line: one type per subcommand (swift-argument-parser).
+
+import ArgumentParser
+import Foundation
+import SlideKit
+
+@main
+struct Slide: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "slide",
+        abstract: "Inspect, verify and relocate relocatable arm64 kernel images.",
+        discussion: """
+            Inputs may be raw arm64 Images (Image, vmlinuz), gzip-compressed Images (Image.gz),
+            EFI zboot images with a gzip payload, or AArch64 ELF files (vmlinux, PIE kernels).
+            Diagnostics go to stderr as `slide: error: 'FILE': message`. Exit status: 0 success,
+            1 verification failures or unreadable input, 64 usage errors.
+            """,
+        subcommands: [Inspect.self, Relocs.self, Verify.self, Relocate.self, RelrCommand.self])
+}
+
+/// Options every command that reads a kernel shares.
+struct InputOptions: ParsableArguments {
+    @Option(name: .customLong("table-method"),
+            help: "How to find the relocation tables in a raw Image: auto (code-scan, then heuristic), code-scan, heuristic.")
+    var tableMethod: KernelImage.Discovery = .auto
+
+    @Option(name: .customLong("link-base"), help: "Link address of the image's first byte (overrides discovery), e.g. 0xffff800008000000.",
+            transform: { try parseNumber($0) })
+    var linkBase: UInt64?
+
+    func load(_ path: String) throws(SlideKitError) -> KernelImage {
+        try KernelImage.load(path: path, discovery: tableMethod, linkBase: linkBase)
+    }
+}
+
+extension KernelImage.Discovery: ExpressibleByArgument {}
+
+/// Parses `0x...` hex, decimal, and `-` for negative (two's complement) values.
+func parseNumber(_ s: String) throws -> UInt64 {
+    var t = s.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "_", with: "")
+    var negative = false
+    if t.hasPrefix("-") { negative = true; t.removeFirst() }
+    let value: UInt64?
+    if t.lowercased().hasPrefix("0x") { value = UInt64(t.dropFirst(2), radix: 16) } else { value = UInt64(t, radix: 10) }
+    guard let v = value else { throw ValidationError("'\(s)' is not a number (use 0x-prefixed hex or decimal)") }
+    return negative ? 0 &- v : v
+}
+
+/// Runs `body`, turning a SlideKitError into `slide: error: ...` and exit status 1.
+func reportingErrors(_ body: () throws(SlideKitError) -> Void) throws {
+    do {
+        try body()
+    } catch {
+        FileHandle.standardError.write(Data("slide: error: \(error.description)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+func emit(_ s: String) {
+    FileHandle.standardOutput.write(Data(s.utf8))
+}
+
+func warn(_ s: String) {
+    FileHandle.standardError.write(Data("slide: warning: \(s)\n".utf8))
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import SlideKit
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check an image's header and relocation tables; exit 1 on any error.",
+        discussion: """
+            Errors: places outside the image, misaligned, inside the header or inside a relocation
+            table; RELATIVE addends outside [link base, link base + image_size]; places relocated
+            twice; RELR bitmaps before any address word; types the boot code cannot process;
+            image_size smaller than the data; inconsistent header fields.
+            Warnings: symbol-based entries (ABS64/GLOB_DAT) the boot code skips, NONE padding.
+
+            One line per finding on stdout, then a summary line.
+
+            Examples:
+              slide verify vmlinuz
+              slide verify --max-findings 0 --json vmlinuz
+            """)
+
+    @OptionGroup var input: InputOptions
+    @Flag(help: "Print JSON (schema slide/v1).") var json = false
+    @Flag(name: .customLong("warnings-as-errors"), help: "Exit 1 on warnings too.") var warningsAsErrors = false
+    @Option(name: .customLong("max-findings"), help: "Print at most N findings per check (0 = all).")
+    var maxFindings = 50
+    @Argument(help: "Kernel files.") var files: [String]
+
+    func run() throws {
+        var failed = false
+        for file in files {
+            do {
+                let k = try input.load(file)
+                let report = try Verifier.verify(k)
+                emit(json ? VerifyText.json(report, k).rendered() + "\n" : VerifyText.text(report, k, maxPerCheck: maxFindings))
+                if report.errors > 0 || (warningsAsErrors && report.warnings > 0) { failed = true }
+            } catch {
+                try? reportingErrors { () throws(SlideKitError) in throw error }
+                failed = true
+            }
+        }
+        if failed { throw ExitCode(1) }
+    }
+}
