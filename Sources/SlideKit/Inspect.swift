@@ -155,6 +155,7 @@ public struct InspectReport {
             return .object([
                 ("file_offset", .hex(t.fileOffset)), ("va", .hex(k.linkBase &+ UInt64(t.imageOffset))), ("size", .hex(t.size)),
                 ("source", .string(t.source.rawValue)), ("confidence", .double(t.confidence)), ("reason", .string(t.reason)),
+                ("evidence_offset", t.evidence.map { .hex($0) } ?? .null),
             ] + extra)
         }
         fields.append(("rela", table(k.rela, extra: [

@@ -35,6 +35,8 @@ public struct TableLocation {
     public var sectionName: String?
     /// File offset of the table, when it differs from `imageOffset` (ELF inputs).
     public var fileOffset: Int
+    /// code-scan: image offset of the loop instruction that proved the bounds.
+    public var evidence: Int? = nil
 }
 
 public struct KernelImage {
@@ -104,7 +106,7 @@ public struct KernelImage {
             if let override = linkBaseOverride {
                 base = (override, .user, "given with --link-base")
             } else {
-                base = try TableFinder.linkBase(in: view, rela: found.rela, hint: found.linkBaseHint)
+                base = try TableFinder.linkBase(in: view, found: found)
             }
             return KernelImage(
                 path: path, format: .image, containers: containers, bytes: bytes, dataSize: dataSize, header: header,

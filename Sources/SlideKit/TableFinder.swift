@@ -47,7 +47,14 @@ enum TableFinder {
         var relr: (start: UInt64, end: UInt64)? = nil
         var pendingRelrCursor: (reg: Int, bounds: (UInt64, UInt64))? = nil
 
+        /// Register a MOVZ/MOVN/MOVK sequence is building; its value is recorded when the sequence ends.
+        var wideRegister: Int? = nil
+
         mutating func step(_ w: UInt32, pc: UInt64) {
+            if let r = wideRegister, A64.moveWide(w).map({ $0.kind == 3 && $0.rd == r }) != true {
+                if let v = regs[r] { wideConstants.append(v) }
+                wideRegister = nil
+            }
             if let i = A64.adrp(w) {
                 regs[i.rd] = UInt64(bitPattern: Int64(bitPattern: pc & ~0xfff) &+ i.pageDelta)
             } else if let i = A64.adr(w) {
@@ -60,7 +67,7 @@ enum TableFinder {
                 case 0: regs[i.rd] = ~(i.imm16 << i.shift)
                 default: regs[i.rd] = regs[i.rd].map { $0 & ~(0xffff << i.shift) | i.imm16 << i.shift }
                 }
-                if let v = regs[i.rd] { wideConstants.append(v) }
+                wideRegister = i.rd
             } else if let i = A64.movRegister(w) {
                 regs[i.rd] = i.rm == 31 ? 0 : regs[i.rm]
             } else if let i = A64.cmpRegister64(w) {
@@ -103,22 +110,22 @@ enum TableFinder {
                 }
             }
             var found = FoundTables()
-            if let r = emu.rela, r.start < r.end, r.end <= UInt64(data.count), (r.end - r.start) % 24 == 0,
-               firstEntryIsRelative(data, at: Int(r.start)) {
+            if let r = emu.rela, r.start <= r.end, r.end <= UInt64(data.count), (r.end - r.start) % 24 == 0,
+               r.start == r.end || firstEntryIsDynamic(data, at: Int(r.start)) {
                 found.rela = TableLocation(
                     kind: .rela, imageOffset: Int(r.start), size: Int(r.end - r.start), source: .codeScan, confidence: 1,
                     reason: "bounds loaded by ADRP/ADD in the relocation routine at \(hex(UInt64(start)))-\(hex(UInt64(pc))) "
                         + "(RELA loop `cmp w\(cmp.rn), #1027` at \(hex(UInt64(offset))))",
-                    sectionName: nil, fileOffset: Int(r.start))
+                    sectionName: nil, fileOffset: Int(r.start), evidence: offset)
             }
             if let r = emu.relr, r.start <= r.end, r.end <= UInt64(data.count), (r.end - r.start) % 8 == 0 {
                 found.relr = TableLocation(
                     kind: .relr, imageOffset: Int(r.start), size: Int(r.end - r.start), source: .codeScan, confidence: 1,
-                    reason: "bounds loaded by ADRP/ADD in the relocation routine; RELR loop tests bit 0 of each word",
-                    sectionName: nil, fileOffset: Int(r.start))
+                    reason: "bounds loaded by ADRP/ADD in the relocation routine; its RELR loop tests bit 0 of each word",
+                    sectionName: nil, fileOffset: Int(r.start), evidence: offset)
             }
             found.linkBaseHint = emu.wideConstants.first { $0 >= 0xffff_0000_0000_0000 && $0 & 0xffff == 0 }
-            if (found.rela?.size ?? -1) > (best.rela?.size ?? -1) { best = found }
+            if score(found) > score(best) { best = found }
         }
         return best
     }
@@ -133,9 +140,16 @@ enum TableFinder {
         return false
     }
 
-    static func firstEntryIsRelative(_ data: ByteView, at offset: Int) -> Bool {
+    /// A table the boot code walks starts with an entry of a dynamic type it knows.
+    static func firstEntryIsDynamic(_ data: ByteView, at offset: Int) -> Bool {
         guard let info = try? data.u64(at: offset + 8) else { return false }
-        return info == UInt64(RelocationType.relative.rawValue)
+        let type = RelocationType(rawValue: UInt32(truncatingIfNeeded: info))
+        return type == .relative || type == .none || type.isSymbolic
+    }
+
+    /// Prefer the candidate that locates the most: a found table (even empty) beats none.
+    static func score(_ f: FoundTables) -> Int {
+        (f.rela.map { $0.size + 1 } ?? 0) + (f.relr.map { $0.size + 1 } ?? 0)
     }
 
     // MARK: heuristic
@@ -167,23 +181,31 @@ enum TableFinder {
     /// The link address of image byte 0. Every RELATIVE addend points into the image, and
     /// Linux images point at `_text` itself, so the lowest addend rounded down to 2 MiB is the
     /// base; a constant the relocation routine builds confirms it when present.
-    static func linkBase(in image: ByteView, rela: TableLocation?, hint: UInt64?) throws(SlideError) -> (UInt64, Provenance, String) {
+    static func linkBase(in image: ByteView, found: FoundTables) throws(SlideError) -> (UInt64, Provenance, String) {
         var lowest = UInt64.max
-        if let t = rela {
+        var what = "RELATIVE addend"
+        if let t = found.rela {
             let table = try RelaTable(image.slice(offset: t.imageOffset, size: t.size))
             for i in 0..<table.count where table[i].type == .relative {
                 lowest = min(lowest, UInt64(bitPattern: table[i].addend))
             }
         }
+        if lowest == UInt64.max, let t = found.relr {
+            // RELR-only: address words are places inside the image.
+            let table = try RelrTable(image.slice(offset: t.imageOffset, size: t.size))
+            for i in 0..<table.count where table[i] & 1 == 0 { lowest = min(lowest, table[i]) }
+            what = "RELR address"
+        }
+        let hint = found.linkBaseHint
         if lowest == UInt64.max {
             if let hint { return (hint, .codeScan, "constant built by MOVZ/MOVK in the relocation routine") }
             return (0, .addendRange, "no RELATIVE entries: link base unknown, assuming 0 (use --link-base)")
         }
         let rounded = lowest & ~UInt64(0x1f_ffff)
         if let hint, hint <= lowest, lowest - hint < 1 << 31 {
-            return (hint, .codeScan, "constant \(hex(hint)) built by MOVZ/MOVK in the relocation routine; lowest RELATIVE addend is \(hex(lowest))")
+            return (hint, .codeScan, "constant \(hex(hint)) built by MOVZ/MOVK in the relocation routine; lowest \(what) is \(hex(lowest))")
         }
-        return (rounded, .addendRange, "lowest RELATIVE addend \(hex(lowest)) rounded down to 2 MiB")
+        return (rounded, .addendRange, "lowest \(what) \(hex(lowest)) rounded down to 2 MiB")
     }
 }
 

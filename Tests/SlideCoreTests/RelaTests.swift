@@ -1,0 +1,126 @@
+import Testing
+@testable import SlideCore
+
+struct TableResolver: SymbolResolver {
+    var values: [UInt32: UInt64]
+    func value(ofSymbol index: UInt32) -> UInt64? { values[index] }
+}
+
+/// Builds a RELA table's bytes.
+func relaBytes(_ entries: [RelaEntry]) -> [UInt8] {
+    var out = [UInt8](repeating: 0, count: entries.count * RelaEntry.size)
+    out.withUnsafeMutableBytes { raw in
+        for (i, e) in entries.enumerated() { try! RelaTable.write(e, to: MutableByteView(raw), index: i) }
+    }
+    return out
+}
+
+func applyRela(_ entries: [RelaEntry], imageSize: Int, linkBase: UInt64, displacement: UInt64,
+               symbols: [UInt32: UInt64] = [:]) throws -> ([UInt8], RelaApplyReport) {
+    var image = [UInt8](repeating: 0xee, count: imageSize)
+    let table = relaBytes(entries)
+    let report = try table.withUnsafeBytes { t in
+        try image.withUnsafeMutableBytes { raw in
+            try Rela.apply(try RelaTable(ByteView(t)), to: MutableByteView(raw), linkBase: linkBase,
+                           displacement: displacement, resolver: TableResolver(values: symbols))
+        }
+    }
+    return (image, report)
+}
+
+func word(_ b: [UInt8], _ o: Int) -> UInt64 { b.withUnsafeBytes { try! ByteView($0).u64(at: o) } }
+
+@Suite struct RelaApply {
+    let base: UInt64 = 0xffff_8000_0800_0000
+
+    // RELATIVE: [P] = A + d. With base 0xffff800008000000, d = 0x1000000:
+    // place 0x...0010 gets 0xffff800008000040 + 0x1000000 = 0xffff800009000040.
+    @Test func relativeOverwrites() throws {
+        let (img, r) = try applyRela([RelaEntry(offset: base + 0x10, type: .relative, addend: Int64(bitPattern: base + 0x40))],
+                                     imageSize: 0x100, linkBase: base, displacement: 0x100_0000)
+        #expect(word(img, 0x10) == 0xffff_8000_0900_0040)
+        #expect(word(img, 0x18) == 0xeeee_eeee_eeee_eeee)
+        #expect(r.relative == 1)
+    }
+
+    // Idempotent: applying twice gives the same image (RELA ignores the old contents).
+    @Test func relativeIsIdempotent() throws {
+        let entries = [RelaEntry(offset: base + 8, type: .relative, addend: Int64(bitPattern: base + 0x80))]
+        let (a, _) = try applyRela(entries, imageSize: 0x40, linkBase: base, displacement: 0x20_0000)
+        var b = a
+        let t = relaBytes(entries)
+        _ = try t.withUnsafeBytes { tb in
+            try b.withUnsafeMutableBytes { raw in
+                try Rela.apply(try RelaTable(ByteView(tb)), to: MutableByteView(raw), linkBase: base, displacement: 0x20_0000, resolver: NoSymbols())
+            }
+        }
+        #expect(a == b)
+    }
+
+    // At the link address (d = 0) RELA still writes the addend (places are 0 in an Image).
+    @Test func appliesAtLinkAddress() throws {
+        let (img, _) = try applyRela([RelaEntry(offset: base, type: .relative, addend: Int64(bitPattern: base + 0x1234))],
+                                     imageSize: 0x10, linkBase: base, displacement: 0)
+        #expect(word(img, 0) == base + 0x1234)
+    }
+
+    // ABS64/GLOB_DAT: [P] = S + A through the resolver; unresolved ones are skipped.
+    @Test func symbolicThroughResolver() throws {
+        let (img, r) = try applyRela([
+            RelaEntry(offset: base + 0x00, type: .abs64, symbol: 3, addend: 0x10),
+            RelaEntry(offset: base + 0x08, type: .globDat, symbol: 4, addend: 0),
+            RelaEntry(offset: base + 0x10, type: .abs64, symbol: 9, addend: 0),
+        ], imageSize: 0x20, linkBase: base, displacement: 0, symbols: [3: 0x5000, 4: 0x6000])
+        #expect(word(img, 0) == 0x5010)
+        #expect(word(img, 8) == 0x6000)
+        #expect(word(img, 0x10) == 0xeeee_eeee_eeee_eeee)
+        #expect(r.symbolic == 2 && r.unresolved == 1)
+    }
+
+    @Test func noneSkippedOthersReported() throws {
+        let (img, r) = try applyRela([
+            RelaEntry(offset: 0, info: 0, addend: 0),
+            RelaEntry(offset: base, type: .jumpSlot, symbol: 1, addend: 0),
+            RelaEntry(offset: base, type: .irelative, addend: 0),
+        ], imageSize: 0x10, linkBase: base, displacement: 0)
+        #expect(r.none == 1 && r.unsupported == 2 && r.firstUnsupported == 1)
+        #expect(word(img, 0) == 0xeeee_eeee_eeee_eeee)
+    }
+
+    // A place whose 8 bytes would cross the image end is refused before any store.
+    @Test func placeOutsideImageThrows() {
+        #expect(throws: SlideError.outOfRange("RELA place", value: base + 0x1c, low: base, high: base + 0x18)) {
+            _ = try applyRela([RelaEntry(offset: base + 0x1c, type: .relative, addend: 0)], imageSize: 0x20, linkBase: base, displacement: 0)
+        }
+        #expect(throws: SlideError.self) {
+            _ = try applyRela([RelaEntry(offset: base - 8, type: .relative, addend: 0)], imageSize: 0x20, linkBase: base, displacement: 0)
+        }
+    }
+
+    @Test func tableSizeMustBeWholeEntries() {
+        let bytes = [UInt8](repeating: 0, count: 25)
+        #expect(throws: SlideError.misaligned("RELA table size", value: 25, alignment: 24)) {
+            try bytes.withUnsafeBytes { _ = try RelaTable(ByteView($0)) }
+        }
+    }
+}
+
+@Suite struct RelocationTypes {
+    @Test func namesFromTheSpec() {
+        #expect(RelocationType.relative.description == "R_AARCH64_RELATIVE")
+        #expect(RelocationType(rawValue: 1027) == .relative)
+        #expect(RelocationType(rawValue: 257).description == "R_AARCH64_ABS64")
+        #expect(RelocationType(rawValue: 0x11b).description == "R_AARCH64_CALL26")
+        #expect(RelocationType(rawValue: 0x401).description == "R_AARCH64_GLOB_DAT")
+        #expect(RelocationType(rawValue: 0x999).description == "R_AARCH64_<0x999>")
+        #expect(RelocationType(name: "R_AARCH64_JUMP26") == .jump26)
+        #expect(RelocationType(name: "PREL32")?.rawValue == 0x105)
+        #expect(RelocationType(name: "R_AARCH64_BOGUS") == nil)
+    }
+
+    @Test func tableIsSortedAndUnique() {
+        let values = RelocationType.names.map(\.0)
+        #expect(values == values.sorted())
+        #expect(Set(values).count == values.count)
+    }
+}
