@@ -111,7 +111,7 @@ public enum RelocListing {
                     out += head + hexPadded(r.symbolValue ?? 0) + " " + name + (a < 0 ? " - " : " + ")
                         + String(a.magnitude, radix: 16) + "\n"
                 } else if let a = r.addend {
-                    out += pad(head, to: 69) + (a < 0 ? "-" : "") + String(a.magnitude, radix: 16) + "\n"
+                    out += pad(head, to: 69) + String(UInt64(bitPattern: a), radix: 16) + "\n" // unsigned, as llvm-readelf
                 } else {
                     out += pad(head, to: 69) + "\n"
                 }

@@ -1,0 +1,134 @@
+// slide against independent tools: llvm-readelf (listing), ld.lld (relocation results).
+
+import Foundation
+import Testing
+@testable import SlideKit
+
+/// llvm-readelf's output without the per-file banner.
+func readelf(_ args: [String]) throws -> String {
+    let r = try run("llvm-readelf", args)
+    #expect(r.status == 0, "llvm-readelf \(args): \(r.stderr)")
+    return r.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        .filter { !$0.hasPrefix("File: ") }.joined(separator: "\n")
+}
+
+@Suite struct ReadelfOracle {
+    @Test(arguments: ["pieRela", "pieRelr", "pieAndroidRelr", "miniRelaELF", "miniRelrELF"])
+    func relocsMatchLlvmReadelf(fixture: String) throws {
+        let f = try fixtures()
+        let path = ["pieRela": f.pieRela, "pieRelr": f.pieRelr, "pieAndroidRelr": f.pieAndroidRelr,
+                    "miniRelaELF": f.miniRelaELF, "miniRelrELF": f.miniRelrELF][fixture]!
+        let ours = try slide("relocs", path)
+        #expect(ours.status == 0, "\(ours.stderr)")
+        let oracle = try readelf(["-r", path])
+        #expect(ours.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == oracle.trimmingCharacters(in: .whitespacesAndNewlines))
+        // And the encoded words.
+        let raw = try slide("relocs", "--raw-relr", path)
+        let rawOracle = try readelf(["-r", "--raw-relr", path])
+        #expect(raw.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == rawOracle.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// The fixtures must exercise what the comparison claims to cover.
+    @Test func fixturesCoverTheTypes() throws {
+        let f = try fixtures()
+        let rela = try slide("relocs", f.pieRela).stdout
+        for t in ["R_AARCH64_RELATIVE", "R_AARCH64_ABS64", "R_AARCH64_JUMP_SLOT", "weak_thing + 0", "ext_data + 8"] {
+            #expect(rela.contains(t), "\(t) missing from the RELA fixture")
+        }
+        let relr = try slide("relocs", f.pieRelr).stdout
+        #expect(relr.contains("'.relr.dyn'"))
+        let android = try slide("relocs", "--raw-relr", f.pieAndroidRelr).stdout
+        #expect(android.contains("'.relr.dyn'"))
+    }
+
+    /// The JSON listing carries the same entries as the text.
+    @Test func jsonMatchesText() throws {
+        let f = try fixtures()
+        let doc = try jsonObject(try slide("relocs", "--json", f.pieRela).stdout)
+        #expect(doc["schema"] as? String == "slide/v1")
+        let sections = doc["sections"] as! [[String: Any]]
+        let dyn = sections.first { $0["name"] as? String == ".rela.dyn" }!
+        let entries = dyn["entries"] as! [[String: Any]]
+        let oracleLines = try readelf(["-r", f.pieRela]).split(separator: "\n").filter { $0.hasPrefix("0000") }
+        let relaDynLines = oracleLines.prefix(entries.count)
+        for (e, line) in zip(entries, relaDynLines) {
+            #expect(hexValue(e["offset"]) == UInt64(line.prefix(16), radix: 16))
+            #expect(line.contains(e["type"] as! String))
+        }
+    }
+}
+
+@Suite struct MiniKernel {
+    /// code-scan finds exactly the sections ld.lld laid out (llvm-readelf -S is the oracle).
+    @Test(arguments: [false, true])
+    func codeScanFindsTheLinkedTables(relr: Bool) throws {
+        let f = try fixtures()
+        let elf = relr ? f.miniRelrELF : f.miniRelaELF
+        let image = relr ? f.miniRelrImage : f.miniRelaImage
+        var sections: [String: (UInt64, UInt64)] = [:]
+        for line in try readelf(["-S", "-W", elf]).split(separator: "\n") {
+            let cols = line.split(separator: " ", omittingEmptySubsequences: true)
+            if let i = cols.firstIndex(where: { $0 == ".rela.dyn" || $0 == ".relr.dyn" }), cols.count > i + 4 {
+                sections[String(cols[i])] = (UInt64(cols[i + 2], radix: 16)!, UInt64(cols[i + 4], radix: 16)!)
+            }
+        }
+        let k = try KernelImage.load(path: image)
+        #expect(k.linkBase == 0xffff_8000_0800_0000)
+        #expect(k.linkBaseSource == .codeScan)
+        #expect(k.rela?.source == .codeScan && k.relr?.source == .codeScan)
+        #expect(k.linkBase + UInt64(k.rela!.imageOffset) == sections[".rela.dyn"]!.0)
+        #expect(UInt64(k.rela!.size) == sections[".rela.dyn"]!.1)
+        // ld.lld gives an empty section the next section's address: compare the size, and the address when non-empty.
+        #expect(UInt64(k.relr!.size) == (sections[".relr.dyn"]?.1 ?? 0))
+        if relr { #expect(k.linkBase + UInt64(k.relr!.imageOffset) == sections[".relr.dyn"]!.0) }
+        // Same tables from the ELF and from the Image made from it.
+        let fromELF = try RelrTool.relativePlaces(of: try KernelImage.load(path: elf))
+        #expect(try RelrTool.relativePlaces(of: k) == fromELF)
+        #expect(fromELF.count > 40)
+    }
+
+    /// slide relocate on the Image equals ld.lld linking the same object at base + slide
+    /// (with --apply-dynamic-relocs, so lld writes every place), except inside the tables,
+    /// whose r_offset/addend fields name link-time addresses.
+    @Test(arguments: [false, true])
+    func relocateMatchesLldAtTheNewBase(relr: Bool) throws {
+        let f = try fixtures()
+        let dir = temporaryDirectory("lld-oracle")
+        let script = try String(contentsOf: repoRoot.appendingPathComponent("Tests/Fixtures/mini-kernel.lds"), encoding: .utf8)
+            .replacingOccurrences(of: "0xffff800008000000", with: "0xffff800009234000")
+        let lds = dir.appendingPathComponent("moved.lds").path
+        try script.write(toFile: lds, atomically: true, encoding: .utf8)
+        let elf = dir.appendingPathComponent("moved.elf").path, ref = dir.appendingPathComponent("moved.Image").path
+        _ = try run("clang", ["--target=aarch64-linux-gnu", "-c", repoRoot.appendingPathComponent("Tests/Fixtures/mini-kernel.S").path,
+                              "-o", dir.appendingPathComponent("m.o").path])
+        var args = ["-pie", "-z", "notext", "--no-dynamic-linker", "--apply-dynamic-relocs", "-T", lds,
+                    dir.appendingPathComponent("m.o").path, "-o", elf]
+        if relr { args += ["-z", "pack-relative-relocs"] }
+        #expect(try run("ld.lld", args).status == 0)
+        #expect(try run("llvm-objcopy", ["-O", "binary", elf, ref]).status == 0)
+
+        let image = relr ? f.miniRelrImage : f.miniRelaImage
+        let out = dir.appendingPathComponent("slid.Image").path
+        let r = try slide("relocate", image, "--slide", "0x1234000", "-o", out)
+        #expect(r.status == 0, "\(r.stderr)")
+        let ours = try readBytes(out), theirs = try readBytes(ref), original = try readBytes(image)
+        #expect(ours.count == theirs.count)
+        let k = try KernelImage.load(path: image)
+        // Skip the tables (they hold link-time addresses) and .dynamic (d_ptr values nobody relocates).
+        var skip = [k.rela, k.relr].compactMap { $0 }.map { $0.imageOffset..<($0.imageOffset + $0.size) }
+        for line in try readelf(["-S", "-W", elf]).split(separator: "\n") where line.contains(" .dynamic ") {
+            let cols = line.split(separator: " ")
+            let i = cols.firstIndex(of: ".dynamic")!
+            let start = Int(UInt64(cols[i + 2], radix: 16)! - 0xffff_8000_0923_4000)
+            skip.append(start..<(start + Int(cols[i + 4], radix: 16)!))
+        }
+        #expect(skip.count == 3)
+        let tables = skip
+        var changed = 0
+        for o in stride(from: 0, to: min(ours.count, theirs.count) - 7, by: 8) where !tables.contains(where: { $0.contains(o) }) {
+            #expect(u64(ours, o) == u64(theirs, o), "word at \(String(o, radix: 16)) differs from ld.lld's")
+            if u64(ours, o) != u64(original, o) { changed += 1 }
+        }
+        #expect(changed == (try RelrTool.relativePlaces(of: k)).count)
+    }
+}
