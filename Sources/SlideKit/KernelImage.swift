@@ -106,7 +106,7 @@ public struct KernelImage {
             if let override = linkBaseOverride {
                 base = (override, .user, "given with --link-base")
             } else {
-                base = try TableFinder.linkBase(in: view, found: found)
+                base = try TableFinder.linkBase(in: view, found: found, memorySize: header.imageSize)
             }
             return KernelImage(
                 path: path, format: .image, containers: containers, bytes: bytes, dataSize: dataSize, header: header,

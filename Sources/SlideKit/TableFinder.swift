@@ -178,34 +178,60 @@ enum TableFinder {
 
     // MARK: link base
 
-    /// The link address of image byte 0. Every RELATIVE addend points into the image, and
-    /// Linux images point at `_text` itself, so the lowest addend rounded down to 2 MiB is the
-    /// base; a constant the relocation routine builds confirms it when present.
-    static func linkBase(in image: ByteView, found: FoundTables) throws(SlideError) -> (UInt64, Provenance, String) {
-        var lowest = UInt64.max
-        var what = "RELATIVE addend"
+    /// The link address of image byte 0.
+    ///
+    /// Candidates: the constant the relocation routine builds (Linux's KIMAGE_VADDR), and the
+    /// lowest RELATIVE addend (or RELR address) rounded down to 2 MiB — Linux images point at
+    /// `_text` itself. Outliers far below the bulk (a corrupt entry) are ignored when taking the
+    /// lowest. Each candidate is scored by how many places and addends fall inside
+    /// `[candidate, candidate + memorySize]`; the best wins, the code-scan constant on a tie.
+    static func linkBase(in image: ByteView, found: FoundTables, memorySize: UInt64) throws(SlideError) -> (UInt64, Provenance, String) {
+        var places: [UInt64] = [], addends: [UInt64] = []
         if let t = found.rela {
             let table = try RelaTable(image.slice(offset: t.imageOffset, size: t.size))
             for i in 0..<table.count where table[i].type == .relative {
-                lowest = min(lowest, UInt64(bitPattern: table[i].addend))
+                places.append(table[i].offset)
+                addends.append(UInt64(bitPattern: table[i].addend))
             }
         }
-        if lowest == UInt64.max, let t = found.relr {
-            // RELR-only: address words are places inside the image.
+        var what = "RELATIVE addend"
+        if let t = found.relr {
             let table = try RelrTable(image.slice(offset: t.imageOffset, size: t.size))
-            for i in 0..<table.count where table[i] & 1 == 0 { lowest = min(lowest, table[i]) }
-            what = "RELR address"
+            var it = table.makePlaces()
+            while let p = it.next() { places.append(p) }
         }
-        let hint = found.linkBaseHint
-        if lowest == UInt64.max {
-            if let hint { return (hint, .codeScan, "constant built by MOVZ/MOVK in the relocation routine") }
+        var pointers = addends
+        if pointers.isEmpty { pointers = places; what = "RELR place" }
+        let span = max(memorySize, UInt64(image.count))
+
+        func score(_ base: UInt64) -> Int {
+            var n = 0
+            for v in places where v >= base && v - base < span { n += 1 }
+            for v in addends where v >= base && v - base <= span { n += 1 }
+            return n
+        }
+        let total = places.count + addends.count
+        var candidates: [(UInt64, Provenance, String)] = []
+        if let hint = found.linkBaseHint {
+            candidates.append((hint, .codeScan, "constant \(hex(hint)) built by MOVZ/MOVK in the relocation routine"))
+        }
+        if !pointers.isEmpty {
+            let sorted = pointers.sorted()
+            let median = sorted[sorted.count / 2]
+            let floor = median >= span ? median - span : 0
+            let lowest = sorted.first { $0 >= floor }!
+            candidates.append((lowest & ~UInt64(0x1f_ffff), .addendRange, "lowest \(what) \(hex(lowest)) rounded down to 2 MiB"))
+        }
+        guard !candidates.isEmpty else {
             return (0, .addendRange, "no RELATIVE entries: link base unknown, assuming 0 (use --link-base)")
         }
-        let rounded = lowest & ~UInt64(0x1f_ffff)
-        if let hint, hint <= lowest, lowest - hint < 1 << 31 {
-            return (hint, .codeScan, "constant \(hex(hint)) built by MOVZ/MOVK in the relocation routine; lowest \(what) is \(hex(lowest))")
+        var best = candidates[0], bestScore = score(best.0)
+        for c in candidates.dropFirst() {
+            let s = score(c.0)
+            if s > bestScore { best = c; bestScore = s }
         }
-        return (rounded, .addendRange, "lowest \(what) \(hex(lowest)) rounded down to 2 MiB")
+        if total > 0 { best.2 += "; \(bestScore) of \(total) places and addends fall inside the image" }
+        return best
     }
 }
 

@@ -1,0 +1,219 @@
+// The command line as a user meets it: exit codes, one-line errors naming the file, no partial
+// outputs, usage errors, and each verify check firing on a planted defect.
+
+import Foundation
+import Testing
+@testable import SlideCore
+@testable import SlideKit
+
+@Suite struct CommandLineBehaviour {
+    /// One line on stderr, `slide: error: 'FILE': ...`, exit 1, nothing on stdout.
+    func expectCleanError(_ r: ToolResult, file: String, contains text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(r.status == 1, "exit status", sourceLocation: sourceLocation)
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "stderr: \(r.stderr)", sourceLocation: sourceLocation)
+        #expect(r.stderr.hasPrefix("slide: error: '\(file)': "), "stderr: \(r.stderr)", sourceLocation: sourceLocation)
+        #expect(r.stderr.contains(text), "stderr: \(r.stderr)", sourceLocation: sourceLocation)
+        #expect(r.stdout.isEmpty, sourceLocation: sourceLocation)
+    }
+
+    @Test func hostileFiles() throws {
+        let dir = temporaryDirectory("hostile")
+        func file(_ name: String, _ bytes: [UInt8]) throws -> String {
+            let p = dir.appendingPathComponent(name).path
+            try Data(bytes).write(to: URL(fileURLWithPath: p))
+            return p
+        }
+        let empty = try file("empty", [])
+        let missing = dir.appendingPathComponent("missing").path
+        let garbage = try file("garbage", Array(repeating: 0x41, count: 4096))
+        var elfHeader = [UInt8](repeating: 0, count: 64)
+        elfHeader.replaceSubrange(0..<7, with: [0x7f, 0x45, 0x4c, 0x46, 2, 1, 1])
+        elfHeader[18] = 183
+        elfHeader[40] = 0xff; elfHeader[41] = 0xff; elfHeader[42] = 0xff; elfHeader[43] = 0x7f // e_shoff far away
+        elfHeader[58] = 64; elfHeader[60] = 0xff; elfHeader[61] = 0xff                          // e_shentsize, e_shnum
+        let badELF = try file("bad.elf", elfHeader)
+        let truncatedELF = try file("short.elf", [0x7f, 0x45, 0x4c, 0x46, 2, 1])
+        let bigEndian = try file("be.elf", [0x7f, 0x45, 0x4c, 0x46, 2, 2] + Array(repeating: 0, count: 58))
+        var image = [UInt8](repeating: 0, count: 64)
+        image.replaceSubrange(0x38..<0x3c, with: [0x41, 0x52, 0x4d, 0x64])
+        let headerOnly = try file("header-only.Image", image)
+
+        for cmd in ["inspect", "relocs", "verify"] {
+            expectCleanError(try slide(cmd, empty), file: empty, contains: "file is empty")
+            expectCleanError(try slide(cmd, missing), file: missing, contains: "no such file")
+            expectCleanError(try slide(cmd, dir.path), file: dir.path, contains: "is a directory")
+            expectCleanError(try slide(cmd, garbage), file: garbage, contains: "not an ELF file, arm64 Image")
+            expectCleanError(try slide(cmd, badELF), file: badELF, contains: "section header table")
+            expectCleanError(try slide(cmd, truncatedELF), file: truncatedELF, contains: "needs 0x40 bytes but only 0x6 remain")
+            expectCleanError(try slide(cmd, bigEndian), file: bigEndian, contains: "only little-endian")
+        }
+        // A bare header: no tables to relocate is an error for relocate, a warning for verify.
+        let out = dir.appendingPathComponent("out").path
+        expectCleanError(try slide("relocate", headerOnly, "--slide", "0x1000", "-o", out), file: headerOnly, contains: "no relocation table")
+        #expect(!FileManager.default.fileExists(atPath: out), "no partial output")
+        let v = try slide("verify", headerOnly)
+        #expect(v.status == 0 && v.stdout.contains("[no-relocation-table]"))
+    }
+
+    @Test func usageErrorsExit64() throws {
+        let f = try fixtures()
+        #expect(try slide("relocate", f.miniRelaImage, "-o", "/tmp/x").status == 64)              // neither --slide nor --base
+        #expect(try slide("relocate", f.miniRelaImage, "--slide", "1", "--base", "2", "-o", "/tmp/x").status == 64)
+        #expect(try slide("relocate", f.miniRelaImage, "--slide", "zz", "-o", "/tmp/x").status == 64)
+        #expect(try slide("inspect").status == 64)
+        #expect(try slide("inspect", "--table-method", "guess", f.miniRelaImage).status == 64)
+        #expect(try slide("frobnicate").status == 64)
+        let help = try slide("relocate", "--help")
+        #expect(help.status == 0 && help.stdout.contains("--slide") && help.stdout.contains("Examples"))
+    }
+
+    @Test func relocateRefusesToOverwriteItsInput() throws {
+        let f = try fixtures()
+        let dir = temporaryDirectory("inplace")
+        let copy = dir.appendingPathComponent("Image").path
+        try FileManager.default.copyItem(atPath: f.miniRelaImage, toPath: copy)
+        let before = try readBytes(copy)
+        let r = try slide("relocate", copy, "--slide", "0x200000", "-o", copy)
+        #expect(r.status == 1 && r.stderr.contains("refusing to overwrite the input"))
+        #expect(try readBytes(copy) == before)
+        let ok = try slide("relocate", copy, "--slide", "0x200000", "--in-place")
+        #expect(ok.status == 0)
+        #expect(try readBytes(copy) != before)
+        // Leaves no temporary files behind.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["Image"])
+    }
+
+    /// --base and --slide agree; --format elf loads at the run-time address (llvm-readelf is the oracle).
+    @Test func relocateBaseAndELFWrapper() throws {
+        let f = try fixtures()
+        let dir = temporaryDirectory("wrap")
+        let a = dir.appendingPathComponent("a").path, b = dir.appendingPathComponent("b").path
+        let e = dir.appendingPathComponent("k.elf").path
+        #expect(try slide("relocate", f.miniRelrImage, "--slide", "0x40000000", "-o", a).status == 0)
+        #expect(try slide("relocate", f.miniRelrImage, "--base", "0xffff800048000000", "-o", b).status == 0)
+        #expect(try readBytes(a) == readBytes(b))
+        #expect(try slide("relocate", f.miniRelrImage, "--base", "0xffff800048000000", "--format", "elf", "-o", e).status == 0)
+        let ph = try run("llvm-readelf", ["-l", "-h", e]).stdout.lowercased()
+        #expect(ph.contains("0xffff800048000000"))
+        #expect(ph.contains("entry point address:               0xffff800048001000"))
+        #expect(ph.contains("load           0x001000 0xffff800048000000 0xffff800048000000 0x003410 0x007000 rwe"))
+        // The wrapped bytes are the relocated image.
+        let wrapped = try readBytes(e)
+        #expect(Array(wrapped[0x1000...]) == (try readBytes(a)))
+    }
+
+    @Test func relrPackUnpack() throws {
+        let f = try fixtures()
+        let dir = temporaryDirectory("relr")
+        // From the RELA kernel: pack its RELATIVE places; the RELR link of the same object is the oracle.
+        let packed = try slide("relr", "pack", f.miniRelaImage)
+        #expect(packed.status == 0)
+        let oracle = try run("llvm-readelf", ["-r", "--raw-relr", f.miniRelrELF]).stdout
+            .split(separator: "\n").drop { !$0.contains("'.relr.dyn'") }.dropFirst(2).prefix { !$0.isEmpty }
+            .map { "0x" + String(UInt64($0, radix: 16)!, radix: 16) }
+        #expect(packed.stdout.split(separator: "\n").map(String.init) == oracle)
+        // Text in, binary out, and back.
+        let places = dir.appendingPathComponent("places.txt").path
+        try "# places\n0x10000 0x10008\n10010, 0x10100\n".write(toFile: places, atomically: true, encoding: .utf8)
+        let bin = dir.appendingPathComponent("relr.bin").path
+        #expect(try slide("relr", "pack", places, "--output-format", "binary", "-o", bin).status == 0)
+        #expect(try readBytes(bin) == [0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0x07, 0, 0, 0, 1, 0, 0, 0])
+        let back = try slide("relr", "unpack", bin, "--input-format", "binary")
+        #expect(back.stdout == "0x10000\n0x10008\n0x10010\n0x10100\n")
+        let bad = dir.appendingPathComponent("bad.txt").path
+        try "0x1000 nothex\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        expectCleanError(try slide("relr", "pack", bad), file: bad, contains: "line 1: 'nothex' is not a hexadecimal number")
+        let odd = dir.appendingPathComponent("odd.txt").path
+        try "0x1001\n".write(toFile: odd, atomically: true, encoding: .utf8)
+        expectCleanError(try slide("relr", "pack", odd), file: odd, contains: "RELR place 0x1001 is not 2-byte aligned")
+        let bitmapFirst = dir.appendingPathComponent("bm.txt").path
+        try "0x3\n".write(toFile: bitmapFirst, atomically: true, encoding: .utf8)
+        expectCleanError(try slide("relr", "unpack", bitmapFirst), file: bitmapFirst, contains: "RELR bitmap before any address word")
+    }
+}
+
+/// Each verify check fires on a defect planted in the mini kernel Image (and only that check errs).
+@Suite struct VerifyChecks {
+    func plant(_ edit: (inout [UInt8], KernelImage) -> Void) throws -> (ToolResult, String) {
+        let f = try fixtures()
+        let k = try KernelImage.load(path: f.miniRelaImage)
+        var bytes = try readBytes(f.miniRelaImage)
+        edit(&bytes, k)
+        let p = temporaryDirectory("plant").appendingPathComponent("Image").path
+        try Data(bytes).write(to: URL(fileURLWithPath: p))
+        return (try slide("verify", p), p)
+    }
+
+    func setU64(_ b: inout [UInt8], _ o: Int, _ v: UInt64) { for i in 0..<8 { b[o + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(i))) } }
+
+    @Test func cleanImagePasses() throws {
+        let (r, _) = try plant { _, _ in }
+        #expect(r.status == 0 && r.stdout.contains(": 0 errors, 0 warnings"))
+    }
+
+    @Test(arguments: [
+        ("place-outside-image", 0, UInt64(0xffff_8000_1000_0000)),
+        ("place-misaligned", 0, UInt64(0xffff_8000_0800_3004)),
+        ("place-in-header", 0, UInt64(0xffff_8000_0800_0010)),
+        ("place-in-relocation-table", 0, UInt64(0xffff_8000_0800_2188)),
+        ("duplicate-place", 1, UInt64(0)),
+        ("addend-outside-image", 2, UInt64(0x1234)),
+        ("unsupported-type", 3, UInt64(0x402)),
+    ])
+    func plantedRelaDefect(check: String, field: Int, value: UInt64) throws {
+        let (r, _) = try plant { b, k in
+            let e = k.rela!.imageOffset + 5 * 24
+            switch field {
+            case 0: setU64(&b, e, value)                         // r_offset
+            case 1: setU64(&b, e, u64(b, e - 24))                // same place as the entry before
+            case 2: setU64(&b, e + 16, value)                    // r_addend
+            default: setU64(&b, e + 8, value)                    // r_info
+            }
+        }
+        #expect(r.status == 1)
+        let errors = r.stdout.split(separator: "\n").filter { $0.hasPrefix("error:") }
+        #expect(errors.count >= 1 && errors.allSatisfy { $0.hasSuffix("[\(check)]") }, "\(r.stdout)")
+        #expect(r.stdout.contains("RELA[5]") || check == "duplicate-place")
+    }
+
+    @Test func headerDefects() throws {
+        let cases: [(Int, UInt64, String)] = [
+            (0x10, 0x100, "image-size-too-small"),
+            (0x18, 0x1a, "flags-reserved"),
+            (0x08, 0x123, "text-offset-misaligned"),
+        ]
+        for (offset, value, check) in cases {
+            let (r, _) = try plant { b, _ in setU64(&b, offset, value) }
+            #expect(r.status == 1)
+            #expect(r.stdout.contains("[\(check)]"), "\(check): \(r.stdout)")
+        }
+        // code1 branching outside the image.
+        let (r, _) = try plant { b, _ in b[4] = 0xff; b[5] = 0xff; b[6] = 0xff; b[7] = 0x15 }
+        #expect(r.stdout.contains("[entry-outside-image]"))
+    }
+
+    @Test func symbolicAndNoneAreWarnings() throws {
+        let (r, _) = try plant { b, k in
+            let e = k.rela!.imageOffset
+            setU64(&b, e + 8, 0x5_0000_0101)                     // entry 0 → ABS64 against symbol 5
+            for j in 1...2 { for i in 0..<24 { b[e + j * 24 + i] = 0 } } // entries 1-2 → NONE padding
+        }
+        #expect(r.status == 0, "\(r.stdout)")
+        #expect(r.stdout.contains("warning: RELA[0] R_AARCH64_ABS64 against symbol 5"))
+        #expect(r.stdout.contains("warning: RELA[1..2]: 2 R_AARCH64_NONE entries"))
+        let strict = try slide("verify", "--warnings-as-errors", try plant { b, k in setU64(&b, k.rela!.imageOffset + 8, 0x5_0000_0101) }.1)
+        #expect(strict.status == 1)
+    }
+
+    @Test func relrBitmapFirst() throws {
+        let f = try fixtures()
+        var bytes = try readBytes(f.miniRelrImage)
+        let k = try KernelImage.load(path: f.miniRelrImage)
+        setU64(&bytes, k.relr!.imageOffset, 0xf)
+        let p = temporaryDirectory("relr-first").appendingPathComponent("Image").path
+        try Data(bytes).write(to: URL(fileURLWithPath: p))
+        let r = try slide("verify", p)
+        #expect(r.status == 1 && r.stdout.contains("[relr-bitmap-first]"))
+    }
+}
