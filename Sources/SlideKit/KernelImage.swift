@@ -69,7 +69,13 @@ public struct KernelImage {
     public enum Discovery: String, CaseIterable { case auto, codeScan = "code-scan", heuristic }
 
     public static func load(path: String, discovery: Discovery = .auto, linkBase: UInt64? = nil) throws(SlideKitError) -> KernelImage {
-        let raw = try Files.read(path)
+        try load(bytes: try Files.read(path), path: path, discovery: discovery, linkBase: linkBase)
+    }
+
+    /// Loads from bytes already in memory; `path` names them in errors.
+    public static func load(bytes raw: [UInt8], path: String, discovery: Discovery = .auto,
+                            linkBase: UInt64? = nil) throws(SlideKitError) -> KernelImage {
+        guard !raw.isEmpty else { throw SlideKitError(path, "file is empty") }
         let (bytes, chain) = try Containers.unpack(raw, path: path)
         if bytes.count >= 4, bytes[0] == 0x7f, bytes[1] == 0x45, bytes[2] == 0x4c, bytes[3] == 0x46 {
             return try fromELF(bytes, path: path, containers: chain, linkBaseOverride: linkBase)
@@ -141,8 +147,9 @@ public struct KernelImage {
             }
             guard low != UInt64.max else { throw SlideError.invalid("ELF: no allocated sections; section count", value: UInt64(elf.sectionCount)) }
             if dataEnd < low { dataEnd = low }
-            guard dataEnd - low <= 1 << 32 else {
-                throw SlideError.outOfRange("ELF allocated span", value: dataEnd - low, low: 0, high: 1 << 32)
+            // A flat image of more than 1 GiB is no kernel (Debian's is 32 MiB): refuse before allocating.
+            guard dataEnd - low <= 1 << 30 else {
+                throw SlideError.outOfRange("ELF allocated span (bytes)", value: dataEnd - low, low: 0, high: 1 << 30)
             }
             var flat = [UInt8](repeating: 0, count: Int(dataEnd - low))
             for i in 0..<elf.sectionCount {

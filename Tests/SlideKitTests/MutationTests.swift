@@ -1,0 +1,103 @@
+// Hostile input, at scale: deterministic mutations of real inputs (the test-built ELF files and
+// Images, and the Debian kernel) run through every reader. Each mutant must either work or
+// give a SlideKitError; a trap or a hang fails the run. Bounded: a fixed seed and count.
+
+import Foundation
+import Testing
+@testable import SlideCore
+@testable import SlideKit
+
+/// Everything a command would do with an input, in process.
+func exercise(_ bytes: [UInt8], name: String) -> String? {
+    do {
+        let k = try KernelImage.load(bytes: bytes, path: name)
+        _ = try InspectReport.build(k).json().rendered()
+        _ = try Verifier.verify(k)
+        _ = RelocListing.text(try RelocListing.sections(of: k), rawRelr: false)
+        if k.rela != nil || k.relr != nil { _ = try Relocator.relocate(k, displacement: 0x20_0000) }
+        return nil
+    } catch {
+        #expect(error.description.hasPrefix("'\(name)': "))
+        #expect(!error.description.contains("\n"))
+        return error.message
+    }
+}
+
+struct Mutator {
+    var rng: UInt64
+    mutating func next() -> UInt64 {
+        rng &+= 0x9e37_79b9_7f4a_7c15
+        var z = rng
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
+
+    /// One mutation: byte flips, an interesting 64-bit value, or a truncation, focused on `hot` ranges.
+    mutating func mutate(_ input: [UInt8], hot: [Range<Int>]) -> [UInt8] {
+        var b = input
+        let region = hot.isEmpty || below(4) == 0 ? 0..<b.count : hot[below(hot.count)]
+        let r = region.clamped(to: 0..<b.count)
+        guard !r.isEmpty else { return b }
+        switch below(4) {
+        case 0:
+            for _ in 0..<(1 + below(8)) { b[r.lowerBound + below(r.count)] ^= UInt8(truncatingIfNeeded: 1 << below(8)) }
+        case 1:
+            let values: [UInt64] = [0, 1, 0xff, 0x7fff_ffff, 0xffff_ffff, 0x8000_0000_0000_0000, .max, 24, 64, 0x403, 0xffff_8000_0800_0000]
+            let v = values[below(values.count)]
+            let o = (r.lowerBound + below(r.count)) & ~7
+            for i in 0..<8 where o + i < b.count { b[o + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(i))) }
+        case 2:
+            b.removeSubrange((r.lowerBound + below(r.count))...)
+        default:
+            let o = r.lowerBound + below(r.count)
+            b[o] = UInt8(truncatingIfNeeded: next())
+        }
+        return b
+    }
+}
+
+@Suite struct Mutations {
+    @Test func fixturesSurviveMutation() throws {
+        let f = try fixtures()
+        var m = Mutator(rng: 0x51de)
+        var errors: [String: Int] = [:], accepted = 0
+        for path in [f.pieRela, f.pieRelr, f.pieAndroidRelr, f.miniRelaELF, f.miniRelrELF, f.miniRelaImage, f.miniRelrImage] {
+            let original = try readBytes(path)
+            #expect(exercise(original, name: path) == nil, "the unmutated input works")
+            // Hot ranges: headers, section/program header tables, the tables, the relocation routine.
+            var hot: [Range<Int>] = [0..<min(0x200, original.count), max(0, original.count - 0x600)..<original.count]
+            if let k = try? KernelImage.load(path: path) {
+                for t in [k.rela, k.relr].compactMap({ $0 }) { hot.append(t.fileOffset..<(t.fileOffset + max(t.size, 24))) }
+                if let e = k.rela?.evidence { hot.append(max(0, e - 0x100)..<(e + 0x100)) }
+            }
+            for _ in 0..<400 {
+                if let message = exercise(m.mutate(original, hot: hot), name: path) {
+                    errors[String(message.prefix(24)), default: 0] += 1
+                } else {
+                    accepted += 1
+                }
+            }
+        }
+        // Both outcomes must occur: mutants that still parse, and a variety of clean errors.
+        #expect(accepted > 100)
+        #expect(errors.count > 5, "\(errors)")
+    }
+
+    @Test func debianKernelSurvivesMutation() throws {
+        guard let path = try debianKernel() else { return }
+        let original = try readBytes(path)
+        let k = try KernelImage.load(bytes: original, path: path)
+        let rela = try #require(k.rela)
+        let loop = try #require(rela.evidence)
+        let hot = [0..<0x200, (loop - 0x100)..<(loop + 0x100), rela.fileOffset..<(rela.fileOffset + 0x100),
+                   (rela.fileOffset + rela.size - 0x100)..<(rela.fileOffset + rela.size), k.dataSize..<original.count]
+        var m = Mutator(rng: 0xdeb1a4)
+        for _ in 0..<16 { _ = exercise(m.mutate(original, hot: hot), name: path) }
+        // Truncations at the places that matter.
+        for cut in [0, 0x3f, 0x40, 0x100, loop, rela.fileOffset + 12, rela.fileOffset + rela.size - 1, k.dataSize - 1] {
+            _ = exercise(Array(original.prefix(cut)), name: path)
+        }
+    }
+}
