@@ -111,34 +111,52 @@ public enum Rela {
         }
         let lastPlace = UInt64(image.count - 8)
         let t = table.bytes
-        var o = 0
-        for i in 0..<table.count {
-            let offset = t.u64Unchecked(at: o)
-            let info = t.u64Unchecked(at: o + 8)
-            let addend = t.u64Unchecked(at: o + 16)
-            o += RelaEntry.size
-            let type = UInt32(truncatingIfNeeded: info)
-            if type == RelocationType.relative.rawValue {
-                let place = offset &- linkBase
-                guard place <= lastPlace else {
-                    throw .outOfRange("RELA place", value: offset, low: linkBase, high: linkBase &+ lastPlace)
+        let relative = UInt64(RelocationType.relative.rawValue)
+        // Hot loop: RELATIVE only (all but a handful of a kernel's entries), as the boot code does.
+        // Pointer-walked with wrapping arithmetic: the table's extent was checked when the
+        // RelaTable was made, and every place is checked against the image before the store.
+        var others = 0
+        if table.count > 0, let start = t.base, let out = image.base {
+            var entry = start
+            let end = start + table.count * RelaEntry.size
+            repeat {
+                let info = UInt64(littleEndian: entry.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+                if info & 0xffff_ffff == relative {
+                    let offset = UInt64(littleEndian: entry.loadUnaligned(as: UInt64.self))
+                    let place = offset &- linkBase
+                    guard place <= lastPlace else {
+                        throw .outOfRange("RELA place", value: offset, low: linkBase, high: linkBase &+ lastPlace)
+                    }
+                    let addend = UInt64(littleEndian: entry.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+                    out.storeBytes(of: (addend &+ displacement).littleEndian, toByteOffset: Int(bitPattern: UInt(place)), as: UInt64.self)
+                } else {
+                    others &+= 1
                 }
-                image.setU64Unchecked(addend &+ displacement, at: Int(place))
-                report.relative += 1
-            } else if type == RelocationType.none.rawValue {
+                entry += RelaEntry.size
+            } while entry < end
+        }
+        report.relative = table.count - others
+        guard others > 0 else { return report }
+        // Cold pass: everything else, by kind.
+        for i in 0..<table.count {
+            let e = table[i]
+            switch e.type {
+            case .relative:
+                continue
+            case .none:
                 report.none += 1
-            } else if type == RelocationType.abs64.rawValue || type == RelocationType.globDat.rawValue {
-                guard let s = resolver.value(ofSymbol: UInt32(truncatingIfNeeded: info >> 32)) else {
+            case .abs64, .globDat:
+                guard let s = resolver.value(ofSymbol: e.symbol) else {
                     report.unresolved += 1
                     continue
                 }
-                let place = offset &- linkBase
+                let place = e.offset &- linkBase
                 guard place <= lastPlace else {
-                    throw .outOfRange("RELA place", value: offset, low: linkBase, high: linkBase &+ lastPlace)
+                    throw .outOfRange("RELA place", value: e.offset, low: linkBase, high: linkBase &+ lastPlace)
                 }
-                image.setU64Unchecked(s &+ addend, at: Int(place))
+                image.setU64Unchecked(s &+ UInt64(bitPattern: e.addend), at: Int(place))
                 report.symbolic += 1
-            } else {
+            default:
                 if report.firstUnsupported == nil { report.firstUnsupported = i }
                 report.unsupported += 1
             }
