@@ -27,7 +27,9 @@ public struct RelocSection {
 
 public enum RelocListing {
     public static func sections(of k: KernelImage) throws(SlideKitError) -> [RelocSection] {
-        if let elfBytes = k.elfBytes { return try elfSections(elfBytes, path: k.path) }
+        if let elfBytes = k.elfBytes, k.rela?.source != .elfDynamic, k.relr?.source != .elfDynamic {
+            return try elfSections(elfBytes, path: k.path)
+        }
         return try k.withTables { (_, rela, relr) throws(SlideError) in
             var out: [RelocSection] = []
             if let rela, let loc = k.rela {

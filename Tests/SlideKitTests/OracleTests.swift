@@ -132,3 +132,27 @@ func readelf(_ args: [String]) throws -> String {
         #expect(changed == (try RelrTool.relativePlaces(of: k)).count)
     }
 }
+
+@Suite struct StrippedELF {
+    /// Without section headers, the dynamic section still names the tables: same places and
+    /// addends as the unstripped file (whose listing llvm-readelf vouches for above).
+    @Test(arguments: ["pieRela", "pieRelr", "miniRelaELF", "miniRelrELF"])
+    func dynamicSectionFindsTheSameTables(fixture: String) throws {
+        let f = try fixtures()
+        let path = ["pieRela": f.pieRela, "pieRelr": f.pieRelr, "miniRelaELF": f.miniRelaELF, "miniRelrELF": f.miniRelrELF][fixture]!
+        let stripped = temporaryDirectory("stripped").appendingPathComponent("stripped.elf").path
+        #expect(try run("llvm-objcopy", ["--strip-sections", path, stripped]).status == 0)
+        let k = try KernelImage.load(path: stripped)
+        #expect(k.rela?.source ?? k.relr?.source == .elfDynamic)
+        let full = try KernelImage.load(path: path)
+        // The first PT_LOAD may start below the first allocated section (it maps the ELF headers too).
+        #expect(k.linkBase <= full.linkBase)
+        if fixture.hasPrefix("mini") { #expect(k.linkBase == full.linkBase) }
+        #expect(try RelrTool.relativePlaces(of: k) == RelrTool.relativePlaces(of: full))
+        func rows(_ k: KernelImage) throws -> [String] {
+            try RelocListing.sections(of: k).filter { $0.name != ".rela.plt" }.flatMap { $0.rows.map { "\($0.offset) \($0.info) \(String(describing: $0.addend))" } }
+        }
+        #expect(try rows(k) == rows(full))
+        #expect(try !rows(k).isEmpty)
+    }
+}
