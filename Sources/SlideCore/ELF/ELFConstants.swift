@@ -43,6 +43,7 @@ public struct SectionType: RawRepresentable, Sendable, Equatable, Hashable, Cust
     public static let androidRel = SectionType(rawValue: 0x6000_0001)
     public static let androidRela = SectionType(rawValue: 0x6000_0002)
 
+    /// Sorted by number.
     static let names: [(UInt32, StaticString)] = [
         (0, "NULL"), (1, "PROGBITS"), (2, "SYMTAB"), (3, "STRTAB"), (4, "RELA"), (5, "HASH"),
         (6, "DYNAMIC"), (7, "NOTE"), (8, "NOBITS"), (9, "REL"), (11, "DYNSYM"), (14, "INIT_ARRAY"),
@@ -52,8 +53,7 @@ public struct SectionType: RawRepresentable, Sendable, Equatable, Hashable, Cust
         (0x6fff_fffe, "VERNEED"), (0x6fff_ffff, "VERSYM"), (0x7000_0003, "AARCH64_ATTRIBUTES"),
     ]
     public var description: String {
-        for (v, n) in Self.names where v == rawValue { return "SHT_" + n.description }
-        return "SHT_<" + hex(UInt64(rawValue)) + ">"
+        specName(rawValue, in: Self.names).map { "SHT_" + $0.description } ?? "SHT_<" + hex(UInt64(rawValue)) + ">"
     }
 }
 

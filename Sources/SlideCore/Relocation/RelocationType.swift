@@ -268,14 +268,7 @@ public struct RelocationType: RawRepresentable, Sendable, Equatable, Hashable, C
 
     /// The spec name, `R_AARCH64_RELATIVE`, or `R_AARCH64_<0x...>` for an unknown number.
     public var description: String {
-        var lo = 0, hi = Self.names.count - 1
-        while lo <= hi {
-            let mid = (lo + hi) / 2
-            let (value, name) = Self.names[mid]
-            if value == rawValue { return "R_AARCH64_" + name.description }
-            if value < rawValue { lo = mid + 1 } else { hi = mid - 1 }
-        }
-        return "R_AARCH64_<" + hex(UInt64(rawValue)) + ">"
+        specName(rawValue, in: Self.names).map { "R_AARCH64_" + $0.description } ?? "R_AARCH64_<" + hex(UInt64(rawValue)) + ">"
     }
 
     /// The type named `name` (with or without the `R_AARCH64_` prefix).
