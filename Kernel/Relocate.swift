@@ -1,0 +1,80 @@
+// slide_relocate: check the image against the seal mkimage wrote, then apply the relocation
+// tables with SlideCore (the code the host tests run), then check every relocated place.
+//
+// Runs with the MMU on, from the identity map, *before* anything absolute may be used: it
+// reads the tables and writes the places through the image's physical (identity) addresses.
+// On any failure it reports and returns a non-zero exit status: the boot never continues on
+// an image whose relocations it cannot vouch for.
+
+@_silgen_name("read_cntvct") func readCounter() -> UInt64
+@_silgen_name("early_puts") func earlyPuts(_ s: UnsafePointer<UInt8>, _ n: Int)
+
+func say(_ s: StaticString) { earlyPuts(s.utf8Start, s.utf8CodeUnitCount) }
+
+func fail(_ f: VerifyFailure, _ detail: UInt64) -> UInt64 {
+    let info = bootInfo()
+    info.pointee.verifyStatus = f.rawValue
+    info.pointee.verifyDetail = detail
+    say("slide: reloc_verify=fail:")
+    say(f.name)
+    say("\n")
+    return 3
+}
+
+@c(slide_relocate)
+func slideRelocate(_ imagePA: UInt64, _ offset: UInt64, _ fdtPA: UInt64) -> UInt64 {
+    var layout = ImageLayout()
+    imageLayout(&layout)
+    let info = bootInfo()
+    info.pointee.offset = offset
+    if info.pointee.earlyFailure != 0 { return fail(.earlyTables, 0) }
+
+    // 1. The seal mkimage wrote: digest over the file data, and where the tables are.
+    let sealOffset = Int(layout.seal - layout.text)
+    let fileSize = Int(layout.edata - layout.text)
+    guard let base = UnsafeMutableRawPointer(bitPattern: UInt(imagePA)) else { return fail(.tables, 0) }
+    let image = ByteView(start: UnsafeRawPointer(base), count: fileSize)
+    guard let seal = ImageSeal(from: image, at: sealOffset), seal.covered == UInt64(fileSize) else { return fail(.unsealed, 0) }
+    guard ImageDigest.compute(image, covered: fileSize, sealOffset: sealOffset) == seal.digest else { return fail(.digest, seal.digest) }
+
+    // 2. Apply, exactly as the host's `slide relocate` does.
+    let whole = MutableByteView(UnsafeMutableRawBufferPointer(start: base, count: Int(layout.end - layout.text)))
+    let relaView: ByteView, relrView: ByteView
+    do throws(SlideError) {
+        relaView = try image.slice(offset: seal.relaOffset, size: seal.relaSize, "RELA table")
+        relrView = try image.slice(offset: seal.relrOffset, size: seal.relrSize, "RELR table")
+    } catch {
+        return fail(.tables, 0)
+    }
+    let start = readCounter()
+    let rela: RelaTable, relr: RelrTable, report: RelaApplyReport, relrCount: Int
+    do throws(SlideError) {
+        rela = try RelaTable(relaView)
+        relr = try RelrTable(relrView)
+        report = try Rela.apply(rela, to: whole, linkBase: KASLR.kimageVaddr, displacement: offset, resolver: NoSymbols())
+        relrCount = try Relr.apply(relr, to: whole, linkBase: KASLR.kimageVaddr, displacement: offset)
+    } catch {
+        return fail(.tables, 0)
+    }
+    info.pointee.relocCycles = readCounter() &- start
+    info.pointee.relaApplied = UInt64(report.relative)
+    info.pointee.relrApplied = UInt64(relrCount)
+    if report.unsupported != 0 || report.unresolved != 0 {
+        return fail(.unsupportedType, UInt64(report.firstUnsupported ?? 0))
+    }
+
+    // 3. Every place now holds what it must: RELA addend + offset; RELR a pointer into the image.
+    for i in 0..<rela.count where rela[i].type == .relative {
+        let e = rela[i]
+        if whole.u64Unchecked(at: Int(e.offset &- KASLR.kimageVaddr)) != UInt64(bitPattern: e.addend) &+ offset {
+            return fail(.relaPlace, UInt64(i))
+        }
+    }
+    let low = KASLR.kimageVaddr &+ offset, high = low &+ UInt64(whole.count)
+    var places = relr.makePlaces()
+    while let p = places.next() {
+        let v = whole.u64Unchecked(at: Int(p &- KASLR.kimageVaddr))
+        if v < low || v > high { return fail(.relrPlace, p) }
+    }
+    return 0
+}

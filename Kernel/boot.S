@@ -1,0 +1,231 @@
+// The Slide kernel's entry: the arm64 Image header and the steps that must be assembly
+// (exception level, FP/SIMD, stack, BSS, system registers, the MMU switch, the jump to the
+// kernel's virtual address). Runs before relocation: only PC-relative references (ADRP/ADD,
+// B/BL) until `slide_relocate` has returned.
+
+    .section .head.text, "ax"
+    .globl _head
+_head:
+    nop                                 // code0: not an EFI image
+    b       primary_entry               // code1
+    .quad   0                           // text_offset
+    .quad   _kernel_size                // image_size: _end - _text (absolute symbol: no relocation)
+    .quad   0xa                         // flags: little-endian, 4K pages, placement anywhere
+    .quad   0, 0, 0                     // res2-res4
+    .ascii  "ARM\x64"                   // magic
+    .long   0                           // res5
+
+    .section .text.boot, "ax"
+    .globl primary_entry
+primary_entry:
+    mov     x19, x0                     // x0 = FDT PA (booting.rst)
+    mov     x20, x1                     // x1-x3 must be 0; recorded and reported
+    mov     x21, x2
+    mov     x22, x3
+
+    mrs     x9, CurrentEL               // entered at EL2: drop to EL1 (no hypervisor here)
+    cmp     x9, #(2 << 2)
+    b.ne    1f
+    mov     x9, #(1 << 31)              // HCR_EL2.RW: EL1 is AArch64
+    msr     hcr_el2, x9
+    mov     x9, #0x3c5                  // SPSR: EL1h, DAIF masked
+    msr     spsr_el2, x9
+    adr     x9, 1f
+    msr     elr_el2, x9
+    eret
+1:  mov     x9, #(3 << 20)              // CPACR_EL1.FPEN: Swift uses FP/SIMD registers
+    msr     cpacr_el1, x9
+    isb
+
+    adrp    x9, boot_stack_top          // a stack at the image's physical address
+    add     x9, x9, :lo12:boot_stack_top
+    mov     sp, x9
+
+    adrp    x9, __bss_start             // clear BSS with aligned stores (MMU off: Device memory)
+    add     x9, x9, :lo12:__bss_start
+    adrp    x10, __bss_end
+    add     x10, x10, :lo12:__bss_end
+2:  cmp     x9, x10
+    b.hs    3f
+    stp     xzr, xzr, [x9], #16
+    b       2b
+
+3:  mov     x0, x19                     // slide_early(fdt, image PA, x1, x2, x3, table pool PA)
+    adrp    x1, _head
+    mov     x2, x20
+    mov     x3, x21
+    mov     x4, x22
+    adrp    x5, page_table_pool
+    sub     sp, sp, #32                 // EarlyResult {offset, ttbr1, ttbr0, tcr}
+    mov     x6, sp
+    bl      slide_early
+    ldp     x23, x24, [sp]
+    ldp     x25, x3, [sp, #16]
+    add     sp, sp, #32
+    mov     x0, #2                      // no tables: exit status 2
+    cbz     x24, boot_failed
+
+    // MMU on: MAIR attr0 Device-nGnRnE, attr1 Normal WBWA, attr2 Normal non-cacheable.
+    mov     x9, #0xff00
+    movk    x9, #0x44, lsl #16
+    msr     mair_el1, x9
+    msr     tcr_el1, x3
+    msr     ttbr0_el1, x25
+    msr     ttbr1_el1, x24
+    isb
+    tlbi    vmalle1
+    dsb     nsh
+    isb
+    mrs     x9, sctlr_el1
+    mov     x10, #(1 << 0)              // M
+    orr     x10, x10, #(1 << 2)         // C
+    orr     x10, x10, #(1 << 12)        // I
+    orr     x9, x9, x10
+    msr     sctlr_el1, x9
+    isb
+
+    adrp    x0, _head                   // slide_relocate(image PA, displacement, fdt)
+    mov     x1, x23
+    mov     x2, x19
+    bl      slide_relocate              // applies RELA/RELR with SlideCore; verifies first
+    cbnz    x0, boot_failed
+
+    // Relocated: literal-pool words now hold run-time virtual addresses.
+    ldr     x8, =kernel_entry           // itself a RELATIVE place
+    ldr     x10, =_head
+    adrp    x9, _head
+    sub     x10, x10, x9                // kimage_voffset = VA(_text) - PA(_text)
+    add     sp, sp, x10                 // the same stack, through the kernel mapping
+    mov     x0, x19
+    mov     x1, x10
+    mov     x2, x23
+    mov     x3, x20
+    mov     x4, x21
+    mov     x5, x22
+    br      x8                          // kernel_main(fdt, kimage_voffset, displacement, x1, x2, x3)
+
+kernel_entry:
+    bl      kernel_main
+    b       semihosting_exit
+
+boot_failed:                            // x0 = exit status from slide_relocate
+    b       semihosting_exit
+    .ltorg
+
+    .text
+    // Helpers for Swift: each reads a system register or a PC-relative address.
+    .globl image_layout
+image_layout:                           // x0 → ImageLayout (physical or virtual, as we run)
+    adrp    x1, _head
+    str     x1, [x0]
+    adrp    x1, _etext
+    add     x1, x1, :lo12:_etext
+    str     x1, [x0, #8]
+    adrp    x1, _erodata
+    add     x1, x1, :lo12:_erodata
+    str     x1, [x0, #16]
+    adrp    x1, _edata
+    add     x1, x1, :lo12:_edata
+    str     x1, [x0, #24]
+    adrp    x1, _end
+    add     x1, x1, :lo12:_end
+    str     x1, [x0, #32]
+    adrp    x1, slide_seal
+    add     x1, x1, :lo12:slide_seal
+    str     x1, [x0, #40]
+    adrp    x1, slide_heap
+    add     x1, x1, :lo12:slide_heap
+    str     x1, [x0, #48]
+    ret
+
+    .globl boot_info_address
+boot_info_address:
+    adrp    x0, boot_info
+    add     x0, x0, :lo12:boot_info
+    ret
+
+    .globl read_id_aa64isar0
+read_id_aa64isar0:
+    mrs     x0, id_aa64isar0_el1
+    ret
+
+    .globl read_id_aa64mmfr0
+read_id_aa64mmfr0:
+    mrs     x0, id_aa64mmfr0_el1
+    ret
+
+    .globl read_rndr
+read_rndr:                              // x0 → ok flag; returns the random value
+    mrs     x1, s3_3_c2_c4_0            // RNDR
+    cset    x2, ne                      // NZCV.Z clear on success
+    str     x2, [x0]
+    mov     x0, x1
+    ret
+
+    .globl read_cntvct
+read_cntvct:
+    isb
+    mrs     x0, cntvct_el0
+    ret
+
+    .globl read_sctlr
+read_sctlr:
+    mrs     x0, sctlr_el1
+    ret
+
+    .globl set_ttbr0
+set_ttbr0:
+    dsb     ishst
+    msr     ttbr0_el1, x0
+    isb
+    tlbi    vmalle1
+    dsb     nsh
+    isb
+    ret
+
+    .globl early_puts
+early_puts:                             // (bytes, count) to the PL011 at its physical address
+    mov     x2, #0x09000000
+1:  cbz     x1, 3f
+2:  ldr     w3, [x2, #0x18]
+    tbnz    w3, #5, 2b
+    ldrb    w3, [x0], #1
+    str     w3, [x2]
+    sub     x1, x1, #1
+    b       1b
+3:  ret
+
+    .globl semihosting_exit
+semihosting_exit:                       // SYS_EXIT_EXTENDED(ADP_Stopped_ApplicationExit, x0)
+    adrp    x1, exit_block
+    add     x1, x1, :lo12:exit_block
+    mov     x9, #0x26
+    movk    x9, #2, lsl #16             // 0x20026
+    str     x9, [x1]
+    str     x0, [x1, #8]
+    mov     x0, #0x20                   // SYS_EXIT_EXTENDED
+    hlt     #0xf000
+1:  wfi
+    b       1b
+
+    .section .rodata
+    .balign 8
+    .globl slide_seal
+slide_seal:                             // written by `slide mkimage` (ImageSeal in SlideCore)
+    .ascii  "SLIDEVF1"
+    .quad   0, 0, 0, 0, 0, 0, 0
+
+    .bss
+    .balign 16
+boot_info:
+    .zero   256
+exit_block:
+    .quad   0, 0
+    .balign 4096
+boot_stack:
+    .zero   64 * 1024
+boot_stack_top:
+    .globl page_table_pool
+    .balign 4096
+page_table_pool:
+    .zero   64 * 4096

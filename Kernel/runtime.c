@@ -1,0 +1,65 @@
+/* The Slide kernel's C runtime: what Embedded Swift's runtime expects from its platform
+ * (bring-up facts: posix_memalign, free, memset, memcpy, memmove, putchar), a bump allocator
+ * over a static heap, the PL011 console and semihosting exit. Runs after relocation only. */
+#include <stddef.h>
+#include <stdint.h>
+
+/* Swift keeps flags in the top bits of object pointers (BridgeObject), so heap objects must
+ * not live at kernel VAs (0xffff...). The heap is handed out through its physical alias, which
+ * the late identity map (TTBR0) keeps mapped read-write, never executable. */
+#define HEAP_SIZE (1u << 20)
+uint8_t slide_heap[HEAP_SIZE] __attribute__((aligned(4096)));
+static uint64_t slide_heap_alias_delta; /* VA - PA of the image: set by kernel_main before any allocation */
+static size_t heap_used;
+
+void slide_set_heap_alias(uint64_t delta) { slide_heap_alias_delta = delta; }
+
+int posix_memalign(void **out, size_t alignment, size_t size) {
+    if (alignment < 16) alignment = 16;
+    size_t start = (heap_used + alignment - 1) & ~(alignment - 1);
+    if (start + size > HEAP_SIZE) return 12; /* ENOMEM */
+    heap_used = start + size;
+    *out = (void *)((uintptr_t)(slide_heap + start) - slide_heap_alias_delta);
+    return 0;
+}
+
+void free(void *p) { (void)p; } /* a bump allocator: the kernel's report allocates little */
+
+void *memset(void *d, int c, size_t n) {
+    uint8_t *p = d;
+    while (n--) *p++ = (uint8_t)c;
+    return d;
+}
+
+void *memcpy(void *d, const void *s, size_t n) {
+    uint8_t *dp = d;
+    const uint8_t *sp = s;
+    while (n--) *dp++ = *sp++;
+    return d;
+}
+
+void *memmove(void *d, const void *s, size_t n) {
+    uint8_t *dp = d;
+    const uint8_t *sp = s;
+    if (dp < sp) { while (n--) *dp++ = *sp++; }
+    else { dp += n; sp += n; while (n--) *--dp = *--sp; }
+    return d;
+}
+
+int memcmp(const void *a, const void *b, size_t n) {
+    const uint8_t *x = a, *y = b;
+    for (; n; n--, x++, y++) if (*x != *y) return *x - *y;
+    return 0;
+}
+
+size_t strlen(const char *s) { size_t n = 0; while (s[n]) n++; return n; }
+
+/* PL011 on QEMU virt, reached through the identity map (TTBR0). */
+#define UART0 ((volatile uint32_t *)0x09000000)
+int putchar(int c) {
+    while (UART0[0x18 / 4] & (1u << 5)) { } /* FR.TXFF */
+    UART0[0] = (uint32_t)c;
+    return c;
+}
+
+void arc4random_buf(void *buf, size_t n) { memset(buf, 0x5a, n); }

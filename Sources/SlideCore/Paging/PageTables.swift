@@ -1,0 +1,180 @@
+// Stage 1 translation tables for the 4 KiB granule, 48-bit VA, 4 levels (Arm ARM D8; spec §6).
+//
+// The builder writes descriptors into a pool of zeroed 4 KiB pages and always puts down the
+// largest block the alignment of VA, PA and the remaining size allows (1 GiB at level 1,
+// 2 MiB at level 2, 4 KiB pages at level 3). It runs in the kernel with the MMU off, on
+// physical addresses: no allocation, no globals, aligned 64-bit stores only. On the host the
+// same code runs over a buffer, with `pointerDelta` translating "physical" to real addresses.
+
+/// What a mapping allows.
+public struct MapAttributes: Equatable, Sendable {
+    public enum Memory: Equatable, Sendable { case normal, device }
+    public var memory: Memory
+    public var writable: Bool
+    public var executable: Bool
+    public init(memory: Memory = .normal, writable: Bool, executable: Bool) {
+        self.memory = memory
+        self.writable = writable
+        self.executable = executable
+    }
+    public static var text: MapAttributes { MapAttributes(writable: false, executable: true) }
+    public static var readOnly: MapAttributes { MapAttributes(writable: false, executable: false) }
+    public static var readWrite: MapAttributes { MapAttributes(writable: true, executable: false) }
+    public static var device: MapAttributes { MapAttributes(memory: .device, writable: true, executable: false) }
+    /// Only for the identity map that the MMU switch executes from.
+    public static var bootIdentity: MapAttributes { MapAttributes(writable: true, executable: true) }
+    // Computed, not stored: code that runs before relocation must not depend on lazily initialised globals.
+}
+
+/// Descriptor bit fields (Arm ARM D8.3, stage 1).
+public enum Descriptor {
+    public static let valid: UInt64 = 1 << 0
+    /// Bit 1: table (levels 0-2) or page (level 3); clear = block.
+    public static let tableOrPage: UInt64 = 1 << 1
+    /// AttrIndx[2:0], bits 4:2: index into MAIR_EL1 (0 Device-nGnRnE, 1 Normal WBWA).
+    public static func attrIndex(_ i: UInt64) -> UInt64 { i << 2 }
+    /// AP[2], bit 7: read-only.
+    public static let readOnly: UInt64 = 1 << 7
+    /// SH[1:0], bits 9:8: inner shareable.
+    public static let innerShareable: UInt64 = 3 << 8
+    /// AF, bit 10: access flag.
+    public static let accessFlag: UInt64 = 1 << 10
+    /// PXN, bit 53; UXN, bit 54.
+    public static let pxn: UInt64 = 1 << 53
+    public static let uxn: UInt64 = 1 << 54
+    /// Output address bits 47:12.
+    public static let addressMask: UInt64 = 0x0000_ffff_ffff_f000
+
+    public static func leaf(_ a: MapAttributes) -> UInt64 {
+        var d = valid | accessFlag | uxn
+        switch a.memory {
+        case .normal: d |= attrIndex(1) | innerShareable
+        case .device: d |= attrIndex(0)
+        }
+        if !a.writable { d |= readOnly }
+        if !a.executable { d |= pxn }
+        return d
+    }
+}
+
+public struct PageTableBuilder {
+    /// Physical address of the first pool page, and how many pages the pool has.
+    public let poolBase: UInt64
+    public let poolPages: Int
+    public private(set) var usedPages = 0
+    /// Real address of physical address p is p &+ pointerDelta (0 in the kernel with the MMU off).
+    public let pointerDelta: UInt64
+
+    public init(poolBase: UInt64, poolPages: Int, pointerDelta: UInt64 = 0) {
+        self.poolBase = poolBase
+        self.poolPages = poolPages
+        self.pointerDelta = pointerDelta
+    }
+
+    static let pageSize: UInt64 = 4096
+
+    func pointer(_ pa: UInt64) -> UnsafeMutablePointer<UInt64> {
+        UnsafeMutablePointer(bitPattern: UInt(pa &+ pointerDelta))!
+    }
+
+    /// A zeroed table page from the pool.
+    public mutating func allocateTable() throws(SlideError) -> UInt64 {
+        guard usedPages < poolPages else { throw .outOfRange("page-table pool pages", value: UInt64(usedPages + 1), low: 1, high: UInt64(poolPages)) }
+        let pa = poolBase + UInt64(usedPages) * Self.pageSize
+        usedPages += 1
+        let p = pointer(pa)
+        for i in 0..<512 { p[i] = 0 }
+        return pa
+    }
+
+    /// Index of `va` in a table at `level` (0...3).
+    @inline(__always) static func index(_ va: UInt64, level: Int) -> Int { Int((va >> UInt64(39 - 9 * level)) & 511) }
+    @inline(__always) static func blockSize(level: Int) -> UInt64 { 1 << UInt64(39 - 9 * level) }
+
+    /// Maps [va, va + size) to [pa, pa + size) in the tree rooted at `root`, with the largest blocks possible.
+    /// All three must be 4 KiB aligned. Overlapping an existing mapping is an error.
+    public mutating func map(root: UInt64, va: UInt64, pa: UInt64, size: UInt64, _ attributes: MapAttributes) throws(SlideError) {
+        guard va & 0xfff == 0, pa & 0xfff == 0, size & 0xfff == 0 else {
+            throw .misaligned("mapping", value: va | pa | size, alignment: 4096)
+        }
+        var done: UInt64 = 0
+        while done < size {
+            let v = va &+ done, p = pa &+ done, left = size - done
+            // Largest level whose block fits: level 1 (1 GiB), 2 (2 MiB), 3 (4 KiB).
+            var level = 1
+            while level < 3 {
+                let b = Self.blockSize(level: level)
+                if v & (b - 1) == 0 && p & (b - 1) == 0 && left >= b { break }
+                level += 1
+            }
+            var table = root
+            for l in 0..<level {
+                let slot = pointer(table) + Self.index(v, level: l)
+                let d = slot.pointee
+                if d & Descriptor.valid == 0 {
+                    let next = try allocateTable()
+                    slot.pointee = next | Descriptor.valid | Descriptor.tableOrPage
+                    table = next
+                } else if d & Descriptor.tableOrPage != 0 {
+                    table = d & Descriptor.addressMask
+                } else {
+                    throw .invalid("mapping overlaps a block at VA", value: v)
+                }
+            }
+            let slot = pointer(table) + Self.index(v, level: level)
+            guard slot.pointee & Descriptor.valid == 0 else { throw .invalid("mapping overlaps a page at VA", value: v) }
+            slot.pointee = p | Descriptor.leaf(attributes) | (level == 3 ? Descriptor.tableOrPage : 0)
+            done += Self.blockSize(level: level)
+        }
+    }
+}
+
+/// Counts of a walk over a translation table tree.
+public struct PageTableCensus: Equatable {
+    /// Leaf descriptors by level: [1] = 1 GiB blocks, [2] = 2 MiB blocks, [3] = 4 KiB pages.
+    public var leaves: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    /// Table descriptors.
+    public var tables = 0
+    /// Leaves that are both writable and executable at EL1.
+    public var writableExecutable = 0
+    /// Bytes mapped.
+    public var mappedBytes: UInt64 = 0
+    public init() {}
+
+    public static func == (a: PageTableCensus, b: PageTableCensus) -> Bool {
+        a.leaves == b.leaves && a.tables == b.tables && a.writableExecutable == b.writableExecutable && a.mappedBytes == b.mappedBytes
+    }
+
+    public func leafCount(level: Int) -> UInt64 {
+        switch level { case 1: leaves.1; case 2: leaves.2; case 3: leaves.3; default: leaves.0 }
+    }
+}
+
+public enum PageTableWalker {
+    /// Walks the tree at `root` (pointers are `pa &+ pointerDelta`), calling `visit(va, pa, size, descriptor)` per leaf.
+    public static func walk(root: UInt64, vaBase: UInt64, pointerDelta: UInt64 = 0,
+                            visit: (UInt64, UInt64, UInt64, UInt64) -> Void) -> PageTableCensus {
+        var census = PageTableCensus()
+        func table(_ pa: UInt64, level: Int, va: UInt64) {
+            let p = UnsafeMutablePointer<UInt64>(bitPattern: UInt(pa &+ pointerDelta))!
+            for i in 0..<512 {
+                let d = p[i]
+                guard d & Descriptor.valid != 0 else { continue }
+                let v = va | UInt64(i) << UInt64(39 - 9 * level)
+                if level < 3 && d & Descriptor.tableOrPage != 0 {
+                    census.tables += 1
+                    table(d & Descriptor.addressMask, level: level + 1, va: v)
+                    continue
+                }
+                guard level > 0 else { continue } // no blocks at level 0 with 4 KiB granules
+                let size = PageTableBuilder.blockSize(level: level)
+                switch level { case 1: census.leaves.1 += 1; case 2: census.leaves.2 += 1; default: census.leaves.3 += 1 }
+                census.mappedBytes += size
+                if d & Descriptor.readOnly == 0 && d & Descriptor.pxn == 0 { census.writableExecutable += 1 }
+                visit(v, d & Descriptor.addressMask, size, d)
+            }
+        }
+        table(root, level: 0, va: vaBase)
+        return census
+    }
+}

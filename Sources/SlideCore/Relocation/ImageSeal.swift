@@ -1,0 +1,40 @@
+// The seal `slide mkimage` writes into an image (symbol `slide_seal`, 64 bytes, 8-aligned) and
+// the kernel reads, PC-relatively, before relocating:
+//
+//   0x00 magic "SLIDEVF1"   0x08 digest        0x10 covered bytes (= file data size)
+//   0x18 RELA offset        0x20 RELA size     0x28 RELR offset    0x30 RELR size   0x38 reserved
+//
+// Offsets are from the image start. Keeping the table bounds here (not only in linker symbols)
+// lets mkimage repack RELA into RELR without relinking.
+
+public struct ImageSeal: Equatable {
+    public static let size = 64
+    public var digest: UInt64 = 0
+    public var covered: UInt64 = 0
+    public var relaOffset: UInt64 = 0, relaSize: UInt64 = 0
+    public var relrOffset: UInt64 = 0, relrSize: UInt64 = 0
+    public init() {}
+
+    /// Reads the seal at `offset`; nil when the magic is missing.
+    public init?(from image: ByteView, at offset: Int) {
+        guard image.contains(offset: offset, size: Self.size), offset & 7 == 0,
+              image.u64Unchecked(at: offset) == ImageDigest.sealMagic else { return nil }
+        digest = image.u64Unchecked(at: offset + 8)
+        covered = image.u64Unchecked(at: offset + 16)
+        relaOffset = image.u64Unchecked(at: offset + 24)
+        relaSize = image.u64Unchecked(at: offset + 32)
+        relrOffset = image.u64Unchecked(at: offset + 40)
+        relrSize = image.u64Unchecked(at: offset + 48)
+    }
+
+    public func write(to image: MutableByteView, at offset: Int) throws(SlideError) {
+        try image.setU64(ImageDigest.sealMagic, at: offset)
+        try image.setU64(digest, at: offset + 8)
+        try image.setU64(covered, at: offset + 16)
+        try image.setU64(relaOffset, at: offset + 24)
+        try image.setU64(relaSize, at: offset + 32)
+        try image.setU64(relrOffset, at: offset + 40)
+        try image.setU64(relrSize, at: offset + 48)
+        try image.setU64(0, at: offset + 56)
+    }
+}

@@ -1,0 +1,246 @@
+// `slide mkimage`: the fixup step, made trustworthy (spec §1.3, §1.4, §1.6; the 2015 thread).
+//
+// ELF in, flat Image out (objcopy -O binary semantics), refusing what cannot boot; the header
+// checked (never silently rewritten); optionally RELA → RELR repacking and zeroed RELA places;
+// a relative exception table sorted; and the seal — digest and table bounds — written into
+// the image for the kernel to check before it relocates. The result is verified before it is
+// written, atomically.
+
+import SlideCore
+
+public struct BuildOptions {
+    public var packRelr = false
+    public var zeroRelocatedPlaces = false
+    public var pageSize: UInt64? = nil
+    public init() {}
+}
+
+public struct BuildResult {
+    public var image: [UInt8]
+    public var memorySize: UInt64
+    public var relaEntries: Int
+    public var relrWords: Int
+    public var relrPlaces: Int
+    public var bytesSavedByRelr: Int
+    public var sealed: Bool
+    public var extableEntries: Int
+    public var notes: [String]
+}
+
+public enum ImageBuilder {
+    public static func build(_ path: String, _ options: BuildOptions) throws(SlideKitError) -> BuildResult {
+        let bytes = try Files.read(path)
+        guard bytes.starts(with: [0x7f, 0x45, 0x4c, 0x46]) else { throw SlideKitError(path, "not an ELF file: mkimage takes the linked kernel ELF") }
+        let k = try KernelImage.load(bytes: bytes, path: path)
+        var notes: [String] = []
+        func refuse(_ why: String) -> SlideKitError { SlideKitError(path, why) }
+        func lift<T>(_ body: () throws(SlideError) -> T) throws(SlideKitError) -> T {
+            do throws(SlideError) { return try body() } catch { throw SlideKitError(path, error) }
+        }
+
+        // What the ELF is.
+        let (type, symbols, extable) = try lift { () throws(SlideError) in try bytes.withView { (view) throws(SlideError) -> (ELFFileType, [String: UInt64], (Int, Int)?) in
+            let elf = try ELFFile(view)
+            var symbols: [String: UInt64] = [:]
+            var extable: (Int, Int)? = nil
+            for i in 0..<elf.sectionCount {
+                let s = try elf.section(i)
+                if s.type == .symtab {
+                    let n = try elf.entryCount(of: s, entrySize: Symbol.size, "SYMTAB sh_entsize")
+                    for j in 0..<n {
+                        let sym = try elf.symbol(j, inTable: i)
+                        if !sym.isUndefined { symbols[try elf.name(of: sym, inTable: i)] = sym.value }
+                    }
+                }
+                if try elf.name(of: s) == "__ex_table", s.flags.contains(.alloc) {
+                    extable = (Int(s.address &- k.linkBase), Int(s.size))
+                }
+                if s.type == .rela, s.flags.contains(.alloc), try elf.name(of: s) == ".rela.plt", s.size > 0 {
+                    throw SlideError.invalid("PLT relocations (.rela.plt) cannot be processed at boot; size", value: s.size)
+                }
+            }
+            return (elf.header.type, symbols, extable)
+        } }
+        guard type == .dyn else { throw refuse("ELF type is \(type), not ET_DYN: link the kernel with -pie (or -shared -Bsymbolic)") }
+        guard let header = k.header else {
+            throw refuse("no arm64 Image header (\"ARM\\x64\" at 0x38) at the start of the image: link one in as the first section")
+        }
+
+        // The header, checked against what the ELF says.
+        var problems: [String] = []
+        if header.imageSize != k.memorySize {
+            problems.append("image_size \(hex(header.imageSize)) differs from the ELF's extent \(hex(k.memorySize))")
+        }
+        if let page = options.pageSize {
+            guard let field = PageSizeField(bytes: page) else { throw refuse("--page-size must be 4096, 16384 or 65536") }
+            if header.flags.pageSize != field { problems.append("flags page size \(header.flags.pageSize) differs from --page-size \(page / 1024)K") }
+        }
+        if header.flags.reservedBits != 0 { problems.append("flags \(hex(header.flags.rawValue)) sets reserved bits") }
+        if header.textOffset != 0 && header.textOffset % 4096 != 0 { problems.append("text_offset \(hex(header.textOffset)) is not 4 KiB aligned") }
+        if !problems.isEmpty { throw refuse("Image header disagrees with the ELF: " + problems.joined(separator: "; ")) }
+
+        // The relocations: only what the boot code processes, nothing in the header.
+        var image = k.bytes
+        var relaEntries = 0, relrWords = 0, relrPlaces = 0, saved = 0
+        var relaRange = 0..<0, relrRange = 0..<0
+        var places: [UInt64] = []
+        var kept: [RelaEntry] = []
+        try k.withTables { (_, rela, relr) throws(SlideError) in
+            if let rela {
+                for i in 0..<rela.count {
+                    let e = rela[i]
+                    switch e.type {
+                    case .relative: places.append(e.offset)
+                    case .none: kept.append(e)
+                    default:
+                        throw SlideError.unsupported("dynamic relocation type for the boot code (only R_AARCH64_RELATIVE)", value: UInt64(e.type.rawValue))
+                    }
+                    if e.type == .relative && e.offset < k.linkBase &+ UInt64(ImageHeader.size) {
+                        throw SlideError.outOfRange("relocation place inside the Image header", value: e.offset, low: k.linkBase &+ 64, high: k.linkBase &+ k.memorySize)
+                    }
+                }
+            }
+            if let relr {
+                var it = relr.makePlaces()
+                while let p = it.next() {
+                    if p < k.linkBase &+ UInt64(ImageHeader.size) {
+                        throw SlideError.outOfRange("relocation place inside the Image header", value: p, low: k.linkBase &+ 64, high: k.linkBase &+ k.memorySize)
+                    }
+                }
+                if let e = it.error { throw e }
+            }
+        }
+        if let t = k.rela { relaRange = t.imageOffset..<(t.imageOffset + t.size); relaEntries = t.size / RelaEntry.size }
+        if let t = k.relr { relrRange = t.imageOffset..<(t.imageOffset + t.size); relrWords = t.size / 8 }
+        for r in [relaRange, relrRange] where !r.isEmpty && r.upperBound > k.dataSize {
+            throw refuse("relocation table \(hex(UInt64(r.lowerBound)))..\(hex(UInt64(r.upperBound))) lies outside the image data")
+        }
+
+        if options.packRelr && !places.isEmpty {
+            // RELATIVE RELA → RELR in the RELA table's own space: RELR places hold their link value.
+            let existing = try RelrTool.words(of: k)
+            let words = try lift { () throws(SlideError) in try RelrTool.pack(places + (try RelrTool.unpack(existing))) }
+            let relaKeep = kept.count * RelaEntry.size
+            guard relaKeep + words.count * 8 <= relaRange.count else {
+                throw refuse("RELR words do not fit in the RELA table's space")
+            }
+            try lift { () throws(SlideError) in
+                try image.withMutableView { (m) throws(SlideError) in
+                    let rela = try RelaTable(m.readOnly.slice(offset: relaRange.lowerBound, size: relaRange.count))
+                    var entries: [RelaEntry] = []
+                    for i in 0..<rela.count where rela[i].type == .relative { entries.append(rela[i]) }
+                    for e in entries { try m.setU64(UInt64(bitPattern: e.addend), at: Int(e.offset - k.linkBase)) }
+                }
+            }
+            try lift { () throws(SlideError) in try image.withMutableView { (m) throws(SlideError) in
+                for (i, e) in kept.enumerated() { try RelaTable.write(e, to: try m.slice(relaRange.lowerBound, relaKeep), index: i) }
+                let wordsStart = relaRange.lowerBound + relaKeep
+                for (i, w) in words.enumerated() { try m.setU64(w, at: wordsStart + i * 8) }
+                for o in stride(from: wordsStart + words.count * 8, to: relaRange.upperBound, by: 8) { try m.setU64(0, at: o) }
+                if !relrRange.isEmpty { for o in stride(from: relrRange.lowerBound, to: relrRange.upperBound, by: 8) { try m.setU64(0, at: o) } }
+            } }
+            saved = relaRange.count + relrRange.count - relaKeep - words.count * 8
+            relrRange = (relaRange.lowerBound + relaKeep)..<(relaRange.lowerBound + relaKeep + words.count * 8)
+            relaRange = relaRange.lowerBound..<(relaRange.lowerBound + relaKeep)
+            relaEntries = kept.count
+            relrWords = words.count
+            notes.append("packed \(places.count) RELATIVE entries into \(words.count) RELR words, saving \(saved) bytes")
+        } else if options.zeroRelocatedPlaces {
+            try lift { () throws(SlideError) in try image.withMutableView { (m) throws(SlideError) in for p in places { try m.setU64(0, at: Int(p - k.linkBase)) } } }
+            notes.append("zeroed \(places.count) RELA places")
+        }
+        let relrWordsNow = try readWords(image, relrRange, path)
+        relrPlaces = try lift { () throws(SlideError) in try RelrTool.unpack(relrWordsNow).count }
+
+        // A relative exception table, sorted at build time (spec §1.5).
+        var extableEntries = 0
+        if let (offset, size) = extable {
+            extableEntries = try sortExceptionTable(&image, offset: offset, size: size, path: path)
+            notes.append("sorted __ex_table: \(extableEntries) entries")
+        }
+
+        // The seal.
+        var sealed = false
+        if let sealVA = symbols["slide_seal"] {
+            let at = Int(sealVA &- k.linkBase)
+            var seal = ImageSeal()
+            seal.covered = UInt64(image.count)
+            seal.relaOffset = UInt64(relaRange.lowerBound); seal.relaSize = UInt64(relaRange.count)
+            seal.relrOffset = UInt64(relrRange.lowerBound); seal.relrSize = UInt64(relrRange.count)
+            do throws(SlideError) {
+                try image.withMutableView { (m) throws(SlideError) in
+                    guard at & 7 == 0, at >= ImageHeader.size, m.contains(offset: at, size: ImageSeal.size),
+                          m.readOnly.u64Unchecked(at: at) == ImageDigest.sealMagic else {
+                        throw SlideError.invalid("slide_seal symbol: no 8-aligned \"SLIDEVF1\" placeholder at image offset", value: UInt64(bitPattern: Int64(at)))
+                    }
+                    for (lo, hi) in [(relaRange.lowerBound, relaRange.upperBound), (relrRange.lowerBound, relrRange.upperBound)]
+                        where at < hi && lo < at + ImageSeal.size {
+                        throw SlideError.invalid("slide_seal overlaps a relocation table at", value: UInt64(at))
+                    }
+                    try seal.write(to: m, at: at)
+                    seal.digest = ImageDigest.compute(m.readOnly, covered: m.count, sealOffset: at)
+                    try seal.write(to: m, at: at)
+                }
+            } catch {
+                throw SlideKitError(path, error)
+            }
+            sealed = true
+        } else {
+            notes.append("no slide_seal symbol: the image is not sealed (the kernel cannot verify it at boot)")
+        }
+
+        // Verify what we built, as `slide verify` would.
+        let built = try KernelImage.load(bytes: image, path: path, linkBase: k.linkBase)
+        let report = try Verifier.verify(built)
+        if let first = report.findings.first(where: { $0.severity == .error }) {
+            throw refuse("the built image fails verification: \(first.message)")
+        }
+        return BuildResult(image: image, memorySize: k.memorySize, relaEntries: relaEntries, relrWords: relrWords, relrPlaces: relrPlaces,
+                           bytesSavedByRelr: saved, sealed: sealed, extableEntries: extableEntries, notes: notes)
+    }
+
+    static func readWords(_ image: [UInt8], _ r: Range<Int>, _ path: String) throws(SlideKitError) -> [UInt64] {
+        do throws(SlideError) {
+            return try image.withView { (v) throws(SlideError) -> [UInt64] in
+                try stride(from: r.lowerBound, to: r.upperBound, by: 8).map { (o) throws(SlideError) -> UInt64 in try v.u64(at: o) }
+            }
+        } catch { throw SlideKitError(path, error) }
+    }
+
+    /// Sorts 12-byte relative exception-table entries {s32 insn, s32 fixup, s16 type, s16 data}
+    /// by the address each `insn` field points at, rewriting the relative fields for their new
+    /// positions (spec §1.5). Returns the entry count.
+    public static func sortExceptionTable(_ image: inout [UInt8], offset: Int, size: Int, path: String) throws(SlideKitError) -> Int {
+        guard size % 12 == 0, offset >= 0, offset + size <= image.count else {
+            throw SlideKitError(path, "__ex_table at \(hex(UInt64(offset))) (\(size) bytes) is not whole 12-byte entries inside the image")
+        }
+        func s32(_ o: Int) -> Int64 { Int64(Int32(bitPattern: UInt32(image[o]) | UInt32(image[o + 1]) << 8 | UInt32(image[o + 2]) << 16 | UInt32(image[o + 3]) << 24)) }
+        struct Entry { var insn: Int64; var fixup: Int64; var rest: [UInt8] }
+        var entries: [Entry] = []
+        for i in 0..<(size / 12) {
+            let o = offset + i * 12
+            entries.append(Entry(insn: Int64(o) + s32(o), fixup: Int64(o + 4) + s32(o + 4), rest: Array(image[(o + 8)..<(o + 12)])))
+        }
+        entries.sort { $0.insn < $1.insn }
+        for (i, e) in entries.enumerated() {
+            let o = offset + i * 12
+            let insn = e.insn - Int64(o), fixup = e.fixup - Int64(o + 4)
+            guard let a = Int32(exactly: insn), let b = Int32(exactly: fixup) else {
+                throw SlideKitError(path, "__ex_table entry \(i) does not fit a 32-bit relative field after sorting")
+            }
+            for j in 0..<4 {
+                image[o + j] = UInt8(truncatingIfNeeded: UInt32(bitPattern: a) >> (8 * UInt32(j)))
+                image[o + 4 + j] = UInt8(truncatingIfNeeded: UInt32(bitPattern: b) >> (8 * UInt32(j)))
+            }
+            image.replaceSubrange((o + 8)..<(o + 12), with: e.rest)
+        }
+        return entries.count
+    }
+}
+
+extension MutableByteView {
+    func slice(_ offset: Int, _ size: Int) throws(SlideError) -> MutableByteView {
+        guard contains(offset: offset, size: size) else { throw .truncated("range", offset: offset, size: size, available: count) }
+        return MutableByteView(UnsafeMutableRawBufferPointer(start: base.map { $0 + offset }, count: size))
+    }
+}
