@@ -40,11 +40,12 @@ func slideEarly(_ fdtPA: UInt64, _ imagePA: UInt64, _ x1: UInt64, _ x2: UInt64, 
     info.pointee.fdt = fdtPA
     info.pointee.x1 = x1; info.pointee.x2 = x2; info.pointee.x3 = x3
 
+    // QEMU hands over a blob with room to grow (totalsize past 2 MiB): read up to 16 MiB, all of it RAM.
     // The seed: /chosen/kaslr-seed (8 bytes, big-endian, then wiped), else RNDR, unless nokaslr.
     var seed: UInt64 = 0
     var source = SeedSource.none
     var ramLow = UInt64.max, ramHigh: UInt64 = 0
-    if let fdtBase = UnsafeMutableRawPointer(bitPattern: UInt(fdtPA)), let fdt = try? FDT(at: fdtBase, limit: 2 << 20) {
+    if let fdtBase = UnsafeMutableRawPointer(bitPattern: UInt(fdtPA)), let fdt = try? FDT(at: fdtBase, limit: 16 << 20) {
         if let args = try? fdt.property(node: "chosen", name: "bootargs") {
             var n = 0
             while n < args.length && fdt.byte(args, at: n) != 0 { n += 1 }

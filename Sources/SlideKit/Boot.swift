@@ -1,0 +1,215 @@
+// `slide boot`: run an Image under qemu-system-aarch64 (`virt`) through one of three loaders and
+// return what the kernel printed and its exit status (semihosting).
+//
+//   qemu    QEMU's own `-kernel` loader (the Image at RAM base + 2 MiB, x0 = DTB).
+//   u-boot  Debian's u-boot-qemu as `-bios`, the Image placed raw, `booti` typed at its prompt.
+//   direct  Slide places the Image, the DTB and a trampoline that loads x0-x3 and branches:
+//           the only way to boot 4 KiB-misaligned or with chosen x1-x3.
+//
+// Every loader gets a DTB Slide controls: QEMU's own (`dumpdtb`, `dtb-randomness=off` so no seed
+// sneaks in), patched with SlideCore's FDT editor for the seed, bootargs and initrd.
+
+import Foundation
+import SlideCore
+
+public struct BootOptions {
+    public enum Loader: String, CaseIterable { case qemu, uBoot = "u-boot", direct }
+    public var loader: Loader = .qemu
+    public var at: UInt64? = nil
+    public var seed: UInt64? = nil
+    public var nokaslr = false
+    public var memoryMiB = 1024
+    public var smp = 1
+    public var cpu = "cortex-a57"
+    public var append: String? = nil
+    public var initrd: String? = nil
+    public var timeout: Double = 60
+    public var registers: (UInt64, UInt64, UInt64) = (0, 0, 0)
+    public init() {}
+
+    public static let ramBase: UInt64 = 0x4000_0000
+    /// Where QEMU's `-kernel` puts an arm64 Image with text_offset 0 (hw/arm/boot.c; bring-up facts).
+    public static let qemuKernelAddress: UInt64 = 0x4020_0000
+    public static let trampolineAddress: UInt64 = 0x4010_0000
+
+    /// The physical address the Image will run at.
+    public var imageAddress: UInt64 { loader == .qemu ? Self.qemuKernelAddress : (at ?? 0x4800_0000) }
+    public var ramEnd: UInt64 { Self.ramBase + UInt64(memoryMiB) << 20 }
+}
+
+public struct BootResult {
+    public var output: String
+    public var status: Int32
+    public var timedOut: Bool
+    /// `slide: key=value` lines, in order.
+    public var report: [(String, String)]
+    public func value(_ key: String) -> String? { report.last { $0.0 == key }?.1 }
+}
+
+public enum Booter {
+    static func which(_ tool: String) -> String? {
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
+            let p = "\(dir)/\(tool)"
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        return nil
+    }
+
+    public static let uBootPath = "/usr/lib/u-boot/qemu_arm64/u-boot.bin"
+
+    public static func boot(_ imagePath: String, _ o: BootOptions) throws(SlideKitError) -> BootResult {
+        guard let qemu = which("qemu-system-aarch64") else {
+            throw SlideKitError(imagePath, "qemu-system-aarch64 not found (Debian package qemu-system-arm)")
+        }
+        let k = try KernelImage.load(path: imagePath)
+        guard let header = k.header else { throw SlideKitError(imagePath, "not an arm64 Image") }
+        let pa = o.imageAddress
+        guard pa >= BootOptions.ramBase + (2 << 20) || o.loader == .qemu, pa & 0xfff == 0,
+              pa + header.imageSize <= o.ramEnd - (4 << 20) else {
+            throw SlideKitError(imagePath, "--at \(hex(pa)): the image (\(hex(header.imageSize)) bytes) must lie 4 KiB-aligned in RAM "
+                                + "between \(hex(BootOptions.ramBase + (2 << 20))) and \(hex(o.ramEnd - (4 << 20)))")
+        }
+        if o.loader == .uBoot && pa & 0x1f_ffff != 0 {
+            throw SlideKitError(imagePath, "--at \(hex(pa)): booti runs an Image 2 MiB-aligned; use --loader direct for misaligned addresses")
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("slide-boot-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let machine = ["-M", "virt,dtb-randomness=off", "-cpu", o.cpu, "-m", "\(o.memoryMiB)M", "-smp", "\(o.smp)"]
+
+        // The DTB: QEMU's own for this machine, patched.
+        let dtbPath = dir.appendingPathComponent("virt.dtb").path
+        let dump = try run(qemu, machine + ["-M", "virt,dumpdtb=\(dtbPath)", "-nographic", "-net", "none"], timeout: 30)
+        guard dump.status == 0, let raw = try? Data(contentsOf: URL(fileURLWithPath: dtbPath)) else {
+            throw SlideKitError(imagePath, "qemu could not dump its DTB: \(dump.output.prefix(200))")
+        }
+        var dtb: FDTEditor
+        do throws(SlideError) {
+            dtb = try FDTEditor([UInt8](raw))
+            if let seed = o.seed, o.loader != .uBoot {
+                try dtb.setProperty(path: ["chosen"], name: "kaslr-seed", value: (0..<8).map { UInt8(truncatingIfNeeded: seed >> (56 - 8 * UInt64($0))) })
+            }
+            if let args = bootargs(o), o.loader != .uBoot {
+                try dtb.setProperty(path: ["chosen"], name: "bootargs", value: Array(args.utf8) + [0])
+            }
+        } catch {
+            throw SlideKitError(dtbPath, error)
+        }
+
+        var args = machine + ["-nographic", "-semihosting", "-net", "none", "-no-reboot"]
+        var script: [(String, String)] = []
+        switch o.loader {
+        case .qemu:
+            let patched = dir.appendingPathComponent("patched.dtb").path
+            try Files.writeAtomically(dtb.bytes, to: patched)
+            args += ["-kernel", imagePath, "-dtb", patched]
+            if let initrd = o.initrd { args += ["-initrd", initrd] }
+        case .direct:
+            let dtbAddress = (o.ramEnd - (2 << 20)) & ~0xfff
+            var initrdRange: (UInt64, UInt64)? = nil
+            if let initrd = o.initrd {
+                let size = UInt64((try Files.read(initrd)).count)
+                let start = (dtbAddress - size - 0x1000) & ~0xfff
+                initrdRange = (start, start + size)
+                args += ["-device", "loader,file=\(initrd),addr=\(hex(start)),force-raw=on"]
+                do throws(SlideError) {
+                    try dtb.setProperty(path: ["chosen"], name: "linux,initrd-start", value: be64(start))
+                    try dtb.setProperty(path: ["chosen"], name: "linux,initrd-end", value: be64(start + size))
+                } catch { throw SlideKitError(dtbPath, error) }
+            }
+            if let r = initrdRange, r.0 < pa + header.imageSize { throw SlideKitError(imagePath, "the initrd overlaps the image") }
+            let patched = dir.appendingPathComponent("patched.dtb").path
+            try Files.writeAtomically(dtb.bytes, to: patched)
+            let trampoline = dir.appendingPathComponent("trampoline.bin").path
+            try Files.writeAtomically(Trampoline.code(x0: dtbAddress, x1: o.registers.0, x2: o.registers.1, x3: o.registers.2, entry: pa),
+                                      to: trampoline)
+            args += ["-device", "loader,file=\(imagePath),addr=\(hex(pa)),force-raw=on",
+                     "-device", "loader,file=\(patched),addr=\(hex(dtbAddress)),force-raw=on",
+                     "-device", "loader,file=\(trampoline),addr=\(hex(BootOptions.trampolineAddress)),force-raw=on,cpu-num=0"]
+        case .uBoot:
+            guard FileManager.default.fileExists(atPath: uBootPath) else {
+                throw SlideKitError(imagePath, "\(uBootPath) not found (Debian package u-boot-qemu)")
+            }
+            args += ["-bios", uBootPath, "-device", "loader,file=\(imagePath),addr=\(hex(pa)),force-raw=on"]
+            var commands = ["fdt addr ${fdtcontroladdr}", "fdt resize 512"]
+            if let seed = o.seed { commands.append("fdt set /chosen kaslr-seed <\(hex(seed >> 32)) \(hex(seed & 0xffff_ffff))>") }
+            commands.append("setenv bootargs '\(bootargs(o) ?? "")'")
+            commands.append("booti \(hex(pa)) - ${fdtcontroladdr}")
+            script = [("Hit any key to stop autoboot", "\n")] + commands.map { ("=> ", $0 + "\n") }
+        }
+        let r = try run(qemu, args, timeout: o.timeout, script: script)
+        let report = r.output.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).compactMap { line -> (String, String)? in
+            guard line.hasPrefix("slide: "), let eq = line.firstIndex(of: "=") else { return nil }
+            return (String(line[line.index(line.startIndex, offsetBy: 7)..<eq]), String(line[line.index(after: eq)...]))
+        }
+        return BootResult(output: r.output, status: r.status, timedOut: r.timedOut, report: report)
+    }
+
+    static func bootargs(_ o: BootOptions) -> String? {
+        let parts = [o.append, o.nokaslr ? "nokaslr" : nil].compactMap { $0 }
+        return parts.isEmpty ? nil : parts.joined(separator: " ")
+    }
+
+    static func be64(_ v: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: v >> (56 - 8 * UInt64($0))) } }
+
+    struct Run { var output: String; var status: Int32; var timedOut: Bool }
+
+    /// Runs `tool`, answering each (prompt, reply) of `script` in order as the prompt appears.
+    static func run(_ tool: String, _ args: [String], timeout: Double, script: [(String, String)] = []) throws(SlideKitError) -> Run {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = args
+        let out = Pipe(), input = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        p.standardInput = input
+        do { try p.run() } catch { throw SlideKitError(tool, "cannot start: \(error)") }
+        let fd = out.fileHandleForReading.fileDescriptor
+        var output = [UInt8]()
+        var step = 0, searchFrom = 0
+        let deadline = Date().addingTimeInterval(timeout)
+        var timedOut = false
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&pfd, 1, 100)
+            if ready > 0 {
+                let n = read(fd, &buffer, buffer.count)
+                if n <= 0 { break }
+                output += buffer[0..<n]
+                while step < script.count {
+                    let text = String(decoding: output[searchFrom...], as: UTF8.self)
+                    guard let range = text.range(of: script[step].0) else { break }
+                    searchFrom += text[..<range.upperBound].utf8.count
+                    usleep(100_000)
+                    input.fileHandleForWriting.write(Data(script[step].1.utf8))
+                    step += 1
+                }
+            }
+            if Date() > deadline { timedOut = true; p.terminate(); break }
+            if !p.isRunning && ready == 0 { break }
+        }
+        p.waitUntilExit()
+        return Run(output: String(decoding: output, as: UTF8.self), status: timedOut ? -1 : p.terminationStatus, timedOut: timedOut)
+    }
+}
+
+/// The direct loader's trampoline: `ldr x0-x3, =values; ldr x4, =entry; br x4` and its literal pool.
+enum Trampoline {
+    static func code(x0: UInt64, x1: UInt64, x2: UInt64, x3: UInt64, entry: UInt64) -> [UInt8] {
+        var words: [UInt32] = []
+        let literals = [x0, x1, x2, x3, entry]
+        let poolStart = 8 // instructions: 5 loads, br, 2 padding → the pool at byte 32 (8-aligned)
+        for (reg, _) in literals.enumerated() {
+            let pc = words.count * 4, target = poolStart * 4 + reg * 8
+            words.append(0x5800_0000 | UInt32((target - pc) / 4) << 5 | UInt32(reg))  // ldr x<reg>, literal
+        }
+        words.append(0xd61f_0080)   // br x4
+        words.append(0xd503_201f)   // nop
+        words.append(0xd503_201f)   // nop
+        var bytes: [UInt8] = []
+        for w in words { for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: w >> (8 * UInt32(i)))) } }
+        for v in literals { for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(i)))) } }
+        return bytes
+    }
+}
