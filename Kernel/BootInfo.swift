@@ -1,3 +1,12 @@
+// Shared by the two halves of the kernel (compiled as two modules: SlideEarly runs before
+// relocation and is checked by `slide relacheck`; SlideKernel runs after).
+
+/// Bytes of the Swift heap in runtime.c.
+let heapSize: UInt64 = 1 << 20
+
+/// The linear map's PAGE_OFFSET for 48-bit VA (spec §4.3).
+let pageOffset: UInt64 = 0xffff_0000_0000_0000
+
 // What the boot steps record for the report. Lives in boot.S's BSS (`boot_info`), reached
 // PC-relatively: at its physical address before the jump, at its virtual address after.
 

@@ -23,12 +23,6 @@ struct EarlyResult {
 
 enum SeedSource: UInt64 { case none = 0, fdt = 1, rndr = 2, nokaslr = 3 }
 
-/// Bytes of the Swift heap in runtime.c.
-let heapSize: UInt64 = 1 << 20
-
-/// Physical base of the linear map's PAGE_OFFSET, for 48-bit VA.
-let pageOffset: UInt64 = 0xffff_0000_0000_0000
-
 @c(slide_early)
 func slideEarly(_ fdtPA: UInt64, _ imagePA: UInt64, _ x1: UInt64, _ x2: UInt64, _ x3: UInt64,
                 _ poolPA: UInt64, _ result: UnsafeMutableRawPointer) {

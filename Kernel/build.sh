@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the Slide kernel: Embedded Swift (the kernel's files + SlideCore, one module), boot.S
-# and runtime.c, linked by ld.lld as a PIE at KIMAGE_VADDR, then `slide mkimage`.
+# Builds the Slide kernel ELF: Embedded Swift (two modules, each with SlideCore: SlideEarly runs
+# before relocation and must pass `slide relacheck`; SlideKernel runs after), boot.S and
+# runtime.c, linked by ld.lld as a PIE at KIMAGE_VADDR. `slide mkimage` then makes the Image.
 # Usage: Kernel/build.sh OUTDIR [--relr] [--base VA]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,14 +16,19 @@ while [ $# -gt 0 ]; do
   shift
 done
 mkdir -p "$out"
+slide=${SLIDE:-.build/debug/slide}
 core=$(find Sources/SlideCore -name '*.swift' | sort)
-swiftc -target aarch64-none-none-elf -enable-experimental-feature Embedded -wmo -Osize -parse-as-library \
-  -Xfrontend -disable-stack-protector -Xfrontend -function-sections -Xcc -fPIE \
-  -module-name SlideKernel Kernel/*.swift $core -c -o "$out/kernel-swift.o"
+swift_flags=(-target aarch64-none-none-elf -enable-experimental-feature Embedded -wmo -Osize -parse-as-library
+             -Xfrontend -disable-stack-protector -Xfrontend -function-sections)
+# Two modules: what runs before relocation (checked by relacheck) and the rest.
+swiftc "${swift_flags[@]}" -module-name SlideEarly Kernel/Early.swift Kernel/Relocate.swift Kernel/BootInfo.swift \
+  ${EXTRA_EARLY_SWIFT:-} $core -c -o "$out/early.o"
+swiftc "${swift_flags[@]}" -module-name SlideKernel Kernel/Main.swift Kernel/BootInfo.swift $core -c -o "$out/kernel-swift.o"
+"$slide" relacheck "$out/early.o" --root slide_early --root slide_relocate ${EXTRA_EARLY_ROOTS:-}
 clang --target=aarch64-none-elf -c Kernel/boot.S -o "$out/boot.o"
 clang --target=aarch64-none-elf -O2 -ffreestanding -fno-builtin -fPIE -mgeneral-regs-only -c Kernel/runtime.c -o "$out/runtime.o"
 link=(-pie -z notext --no-dynamic-linker -z norelro --gc-sections --defsym=KIMAGE_VADDR=$base -T Kernel/kernel.lds
-      "$out/boot.o" "$out/kernel-swift.o" "$out/runtime.o"
+      "$out/boot.o" "$out/early.o" "$out/kernel-swift.o" "$out/runtime.o"
       "$(dirname "$(command -v swiftc)")/../lib/swift/embedded/aarch64-none-none-elf/libswiftUnicodeDataTables.a"
       -o "$out/slide-kernel.elf")
 if [ $relr = yes ]; then link+=(-z pack-relative-relocs); else link+=(--no-apply-dynamic-relocs); fi

@@ -1,0 +1,95 @@
+// `slide relacheck`: the build-time guard for code that runs before relocation (spec §1.6,
+// Linux's pi/relacheck.c, made precise).
+//
+// In an ET_REL object compiled with per-function sections, start from the entry points that run
+// before relocation, follow every static relocation to the section it references, and report
+// each R_AARCH64_ABS64 found in a reached, allocated, non-executable section: in a PIE link it
+// becomes a RELATIVE entry, so the word is 0 (or wrong) until relocation has run — reading it
+// earlier is the bug. Literal pools in text are exempt, as in Linux: boot.S uses them only
+// after relocation.
+
+import SlideCore
+
+public struct RelaCheckFinding: CustomStringConvertible {
+    public var section: String
+    public var offset: UInt64
+    public var symbol: String
+    public var path: [String]
+    public var description: String {
+        "R_AARCH64_ABS64 at \(section)+\(hex(offset)) against \(symbol), reached from \(path.joined(separator: " → "))"
+    }
+}
+
+public enum RelaCheck {
+    public static func check(_ path: String, roots: [String]) throws(SlideKitError) -> [RelaCheckFinding] {
+        let bytes = try Files.read(path)
+        do throws(SlideError) {
+            return try bytes.withView { (view) throws(SlideError) -> [RelaCheckFinding] in
+                let elf = try ELFFile(view)
+                guard elf.header.type == .rel else { throw SlideError.invalid("ELF type (relacheck reads ET_REL objects)", value: UInt64(elf.header.type.rawValue)) }
+                var sections: [SectionHeader] = []
+                var names: [String] = []
+                var symtab = -1
+                for i in 0..<elf.sectionCount {
+                    let s = try elf.section(i)
+                    sections.append(s)
+                    names.append(try elf.name(of: s))
+                    if s.type == .symtab { symtab = i }
+                }
+                guard symtab >= 0 else { return [] }
+                let symbolCount = try elf.entryCount(of: sections[symtab], entrySize: Symbol.size, "SYMTAB sh_entsize")
+                var symbols: [Symbol] = []
+                var symbolNames: [String] = []
+                for j in 0..<symbolCount {
+                    let s = try elf.symbol(j, inTable: symtab)
+                    symbols.append(s)
+                    symbolNames.append(try elf.name(of: s, inTable: symtab))
+                }
+                // Relocation sections by the section they apply to.
+                var relocations: [Int: [RelaEntry]] = [:]
+                for (i, s) in sections.enumerated() where s.type == .rela && Int(s.info) < sections.count {
+                    let n = try elf.entryCount(of: s, entrySize: RelaEntry.size, "RELA sh_entsize")
+                    let table = try RelaTable(try elf.contents(of: s).slice(offset: 0, size: n * RelaEntry.size))
+                    relocations[Int(s.info), default: []] += (0..<table.count).map { table[$0] }
+                    _ = i
+                }
+                // Breadth-first from the roots' sections.
+                var from: [Int: Int] = [:]
+                var queue: [Int] = []
+                for root in roots {
+                    guard let j = symbolNames.firstIndex(of: root), symbols[j].sectionIndex != 0, Int(symbols[j].sectionIndex) < sections.count else {
+                        throw SlideError.invalid("relacheck root symbol not defined in the object; roots given", value: UInt64(roots.count))
+                    }
+                    let s = Int(symbols[j].sectionIndex)
+                    if from[s] == nil { from[s] = -1; queue.append(s) }
+                }
+                var findings: [RelaCheckFinding] = []
+                var head = 0
+                while head < queue.count {
+                    let s = queue[head]
+                    head += 1
+                    let allocatedData = sections[s].flags.contains(.alloc) && !sections[s].flags.contains(.execinstr)
+                    for r in relocations[s] ?? [] {
+                        guard Int(r.symbol) < symbols.count else { continue }
+                        let sym = symbols[Int(r.symbol)]
+                        let target = Int(sym.sectionIndex)
+                        if allocatedData && r.type == .abs64 && sym.sectionIndex != 0xfff1 {
+                            var chain: [String] = []
+                            var c = s
+                            while c >= 0 { chain.append(names[c]); c = from[c] ?? -1 }
+                            let symbolName = symbolNames[Int(r.symbol)].isEmpty ? (target < names.count ? names[target] : "?") : symbolNames[Int(r.symbol)]
+                            findings.append(RelaCheckFinding(section: names[s], offset: r.offset, symbol: symbolName, path: chain.reversed()))
+                        }
+                        if target > 0 && target < sections.count && from[target] == nil && sections[target].flags.contains(.alloc) {
+                            from[target] = s
+                            queue.append(target)
+                        }
+                    }
+                }
+                return findings
+            }
+        } catch {
+            throw SlideKitError(path, error)
+        }
+    }
+}
