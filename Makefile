@@ -8,7 +8,7 @@ EMBEDDED  := -target aarch64-none-none-elf -enable-experimental-feature Embedded
              -parse-as-library -Xfrontend -disable-stack-protector
 CORE_SRC  := $(shell find Sources/SlideCore -name '*.swift' | sort)
 
-.PHONY: all deps testdata build release embedded test demo bench clean
+.PHONY: all deps testdata build release embedded kernel test demo bench clean
 
 all: build
 
@@ -30,10 +30,21 @@ embedded:
 	swiftc $(EMBEDDED) -module-name SlideCore $(CORE_SRC) -c -o .build/embedded/SlideCore.o
 	@echo "embedded: SlideCore compiles for aarch64-none-none-elf ($$(stat -c %s .build/embedded/SlideCore.o) bytes)"
 
-test: deps testdata embedded
-	SLIDE_REQUIRE_TESTDATA=1 $(SWIFT) test
+# The Slide kernel, three ways: RELA, RELR (from the linker), and RELA linked at another base
+# (the completeness test compares the two links).
+KOUT := .build/kernel
+kernel: build
+	Kernel/build.sh $(KOUT)/rela
+	.build/debug/slide mkimage $(KOUT)/rela/slide-kernel.elf -o $(KOUT)/rela/Image
+	Kernel/build.sh $(KOUT)/relr --relr
+	.build/debug/slide mkimage $(KOUT)/relr/slide-kernel.elf -o $(KOUT)/relr/Image
+	Kernel/build.sh $(KOUT)/rela-alt --base 0xffff800010000000
+	.build/debug/slide mkimage $(KOUT)/rela-alt/slide-kernel.elf -o $(KOUT)/rela-alt/Image
 
-demo: release testdata
+test: deps testdata embedded kernel
+	SLIDE_REQUIRE_TESTDATA=1 SLIDE_REQUIRE_KERNEL=1 $(SWIFT) test
+
+demo: release testdata kernel
 	@echo "== slide inspect $(KERNEL)"
 	@$(SLIDE) inspect $(KERNEL)
 	@echo
@@ -42,6 +53,11 @@ demo: release testdata
 	@echo
 	@echo "== slide relocate $(KERNEL) --slide 0x1000000"
 	@$(SLIDE) relocate $(KERNEL) --slide 0x1000000 -o .build/vmlinuz.slid
+	@echo
+	@echo "== the Slide kernel: three boots (QEMU -kernel with a seed; direct at a misaligned address; U-Boot booti)"
+	@$(SLIDE) boot $(KOUT)/rela/Image --seed 0x5eed5eed
+	@$(SLIDE) boot $(KOUT)/relr/Image --loader direct --at 0x48201000 --seed 0xfeedface
+	@$(SLIDE) boot $(KOUT)/rela/Image --loader u-boot --at 0x45000000 --seed 0x12345678
 
 bench: deps testdata
 	@Benchmarks/run $(KERNEL)

@@ -78,3 +78,28 @@ func slideRelocate(_ imagePA: UInt64, _ offset: UInt64, _ fdtPA: UInt64) -> UInt
     }
     return 0
 }
+
+/// Any exception, before or after relocation: one report line, then boot.S exits with status 4.
+/// Runs without relocations (it may be the relocation that faulted): digits are computed, not formatted.
+@c(slide_exception)
+func slideException(_ esr: UInt64, _ elr: UInt64, _ far: UInt64) {
+    say("slide: exception esr=")
+    sayHex(esr)
+    say(" elr=")
+    sayHex(elr)
+    say(" far=")
+    sayHex(far)
+    say("\nslide: reloc_verify=fail:exception\n")
+}
+
+func sayHex(_ v: UInt64) {
+    var digits: (UInt64, UInt64) = (0, 0) // 16 ASCII digits, built without a heap or a table
+    withUnsafeMutableBytes(of: &digits) { buffer in
+        for i in 0..<16 {
+            let nibble = UInt8(truncatingIfNeeded: v >> UInt64(60 - 4 * i)) & 0xf
+            buffer[i] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+        }
+        say("0x")
+        earlyPuts(buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), 16)
+    }
+}

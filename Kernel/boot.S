@@ -35,6 +35,8 @@ primary_entry:
     eret
 1:  mov     x9, #(3 << 20)              // CPACR_EL1.FPEN: Swift uses FP/SIMD registers
     msr     cpacr_el1, x9
+    adr     x9, vectors                 // any exception is reported and ends the boot (exit 4)
+    msr     vbar_el1, x9
     isb
 
     adrp    x9, boot_stack_top          // a stack at the image's physical address
@@ -91,6 +93,9 @@ primary_entry:
     cbnz    x0, boot_failed
 
     // Relocated: literal-pool words now hold run-time virtual addresses.
+    ldr     x9, =vectors                // the vectors, at their virtual address
+    msr     vbar_el1, x9
+    isb
     ldr     x8, =kernel_entry           // itself a RELATIVE place
     ldr     x10, =_head
     adrp    x9, _head
@@ -111,6 +116,21 @@ kernel_entry:
 boot_failed:                            // x0 = exit status from slide_relocate
     b       semihosting_exit
     .ltorg
+
+    // Exception vectors (Arm ARM D1.10.2): 16 entries of 0x80 bytes; every one reports and exits.
+    .balign 2048
+vectors:
+    .rept   16
+    .balign 128
+    b       exception
+    .endr
+exception:
+    mrs     x0, esr_el1
+    mrs     x1, elr_el1
+    mrs     x2, far_el1
+    bl      slide_exception             // prints `slide: exception ...` (SlideEarly: position independent)
+    mov     x0, #4
+    b       semihosting_exit
 
     .text
     // Helpers for Swift: each reads a system register or a PC-relative address.

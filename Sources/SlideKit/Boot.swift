@@ -13,7 +13,7 @@ import Foundation
 import SlideCore
 
 public struct BootOptions {
-    public enum Loader: String, CaseIterable { case qemu, uBoot = "u-boot", direct }
+    public enum Loader: String, CaseIterable, Sendable { case qemu, uBoot = "u-boot", direct }
     public var loader: Loader = .qemu
     public var at: UInt64? = nil
     public var seed: UInt64? = nil
@@ -138,7 +138,7 @@ public enum Booter {
             script = [("Hit any key to stop autoboot", "\n")] + commands.map { ("=> ", $0 + "\n") }
         }
         let r = try run(qemu, args, timeout: o.timeout, script: script)
-        let report = r.output.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).compactMap { line -> (String, String)? in
+        let report = r.output.split(whereSeparator: \.isNewline).compactMap { line -> (String, String)? in // "\r\n" is one Character
             guard line.hasPrefix("slide: "), let eq = line.firstIndex(of: "=") else { return nil }
             return (String(line[line.index(line.startIndex, offsetBy: 7)..<eq]), String(line[line.index(after: eq)...]))
         }
@@ -186,7 +186,14 @@ public enum Booter {
                     step += 1
                 }
             }
-            if Date() > deadline { timedOut = true; p.terminate(); break }
+            if Date() > deadline {
+                // QEMU may not honour SIGTERM while its CPU thread spins: SIGKILL after a grace period.
+                timedOut = true
+                p.terminate()
+                for _ in 0..<20 where p.isRunning { usleep(100_000) }
+                if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+                break
+            }
             if !p.isRunning && ready == 0 { break }
         }
         p.waitUntilExit()

@@ -39,6 +39,7 @@ public enum ImageBuilder {
         }
 
         // What the ELF is.
+        var pltEntries = 0
         let (type, symbols, extable) = try lift { () throws(SlideError) in try bytes.withView { (view) throws(SlideError) -> (ELFFileType, [String: UInt64], (Int, Int)?) in
             let elf = try ELFFile(view)
             var symbols: [String: UInt64] = [:]
@@ -56,11 +57,14 @@ public enum ImageBuilder {
                     extable = (Int(s.address &- k.linkBase), Int(s.size))
                 }
                 if s.type == .rela, s.flags.contains(.alloc), try elf.name(of: s) == ".rela.plt", s.size > 0 {
-                    throw SlideError.invalid("PLT relocations (.rela.plt) cannot be processed at boot; size", value: s.size)
+                    pltEntries = Int(s.size) / RelaEntry.size
                 }
             }
             return (elf.header.type, symbols, extable)
         } }
+        if pltEntries > 0 {
+            throw refuse("\(pltEntries) PLT relocation(s) in .rela.plt (R_AARCH64_JUMP_SLOT): the boot code cannot bind calls through a PLT")
+        }
         guard type == .dyn else { throw refuse("ELF type is \(type), not ET_DYN: link the kernel with -pie (or -shared -Bsymbolic)") }
         guard let header = k.header else {
             throw refuse("no arm64 Image header (\"ARM\\x64\" at 0x38) at the start of the image: link one in as the first section")
@@ -116,6 +120,9 @@ public enum ImageBuilder {
             throw refuse("relocation table \(hex(UInt64(r.lowerBound)))..\(hex(UInt64(r.upperBound))) lies outside the image data")
         }
 
+        if options.packRelr && symbols["slide_seal"] == nil {
+            throw refuse("--pack-relr needs a slide_seal placeholder: the boot code must read the repacked table bounds from the seal, not from link-time symbols")
+        }
         if options.packRelr && !places.isEmpty {
             // RELATIVE RELA → RELR in the RELA table's own space: RELR places hold their link value.
             let existing = try RelrTool.words(of: k)

@@ -13,6 +13,7 @@ public enum Provenance: String {
     case elfDynamic = "elf-dynamic"
     case elfSegment = "elf-segment"
     case codeScan = "code-scan"
+    case seal = "slide-seal"
     case heuristic
     case addendRange = "addend-range"
     case user
@@ -65,6 +66,7 @@ public struct KernelImage {
     public let elfBytes: [UInt8]?
 
     /// Table discovery policy for raw Images.
+    /// auto: the slide mkimage seal, then code-scan, then the heuristic.
     public enum Discovery: String, CaseIterable { case auto, codeScan = "code-scan", heuristic }
 
     public static func load(path: String, discovery: Discovery = .auto, linkBase: UInt64? = nil) throws(SlideKitError) -> KernelImage {

@@ -22,6 +22,7 @@ enum TableFinder {
     static func find(in image: ByteView, dataSize: Int, discovery: KernelImage.Discovery,
                      notes: inout [String]) throws(SlideError) -> FoundTables {
         let data = try image.slice(offset: 0, size: min(dataSize, image.count))
+        if discovery == .auto, let sealed = sealScan(data, notes: &notes) { return sealed }
         if discovery != .heuristic {
             let scanned = codeScan(data)
             if scanned.rela != nil || scanned.relr != nil { return scanned }
@@ -32,6 +33,30 @@ enum TableFinder {
         found.rela = heuristicScan(data)
         if found.rela == nil { notes.append("heuristic: no run of R_AARCH64_RELATIVE records found") }
         return found
+    }
+
+    // MARK: seal
+
+    /// A Slide Image names its tables in the seal `slide mkimage` wrote; trusted when its digest matches.
+    static func sealScan(_ data: ByteView, notes: inout [String]) -> FoundTables? {
+        var o = ImageHeader.size
+        while o + ImageSeal.size <= data.count {
+            defer { o += 8 }
+            guard data.u64Unchecked(at: o) == ImageDigest.sealMagic, let seal = ImageSeal(from: data, at: o) else { continue }
+            guard seal.covered == UInt64(data.count), ImageDigest.compute(data, covered: data.count, sealOffset: o) == seal.digest else {
+                notes.append("seal at \(hex(UInt64(o))) does not match the image (digest or size); not used")
+                return nil
+            }
+            func table(_ kind: TableLocation.Kind, _ offset: UInt64, _ size: UInt64) -> TableLocation? {
+                guard size > 0, offset <= UInt64(data.count), size <= UInt64(data.count) - offset else { return nil }
+                return TableLocation(kind: kind, imageOffset: Int(offset), size: Int(size), source: .seal, confidence: 1,
+                                     reason: "table bounds in the slide mkimage seal at \(hex(UInt64(o))) (digest verified)",
+                                     sectionName: nil, fileOffset: Int(offset), evidence: o)
+            }
+            return FoundTables(rela: table(.rela, seal.relaOffset, seal.relaSize), relr: table(.relr, seal.relrOffset, seal.relrSize),
+                               linkBaseHint: nil)
+        }
+        return nil
     }
 
     // MARK: code-scan

@@ -1,0 +1,224 @@
+// The Slide kernel under QEMU: a matrix of boots whose reports are checked against what the
+// host computes from the same inputs with SlideCore's model; corrupted images that must refuse
+// to boot; and the completeness of the relocation table, from two links at different bases.
+
+import Foundation
+import Testing
+@testable import SlideCore
+@testable import SlideKit
+
+/// The kernel Images `make kernel` builds, or nil when absent and not required.
+func kernelImage(_ variant: String) throws -> String? {
+    let path = repoRoot.appendingPathComponent(".build/kernel/\(variant)/Image").path
+    if FileManager.default.fileExists(atPath: path) { return path }
+    if ProcessInfo.processInfo.environment["SLIDE_REQUIRE_KERNEL"] == "1" {
+        throw FixtureError(message: "\(path) missing: run make kernel")
+    }
+    return nil
+}
+
+struct BootCase: CustomTestStringConvertible, Sendable {
+    var image = "rela"
+    var loader = BootOptions.Loader.qemu
+    var at: UInt64? = nil
+    var seed: UInt64? = nil
+    var nokaslr = false
+    var memoryMiB = 1024
+    var registers: (UInt64, UInt64, UInt64) = (0, 0, 0)
+    var cpu = "cortex-a57"
+    var smp = 1
+
+    var testDescription: String {
+        var s = "\(image) \(loader.rawValue)"
+        if let at { s += " at \(hex(at))" }
+        if let seed { s += " seed \(hex(seed))" }
+        if nokaslr { s += " nokaslr" }
+        if memoryMiB != 1024 { s += " \(memoryMiB / 1024)G" }
+        if registers != (0, 0, 0) { s += " x1-x3" }
+        if cpu != "cortex-a57" { s += " cpu \(cpu)" }
+        if smp != 1 { s += " smp \(smp)" }
+        return s
+    }
+}
+
+let bootMatrix: [BootCase] = [
+    BootCase(seed: 0x1),
+    BootCase(seed: 0xdead_beef_cafe_f00d),
+    BootCase(seed: 0),                                                   // a zero seed is no seed
+    BootCase(nokaslr: true),
+    BootCase(),                                                          // no seed at all
+    BootCase(seed: 0x0123_4567_89ab_cdef, memoryMiB: 4096),
+    BootCase(seed: 0x42, smp: 2),
+    BootCase(cpu: "max"),                                                // RNDR supplies the seed
+    BootCase(image: "relr", seed: 0x1_2345_6789),
+    BootCase(image: "relr", nokaslr: true),
+    BootCase(image: "relr", seed: 0xffff_ffff_ffff_ffff, memoryMiB: 4096),
+    BootCase(loader: .direct, at: 0x4820_1000, seed: 0x77),              // 4 KiB-misaligned
+    BootCase(loader: .direct, at: 0x7f00_0000, seed: 0x3_0000_0000),     // high in 1 GiB
+    BootCase(loader: .direct, at: 0x40a0_0000, nokaslr: true),           // low
+    BootCase(loader: .direct, at: 0x4400_0000, seed: 0x99, registers: (1, 2, 3)),
+    BootCase(loader: .direct, at: 0x1_2000_3000, seed: 0x1234_5678_9abc, memoryMiB: 4096), // above 4 GiB, misaligned
+    BootCase(image: "relr", loader: .direct, at: 0x5a3f_f000, seed: 0xabcdef),
+    BootCase(image: "relr", loader: .direct, at: 0x4060_0000),
+    BootCase(loader: .uBoot, at: 0x4500_0000, seed: 0x5eed),
+    BootCase(loader: .uBoot, at: 0x6000_0000),
+    BootCase(image: "relr", loader: .uBoot, at: 0x4600_0000, nokaslr: true),
+    BootCase(image: "relr", loader: .uBoot, at: 0x1_0000_0000, seed: 0x8888_0000_1111, memoryMiB: 4096),
+    BootCase(loader: .uBoot, at: 0x7000_0000, seed: 0xffff_0000_ffff_0000),
+    BootCase(image: "relr", seed: 0x2000_0000_0000),                     // bit 45: the top of the range
+]
+
+@Suite struct KernelBoots {
+    @Test(arguments: bootMatrix)
+    func bootMatchesTheModel(_ c: BootCase) throws {
+        guard let image = try kernelImage(c.image) else { return }
+        var o = BootOptions()
+        o.loader = c.loader; o.at = c.at; o.seed = c.seed; o.nokaslr = c.nokaslr; o.memoryMiB = c.memoryMiB
+        o.registers = c.registers; o.cpu = c.cpu; o.smp = c.smp; o.timeout = 90
+        let r = try Booter.boot(image, o)
+        #expect(!r.timedOut && r.status == 0, "\(r.output.suffix(2000))")
+        #expect(r.output.contains("slide: done"))
+
+        // What the host predicts from the same inputs.
+        let pa = o.imageAddress
+        let k = try KernelImage.load(path: image)
+        let seedUsed = c.seed.map { $0 != 0 && !c.nokaslr } ?? false
+        let expectedSource = c.nokaslr ? "nokaslr" : seedUsed ? "fdt" : c.cpu == "max" ? "rndr" : "none"
+        #expect(r.value("pa") == hex(pa), "\(r.output.suffix(3000))")
+        #expect(r.value("seed_source") == expectedSource)
+        #expect(r.value("reloc_verify") == "ok")
+        #expect(r.value("wx_violations") == "0")
+        #expect(r.value("phys_moved") == "no")
+        #expect(r.value("fdt_seed_wiped") == (c.seed != nil ? "yes" : "no"))
+        #expect(r.value("x1_x3") == (c.registers == (0, 0, 0) ? "zero" : "nonzero:\(hex(c.registers.0)),\(hex(c.registers.1)),\(hex(c.registers.2))"))
+        let relaCount = k.rela.map { $0.size / RelaEntry.size } ?? 0
+        let relrCount = try RelrTool.relativePlaces(of: k).count - relaCount
+        #expect(r.value("relocs_rela") == String(relaCount))
+        #expect(r.value("relocs_relr") == String(relrCount))
+        #expect(relaCount + relrCount > 50)
+        let gib = c.memoryMiB / 1024
+        #expect(r.value("linear_map") == "1G:\(gib),2M:0,4K:0,bytes:\(hex(UInt64(gib) << 30))")
+        #expect(r.value("phys_offset") == "0x40000000")
+        if expectedSource == "rndr" {
+            // Unpredictable seed: the offset must still be a valid KASLR offset for this PA.
+            let offset = try #require(r.value("offset").flatMap { UInt64($0.dropFirst(2), radix: 16) })
+            #expect(offset & 0x1f_ffff == pa & 0x1f_ffff)
+            #expect(offset >= 1 << 45 && offset < (1 << 45) + (1 << 46))
+        } else {
+            let displacement = seedUsed ? KASLR.displacement(seed: c.seed!) : 0
+            let offset = KASLR.offset(displacement: displacement, physicalAddress: pa)
+            #expect(r.value("offset") == hex(offset))
+            #expect(r.value("va") == hex(KASLR.kimageVaddr &+ offset))
+            #expect(r.value("kimage_voffset") == hex(KASLR.kimageVaddr &+ offset &- pa))
+        }
+    }
+}
+
+@Suite struct KernelFaults {
+    enum Fault: String, CaseIterable, CustomTestStringConvertible, Sendable {
+        case relaOffset, relaInfo, relaAddend, relrWord, relocatedPlace, textByte, resealedRelaOffset, resealedRelaInfo, resealedRelrWord
+        var testDescription: String { rawValue }
+    }
+
+    /// Flips one word (or byte) of a sealed Image; "resealed" variants also rewrite the seal, so
+    /// only the kernel's own checks of the tables and places can catch them.
+    @Test(arguments: Fault.allCases)
+    func corruptedImageDoesNotBoot(_ fault: Fault) throws {
+        let variant = [.relrWord, .resealedRelrWord].contains(fault) ? "relr" : "rela"
+        guard let path = try kernelImage(variant) else { return }
+        let k = try KernelImage.load(path: path)
+        var b = try readBytes(path)
+        func xor(_ o: Int, _ v: UInt64) { for i in 0..<8 { b[o + i] ^= UInt8(truncatingIfNeeded: v >> (8 * UInt64(i))) } }
+        func put(_ o: Int, _ v: UInt64) { for i in 0..<8 { b[o + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(i))) } }
+        let rela = k.rela?.imageOffset ?? 0, relr = k.relr?.imageOffset ?? 0
+        var expected = "digest"
+        switch fault {
+        case .relaOffset: xor(rela + 24 * 3, 0x1000)
+        case .relaInfo: xor(rela + 24 * 3 + 8, 0x1)
+        case .relaAddend: xor(rela + 24 * 3 + 16, 0x40)
+        case .relrWord: xor(relr + 8, 0x4)
+        case .relocatedPlace:
+            let place = try RelrTool.relativePlaces(of: k)[5]
+            xor(Int(place - k.linkBase), 0x1)
+        case .textByte:
+            // A byte of kernel_main (runs after the check; a byte of the pre-check path is covered by the exception test).
+            let elf = repoRoot.appendingPathComponent(".build/kernel/rela/slide-kernel.elf").path
+            let sym = try run("llvm-nm", [elf]).stdout.split(separator: "\n").first { $0.hasSuffix(" kernel_main") }
+            let va = try #require(sym.flatMap { UInt64($0.prefix(16), radix: 16) })
+            b[Int(va - k.linkBase) + 8] ^= 0x10
+        case .resealedRelaOffset: put(rela + 24 * 3, k.linkBase + 0x4000_0000); expected = "tables"
+        case .resealedRelaInfo: put(rela + 24 * 3 + 8, 0x402); expected = "unsupported-type"
+        case .resealedRelrWord: put(relr, k.linkBase + 0x10_0000_0000); expected = "tables"
+        }
+        if fault.rawValue.hasPrefix("resealed") {
+            try b.withUnsafeMutableBytes { raw in
+                let m = MutableByteView(raw)
+                let sealAt = try #require(k.rela?.evidence ?? k.relr?.evidence)
+                var seal = try #require(ImageSeal(from: m.readOnly, at: sealAt))
+                seal.digest = ImageDigest.compute(m.readOnly, covered: Int(seal.covered), sealOffset: sealAt)
+                try seal.write(to: m, at: sealAt)
+            }
+        }
+        let bad = temporaryDirectory("fault").appendingPathComponent("Image").path
+        try Data(b).write(to: URL(fileURLWithPath: bad))
+        var o = BootOptions()
+        o.seed = 0x1234_5678
+        o.timeout = 60
+        let r = try Booter.boot(bad, o)
+        #expect(!r.timedOut)
+        #expect(r.status == 3, "\(r.output.suffix(500))")
+        #expect(r.output.contains("slide: reloc_verify=fail:\(expected)"), "\(r.output.suffix(500))")
+        #expect(!r.output.contains("slide: done"))
+    }
+}
+
+@Suite struct RelocationCompleteness {
+    /// The kernel linked at two bases: relocated for their own link addresses, the images differ
+    /// exactly at the relocation places, each by the base delta. A pointer the table missed would
+    /// differ without being a place; a place that is not a pointer would not differ.
+    @Test func twoLinksDifferExactlyAtThePlaces() throws {
+        guard let a = try kernelImage("rela"), let b = try kernelImage("rela-alt") else { return }
+        let ka = try KernelImage.load(path: a), kb = try KernelImage.load(path: b)
+        let delta = kb.linkBase &- ka.linkBase
+        #expect(delta == 0x800_0000)
+        let ra = try Relocator.relocate(ka, displacement: 0), rb = try Relocator.relocate(kb, displacement: 0)
+        #expect(ra.bytes.count == rb.bytes.count)
+        let places = Set(try RelrTool.relativePlaces(of: ka).map { Int($0 - ka.linkBase) })
+        #expect(places == Set(try RelrTool.relativePlaces(of: kb).map { Int($0 - kb.linkBase) }))
+        // Exempt: the tables (they hold link addresses), the seal (its digest) and ld.lld's .dynamic
+        // (d_ptr link addresses that nothing at run time reads).
+        var exempt = [ka.rela!.imageOffset..<(ka.rela!.imageOffset + ka.rela!.size)]
+        let seal = ka.rela!.evidence!
+        exempt.append(seal..<(seal + ImageSeal.size))
+        let elf = repoRoot.appendingPathComponent(".build/kernel/rela/slide-kernel.elf").path
+        for line in try run("llvm-readelf", ["-S", "-W", elf]).stdout.split(separator: "\n") where line.contains(" .dynamic ") {
+            let cols = line.split(separator: " ")
+            let i = cols.firstIndex(of: ".dynamic")!
+            let start = Int(UInt64(cols[i + 2], radix: 16)! - ka.linkBase)
+            exempt.append(start..<(start + Int(cols[i + 4], radix: 16)!))
+        }
+        #expect(exempt.count == 3)
+        var differing = 0
+        for o in stride(from: 0, to: ra.bytes.count - 7, by: 8) where !exempt.contains(where: { $0.contains(o) }) {
+            let x = u64(ra.bytes, o), y = u64(rb.bytes, o)
+            if places.contains(o) {
+                #expect(y &- x == delta, "place \(hex(UInt64(o))) differs by \(hex(y &- x))")
+            } else {
+                #expect(x == y, "word \(hex(UInt64(o))) differs but is not a relocation place")
+            }
+            if x != y { differing += 1 }
+        }
+        #expect(differing == places.count)
+    }
+
+    @Test func relacheckFailsOnAPlantedAbsoluteReference() throws {
+        guard try kernelImage("rela") != nil else { return }
+        let out = temporaryDirectory("planted").path
+        let r = try run("env", ["EXTRA_EARLY_SWIFT=Tests/Fixtures/PlantedAbsolute.swift", "EXTRA_EARLY_ROOTS=--root slide_planted",
+                                "SLIDE=\(slideBinary)", repoRoot.appendingPathComponent("Kernel/build.sh").path, out])
+        #expect(r.status != 0)
+        #expect(r.stdout.contains("error: \(out)/early.o: R_AARCH64_ABS64 at .data.rel.ro"))
+        #expect(r.stdout.contains("reached from .text.slide_planted"))
+        #expect(!FileManager.default.fileExists(atPath: out + "/slide-kernel.elf"), "the build stops before linking")
+    }
+}

@@ -1,0 +1,140 @@
+// slide mkimage: objcopy -O binary semantics (llvm-objcopy is the oracle), refusals with
+// reasons, RELR repacking that relocates identically, zeroed places, a sorted __ex_table.
+
+import Foundation
+import Testing
+@testable import SlideCore
+@testable import SlideKit
+
+@Suite struct MkImage {
+    func build(_ elf: String, _ extra: [String] = []) throws -> (ToolResult, String) {
+        let out = temporaryDirectory("mkimage").appendingPathComponent("Image").path
+        return (try slide(["mkimage", elf, "-o", out] + extra), out)
+    }
+
+    @Test(arguments: ["rela", "relr"])
+    func flatImageMatchesObjcopy(variant: String) throws {
+        let f = try fixtures()
+        let (r, out) = try build(variant == "rela" ? f.miniRelaELF : f.miniRelrELF)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("NOT sealed"))   // the mini kernel has no slide_seal placeholder
+        #expect(try readBytes(out) == readBytes(variant == "rela" ? f.miniRelaImage : f.miniRelrImage))
+    }
+
+    /// RELA → RELR in place (Slide kernel: the boot code reads the bounds from the seal): the packed
+    /// image relocates exactly like the original at any slide, and a seal-less image is refused.
+    @Test func packRelrRelocatesIdentically() throws {
+        let f = try fixtures()
+        let (refused, _) = try build(f.miniRelaELF, ["--pack-relr"])
+        #expect(refused.status == 1 && refused.stderr.contains("--pack-relr needs a slide_seal placeholder"))
+        guard try kernelImage("rela") != nil else { return }
+        let elf = repoRoot.appendingPathComponent(".build/kernel/rela/slide-kernel.elf").path
+        let (r, packed) = try build(elf, ["--pack-relr", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let doc = try jsonObject(r.stdout)
+        let original = try KernelImage.load(path: try #require(try kernelImage("rela")))
+        let relative = try RelrTool.relativePlaces(of: original).count
+        #expect(doc["rela_entries"] as? Int == 0)
+        #expect(doc["relr_places"] as? Int == relative)
+        #expect((doc["relr_saved_bytes"] as? Int ?? 0) > relative * 16)
+        let k = try KernelImage.load(path: packed)
+        #expect(k.relr?.source == .seal && k.rela == nil)
+        let table = original.rela!.imageOffset..<(original.rela!.imageOffset + original.rela!.size)
+        let seal = original.rela!.evidence!
+        for slide in [UInt64(0), 0x20_0000, 0x1234_5000] {
+            let a = try Relocator.relocate(k, displacement: slide).bytes
+            let b = try Relocator.relocate(original, displacement: slide).bytes
+            for o in stride(from: 0, to: a.count - 7, by: 8) where !table.contains(o) && !(seal..<(seal + 64)).contains(o) {
+                #expect(u64(a, o) == u64(b, o), "word \(hex(UInt64(o))) at slide \(hex(slide))")
+            }
+        }
+        // And it boots.
+        var o = BootOptions()
+        o.seed = 0xabc
+        let boot = try Booter.boot(packed, o)
+        #expect(boot.status == 0 && boot.value("relocs_relr") == String(relative) && boot.value("relocs_rela") == "0")
+    }
+
+    @Test func zeroRelocatedPlaces() throws {
+        let f = try fixtures()
+        let dir = temporaryDirectory("zero")
+        // Link with --apply-dynamic-relocs so places hold values, then ask mkimage to zero them.
+        let elf = dir.appendingPathComponent("applied.elf").path
+        #expect(try run("ld.lld", ["-pie", "-z", "notext", "--no-dynamic-linker", "--apply-dynamic-relocs", "-T",
+                                   repoRoot.appendingPathComponent("Tests/Fixtures/mini-kernel.lds").path,
+                                   f.dir.appendingPathComponent("mini.o").path, "-o", elf]).status == 0)
+        let (r, out) = try build(elf, ["--zero-relocated-places"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try readBytes(out) == readBytes(f.miniRelaImage))
+    }
+
+    @Test func refusals() throws {
+        let f = try fixtures()
+        let dir = temporaryDirectory("refuse")
+        func expectRefusal(_ elf: String, _ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let (r, out) = try build(elf)
+            #expect(r.status == 1, sourceLocation: sourceLocation)
+            #expect(r.stderr.hasPrefix("slide: error: '\(elf)': ") && r.stderr.contains(text), "\(r.stderr)", sourceLocation: sourceLocation)
+            #expect(!FileManager.default.fileExists(atPath: out), sourceLocation: sourceLocation)
+        }
+        // Not ET_DYN: the same object linked without -pie.
+        let exec = dir.appendingPathComponent("exec.elf").path
+        #expect(try run("ld.lld", ["-T", repoRoot.appendingPathComponent("Tests/Fixtures/mini-kernel.lds").path,
+                                   f.dir.appendingPathComponent("mini.o").path, "-o", exec]).status == 0)
+        try expectRefusal(exec, "not ET_DYN")
+        // PLT entries and symbol-based relocations: the PIE that calls into a shared library.
+        try expectRefusal(f.pieRela, "1 PLT relocation(s) in .rela.plt")
+        // A relocation inside the Image header.
+        let src = try String(contentsOf: repoRoot.appendingPathComponent("Tests/Fixtures/mini-kernel.S"), encoding: .utf8)
+            .replacingOccurrences(of: "    .quad   0, 0, 0                     // res2-res4", with: "    .quad   primary_entry, 0, 0")
+        let s = dir.appendingPathComponent("hdr.S").path, o = dir.appendingPathComponent("hdr.o").path, e = dir.appendingPathComponent("hdr.elf").path
+        try src.write(toFile: s, atomically: true, encoding: .utf8)
+        #expect(try run("clang", ["--target=aarch64-linux-gnu", "-c", s, "-o", o]).status == 0)
+        #expect(try run("ld.lld", ["-pie", "-z", "notext", "--no-dynamic-linker", "-T",
+                                   repoRoot.appendingPathComponent("Tests/Fixtures/mini-kernel.lds").path, o, "-o", e]).status == 0)
+        try expectRefusal(e, "inside the Image header")
+        // A header that disagrees with --page-size.
+        let (p, _) = try build(f.miniRelaELF, ["--page-size", "65536"])
+        #expect(p.status == 1 && p.stderr.contains("page size 4K differs from --page-size 64K"))
+    }
+
+    /// __ex_table: 12-byte relative entries, sorted by the address their insn field names.
+    @Test func exceptionTableIsSorted() throws {
+        let dir = temporaryDirectory("extable")
+        var src = try String(contentsOf: repoRoot.appendingPathComponent("Tests/Fixtures/mini-kernel.S"), encoding: .utf8)
+        src += """
+
+                .section __ex_table, "a"
+                .balign 4
+                .long   after_relocation - ., relocate_kernel - ., 0x20003
+                .long   primary_entry - ., after_relocation - ., 0x10002
+                .long   relocate_kernel + 8 - ., primary_entry - ., 0x30004
+            """
+        let s = dir.appendingPathComponent("ex.S").path, o = dir.appendingPathComponent("ex.o").path, e = dir.appendingPathComponent("ex.elf").path
+        try src.write(toFile: s, atomically: true, encoding: .utf8)
+        #expect(try run("clang", ["--target=aarch64-linux-gnu", "-c", s, "-o", o]).status == 0)
+        let lds = try String(contentsOf: repoRoot.appendingPathComponent("Tests/Fixtures/mini-kernel.lds"), encoding: .utf8)
+            .replacingOccurrences(of: "    .rela.dyn :", with: "    __ex_table : ALIGN(4) { *(__ex_table) }\n    .rela.dyn :")
+        let l = dir.appendingPathComponent("ex.lds").path
+        try lds.write(toFile: l, atomically: true, encoding: .utf8)
+        #expect(try run("ld.lld", ["-pie", "-z", "notext", "--no-dynamic-linker", "-T", l, o, "-o", e]).status == 0)
+        let (r, out) = try build(e, ["--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try jsonObject(r.stdout)["extable_entries"] as? Int == 3)
+        let elfText = try run("llvm-readelf", ["-S", "-W", e]).stdout
+        let line = try #require(elfText.split(separator: "\n").first { $0.contains("__ex_table") })
+        let cols = line.split(separator: " ")
+        let i = cols.firstIndex(of: "__ex_table")!
+        let start = Int(UInt64(cols[i + 2], radix: 16)! - 0xffff_8000_0800_0000)
+        let b = try readBytes(out)
+        func s32(_ o: Int) -> Int { Int(Int32(bitPattern: UInt32(b[o]) | UInt32(b[o + 1]) << 8 | UInt32(b[o + 2]) << 16 | UInt32(b[o + 3]) << 24)) }
+        let entries = (0..<3).map { j -> (Int, Int, Int) in
+            let o = start + j * 12
+            return (o + s32(o), o + 4 + s32(o + 4), s32(o + 8))
+        }
+        #expect(entries.map(\.0) == entries.map(\.0).sorted(), "sorted by insn address")
+        // Each insn keeps its fixup and type/data: primary_entry (0x1000) → after_relocation, type 2.
+        #expect(entries[0].0 == 0x1000 && entries[0].2 == 0x10002)
+        #expect(entries.map(\.2) == [0x10002, 0x20003, 0x30004]) // primary_entry 0x1000, after_relocation 0x1010, relocate_kernel+8 0x101c
+    }
+}
