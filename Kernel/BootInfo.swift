@@ -19,6 +19,9 @@ struct BootInfo {
     var relaApplied: UInt64 = 0, relrApplied: UInt64 = 0, relocCycles: UInt64 = 0
     /// 0 = ok; otherwise a VerifyFailure code, with `verifyDetail` (an index or an address).
     var verifyStatus: UInt64 = 0, verifyDetail: UInt64 = 0
+    /// Physical randomization: where the loader put the image (0 = not moved), how many places there were.
+    var movedFrom: UInt64 = 0, physCandidates: UInt64 = 0
+    var fdtSize: UInt64 = 0
 }
 
 @_silgen_name("boot_info_address") func bootInfoAddress() -> UInt64

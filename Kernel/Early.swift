@@ -16,9 +16,11 @@ struct ImageLayout {
 @_silgen_name("read_id_aa64mmfr0") func readMMFR0() -> UInt64
 @_silgen_name("read_rndr") func readRNDR(_ ok: UnsafeMutablePointer<UInt64>) -> UInt64
 
-/// What slide_early hands back to boot.S (through memory: more than two registers).
+/// What slide_early hands back to boot.S (through memory: more than two registers); boot.S
+/// fills in the last two fields first, from slide_place.
 struct EarlyResult {
     var offset: UInt64 = 0, ttbr1: UInt64 = 0, ttbr0: UInt64 = 0, tcr: UInt64 = 0
+    var movedFrom: UInt64 = 0, candidates: UInt64 = 0
 }
 
 enum SeedSource: UInt64 { case none = 0, fdt = 1, rndr = 2, nokaslr = 3 }
@@ -27,12 +29,15 @@ enum SeedSource: UInt64 { case none = 0, fdt = 1, rndr = 2, nokaslr = 3 }
 func slideEarly(_ fdtPA: UInt64, _ imagePA: UInt64, _ x1: UInt64, _ x2: UInt64, _ x3: UInt64,
                 _ poolPA: UInt64, _ result: UnsafeMutableRawPointer) {
     let out = result.assumingMemoryBound(to: EarlyResult.self)
+    let movedFrom = out.pointee.movedFrom, candidates = out.pointee.candidates
     var layout = ImageLayout()
     imageLayout(&layout)
     let info = bootInfo()
     info.pointee.pa = imagePA
     info.pointee.fdt = fdtPA
     info.pointee.x1 = x1; info.pointee.x2 = x2; info.pointee.x3 = x3
+    info.pointee.movedFrom = movedFrom
+    info.pointee.physCandidates = candidates
 
     // QEMU hands over a blob with room to grow (totalsize past 2 MiB): read up to 16 MiB, all of it RAM.
     // The seed: /chosen/kaslr-seed (8 bytes, big-endian, then wiped), else RNDR, unless nokaslr.
@@ -40,6 +45,7 @@ func slideEarly(_ fdtPA: UInt64, _ imagePA: UInt64, _ x1: UInt64, _ x2: UInt64, 
     var source = SeedSource.none
     var ramLow = UInt64.max, ramHigh: UInt64 = 0
     if let fdtBase = UnsafeMutableRawPointer(bitPattern: UInt(fdtPA)), let fdt = try? FDT(at: fdtBase, limit: 16 << 20) {
+        info.pointee.fdtSize = UInt64(fdt.totalSize)
         if let args = try? fdt.property(node: "chosen", name: "bootargs") {
             var n = 0
             while n < args.length && fdt.byte(args, at: n) != 0 { n += 1 }
@@ -102,9 +108,39 @@ func slideEarly(_ fdtPA: UInt64, _ imagePA: UInt64, _ x1: UInt64, _ x2: UInt64, 
         // TCR_EL1: T0SZ = T1SZ = 16 (48-bit), 4K granules, inner-shareable WBWA walks, IPS = PARange.
         let parange = min(readMMFR0() & 0xf, 5)
         let tcr: UInt64 = 16 | 1 << 8 | 1 << 10 | 3 << 12 | 16 << 16 | 1 << 24 | 1 << 26 | 3 << 28 | 2 << 30 | parange << 32
-        out.pointee = EarlyResult(offset: offset, ttbr1: ttbr1, ttbr0: ttbr0, tcr: tcr)
+        out.pointee = EarlyResult(offset: offset, ttbr1: ttbr1, ttbr0: ttbr0, tcr: tcr, movedFrom: movedFrom, candidates: candidates)
     } catch {
         info.pointee.earlyFailure = 1
         out.pointee = EarlyResult()
     }
+}
+
+/// slide_place: physical randomization (SlideCore's PhysicalPlacement). Returns the physical
+/// address to move the image to, or 0 to stay. Only an FDT seed moves the kernel (RNDR-only boots
+/// stay, so one seed drives both choices); `nokaslr` or `kaslr.phys=0` on the command line turn it off.
+/// The FDT is read, not changed: slide_early wipes the seed after the move.
+@c(slide_place)
+func slidePlace(_ fdtPA: UInt64, _ imagePA: UInt64, _ imageSize: UInt64, _ candidatesOut: UnsafeMutableRawPointer) -> UInt64 {
+    guard let fdtBase = UnsafeMutableRawPointer(bitPattern: UInt(fdtPA)), let fdt = try? FDT(at: fdtBase, limit: 16 << 20),
+          let s = try? fdt.property(node: "chosen", name: "kaslr-seed"), s.length == 8 else { return 0 }
+    let seed = fdt.cells(s, at: 0, count: 2)
+    guard seed != 0 else { return 0 }
+    if let args = try? fdt.property(node: "chosen", name: "bootargs") {
+        var n = 0
+        while n < args.length && fdt.byte(args, at: n) != 0 { n += 1 }
+        if KASLR.commandLineDisables(length: n, byte: { fdt.byte(args, at: $0) }) { return 0 }
+        if KASLR.commandLineHas(length: n, byte: { fdt.byte(args, at: $0) }, option: "kaslr.phys=0") { return 0 }
+    }
+    var placement = PhysicalPlacement()
+    do throws(SlideError) {
+        try fdt.forEachMemoryRange { placement.addRAM(base: $0, size: $1) }
+        try fdt.forEachReservedRange { placement.exclude(base: $0, size: $1) }
+    } catch {
+        return 0
+    }
+    placement.exclude(base: fdtPA, size: UInt64(fdt.totalSize))
+    placement.exclude(base: imagePA, size: imageSize)
+    guard let choice = placement.choose(seed: seed, loadPA: imagePA, imageSize: imageSize) else { return 0 }
+    candidatesOut.storeBytes(of: choice.candidates, as: UInt64.self)
+    return choice.address
 }

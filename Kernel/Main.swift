@@ -37,7 +37,19 @@ func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1
     line("kimage_voffset", hex(kimageVoffset))
     let sources = ["none", "fdt", "rndr", "nokaslr"]
     line("seed_source", sources[Int(min(info.seedSource, 3))])
-    line("phys_moved", "no")
+    line("phys_moved", info.movedFrom != 0 ? "yes" : "no")
+    line("phys_from", hex(info.movedFrom != 0 ? info.movedFrom : info.pa))
+    line("phys_candidates", String(info.physCandidates))
+    line("fdt", hex(info.fdt))
+    line("fdt_size", hex(info.fdtSize))
+    // The reserved ranges physical randomization avoided (besides the FDT and the loaded image),
+    // read again through the linear map so the host can recompute the choice.
+    var reserved: [String] = []
+    if let fdtVA = UnsafeMutableRawPointer(bitPattern: UInt(pageOffset &+ (info.fdt &- info.physOffset))),
+       let fdt = try? FDT(at: fdtVA, limit: Int(info.fdtSize)) {
+        try? fdt.forEachReservedRange { base, size in reserved.append("\(hex(base))+\(hex(size))") }
+    }
+    line("phys_reserved", reserved.isEmpty ? "none" : reserved.joined(separator: ","))
     line("relocs_rela", String(info.relaApplied))
     line("relocs_relr", String(info.relrApplied))
     line("reloc_cycles", String(info.relocCycles))

@@ -33,7 +33,12 @@ primary_entry:
     adr     x9, 1f
     msr     elr_el2, x9
     eret
-1:  mov     x9, #(3 << 20)              // CPACR_EL1.FPEN: Swift uses FP/SIMD registers
+1:  mov     x26, xzr                    // x26: where the image was loaded, once it has moved
+    mov     x27, xzr                    // x27: how many places physical randomization had
+    adrp    x28, _head                  // x28: the image's physical address
+
+settle:                                 // entered again, in the moved copy, after physical randomization
+    mov     x9, #(3 << 20)              // CPACR_EL1.FPEN: Swift uses FP/SIMD registers
     msr     cpacr_el1, x9
     adr     x9, vectors                 // any exception is reported and ends the boot (exit 4)
     msr     vbar_el1, x9
@@ -52,18 +57,47 @@ primary_entry:
     stp     xzr, xzr, [x9], #16
     b       2b
 
-3:  mov     x0, x19                     // slide_early(fdt, image PA, x1, x2, x3, table pool PA)
-    adrp    x1, _head
+3:  cbnz    x26, 6f                     // already moved: go on
+    mov     x0, x19                     // slide_place(fdt, image PA, image_size, &candidates) → new PA or 0
+    mov     x1, x28
+    ldr     x2, [x28, #16]              // image_size from our own header
+    sub     sp, sp, #16
+    mov     x3, sp
+    bl      slide_place
+    ldr     x27, [sp], #16
+    cbz     x0, 6f
+    mov     x3, x0                      // copy [_head, _edata) there: 8 bytes at a time, caches off
+    mov     x1, x28
+    adrp    x2, _edata
+    add     x2, x2, :lo12:_edata
+    sub     x2, x2, x28
+4:  ldr     x4, [x1], #8
+    str     x4, [x3], #8
+    subs    x2, x2, #8
+    b.gt    4b
+    ic      iallu                       // the copy is code: no stale instructions
+    dsb     ish
+    isb
+    mov     x26, x28                    // remember where we came from
+    adr     x9, settle                  // continue at `settle` in the copy
+    sub     x9, x9, x28
+    add     x9, x9, x0
+    mov     x28, x0
+    br      x9
+
+6:  mov     x0, x19                     // slide_early(fdt, image PA, x1, x2, x3, table pool PA, &result)
+    mov     x1, x28
     mov     x2, x20
     mov     x3, x21
     mov     x4, x22
     adrp    x5, page_table_pool
-    sub     sp, sp, #32                 // EarlyResult {offset, ttbr1, ttbr0, tcr}
+    sub     sp, sp, #48                 // EarlyResult {offset, ttbr1, ttbr0, tcr, movedFrom, candidates}
+    stp     x26, x27, [sp, #32]
     mov     x6, sp
     bl      slide_early
     ldp     x23, x24, [sp]
     ldp     x25, x3, [sp, #16]
-    add     sp, sp, #32
+    add     sp, sp, #48
     mov     x0, #2                      // no tables: exit status 2
     cbz     x24, boot_failed
 

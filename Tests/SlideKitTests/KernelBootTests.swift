@@ -27,6 +27,7 @@ struct BootCase: CustomTestStringConvertible, Sendable {
     var registers: (UInt64, UInt64, UInt64) = (0, 0, 0)
     var cpu = "cortex-a57"
     var smp = 1
+    var append: String? = nil
 
     var testDescription: String {
         var s = "\(image) \(loader.rawValue)"
@@ -37,6 +38,7 @@ struct BootCase: CustomTestStringConvertible, Sendable {
         if registers != (0, 0, 0) { s += " x1-x3" }
         if cpu != "cortex-a57" { s += " cpu \(cpu)" }
         if smp != 1 { s += " smp \(smp)" }
+        if let append { s += " '\(append)'" }
         return s
     }
 }
@@ -66,6 +68,9 @@ let bootMatrix: [BootCase] = [
     BootCase(image: "relr", loader: .uBoot, at: 0x1_0000_0000, seed: 0x8888_0000_1111, memoryMiB: 4096),
     BootCase(loader: .uBoot, at: 0x7000_0000, seed: 0xffff_0000_ffff_0000),
     BootCase(image: "relr", seed: 0x2000_0000_0000),                     // bit 45: the top of the range
+    BootCase(seed: 0x1234, append: "kaslr.phys=0"),                      // virtual only
+    BootCase(loader: .direct, at: 0x4820_1000, seed: 0x1234, append: "console=ttyAMA0 kaslr.phys=0"),
+    BootCase(loader: .uBoot, at: 0x4800_0000, seed: 0xc0ffee, append: "kaslr.phys=0"),
 ]
 
 @Suite struct KernelBoots {
@@ -74,21 +79,45 @@ let bootMatrix: [BootCase] = [
         guard let image = try kernelImage(c.image) else { return }
         var o = BootOptions()
         o.loader = c.loader; o.at = c.at; o.seed = c.seed; o.nokaslr = c.nokaslr; o.memoryMiB = c.memoryMiB
-        o.registers = c.registers; o.cpu = c.cpu; o.smp = c.smp; o.timeout = 90
+        o.registers = c.registers; o.cpu = c.cpu; o.smp = c.smp; o.append = c.append; o.timeout = 90
         let r = try Booter.boot(image, o)
         #expect(!r.timedOut && r.status == 0, "\(r.output.suffix(2000))")
         #expect(r.output.contains("slide: done"))
 
         // What the host predicts from the same inputs.
-        let pa = o.imageAddress
+        let loadPA = o.imageAddress
         let k = try KernelImage.load(path: image)
         let seedUsed = c.seed.map { $0 != 0 && !c.nokaslr } ?? false
         let expectedSource = c.nokaslr ? "nokaslr" : seedUsed ? "fdt" : c.cpu == "max" ? "rndr" : "none"
+        // Physical randomization: SlideCore's rule over RAM, minus the FDT, the reserved ranges the
+        // kernel reports, and the loaded image.
+        var pa = loadPA
+        var candidates: UInt64 = 0
+        if seedUsed && !(c.append ?? "").contains("kaslr.phys=0") {
+            var placement = PhysicalPlacement()
+            placement.addRAM(base: BootOptions.ramBase, size: UInt64(c.memoryMiB) << 20)
+            let fdt = try #require(r.value("fdt").flatMap { UInt64($0.dropFirst(2), radix: 16) })
+            let fdtSize = try #require(r.value("fdt_size").flatMap { UInt64($0.dropFirst(2), radix: 16) })
+            placement.exclude(base: fdt, size: fdtSize)
+            for range in (r.value("phys_reserved") ?? "none").split(separator: ",") where range != "none" {
+                let parts = range.split(separator: "+").map { UInt64($0.dropFirst(2), radix: 16)! }
+                placement.exclude(base: parts[0], size: parts[1])
+            }
+            placement.exclude(base: loadPA, size: k.header!.imageSize)
+            if let choice = placement.choose(seed: c.seed!, loadPA: loadPA, imageSize: k.header!.imageSize) {
+                pa = choice.address
+                candidates = choice.candidates
+            }
+            #expect(candidates > 400, "most 2 MiB slots of RAM are free")
+        }
         #expect(r.value("pa") == hex(pa), "\(r.output.suffix(3000))")
+        #expect(r.value("phys_moved") == (pa != loadPA ? "yes" : "no"))
+        #expect(r.value("phys_from") == hex(loadPA))
+        #expect(r.value("phys_candidates") == String(candidates))
+        #expect(pa & 0xfff == loadPA & 0xfff && (pa - (pa & 0x1f_ffff)) % (2 << 20) == 0)
         #expect(r.value("seed_source") == expectedSource)
         #expect(r.value("reloc_verify") == "ok")
         #expect(r.value("wx_violations") == "0")
-        #expect(r.value("phys_moved") == "no")
         #expect(r.value("fdt_seed_wiped") == (c.seed != nil ? "yes" : "no"))
         #expect(r.value("x1_x3") == (c.registers == (0, 0, 0) ? "zero" : "nonzero:\(hex(c.registers.0)),\(hex(c.registers.1)),\(hex(c.registers.2))"))
         let relaCount = k.rela.map { $0.size / RelaEntry.size } ?? 0

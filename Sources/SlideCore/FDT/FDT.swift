@@ -152,6 +152,33 @@ public struct FDT {
     }
 }
 
+extension FDT {
+    /// Calls `body(base, size)` for every reserved range: the memory reservation block, the
+    /// `reg` of each `/reserved-memory` child, and the initrd named in `/chosen`.
+    public func forEachReservedRange(_ body: (UInt64, UInt64) -> Void) throws(SlideError) {
+        // Memory reservation block: (address, size) pairs of big-endian u64, ended by (0, 0).
+        var o = Int(Self.be32(base, 16))
+        while o + 16 <= totalSize {
+            let a = UInt64(Self.be32(base, o)) << 32 | UInt64(Self.be32(base, o + 4))
+            let n = UInt64(Self.be32(base, o + 8)) << 32 | UInt64(Self.be32(base, o + 12))
+            if a == 0 && n == 0 { break }
+            body(a, n)
+            o += 16
+        }
+        try walk { path, nameOffset, p in
+            if path.depth == 3 && nodeNameMatches(path.offset(1), path.length(1), "reserved-memory") && nameEquals(nameOffset, "reg") {
+                var i = 0
+                while (i + 4) * 4 <= p.length { body(cells(p, at: i, count: 2), cells(p, at: i + 2, count: 2)); i += 4 }
+            }
+            return true
+        }
+        if let s = try property(node: "chosen", name: "linux,initrd-start"), let e = try property(node: "chosen", name: "linux,initrd-end") {
+            let start = cells(s, at: 0, count: s.length / 4), end = cells(e, at: 0, count: e.length / 4)
+            if end > start { body(start, end - start) }
+        }
+    }
+}
+
 /// The path to the current node during a walk: up to 8 levels of (name offset, length).
 struct NodePath {
     var offsets: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)

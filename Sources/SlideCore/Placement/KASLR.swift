@@ -25,6 +25,19 @@ public enum KASLR {
 
     /// Linux's early `nokaslr` rule: the FIRST occurrence of "nokaslr" disables KASLR iff it is at
     /// the start or follows a space (what follows is not checked). `byte(i)` reads the command line.
+    /// True when `option` appears as a whole word (at the start or after a space, and followed by
+    /// a space or the end).
+    public static func commandLineHas(length: Int, byte: (Int) -> UInt8, option: StaticString) -> Bool {
+        let n = option.utf8CodeUnitCount
+        guard length >= n else { return false }
+        for start in 0...(length - n) where start == 0 || byte(start - 1) == UInt8(ascii: " ") {
+            var match = true
+            for i in 0..<n where byte(start + i) != option.utf8Start[i] { match = false; break }
+            if match && (start + n == length || byte(start + n) == UInt8(ascii: " ")) { return true }
+        }
+        return false
+    }
+
     public static func commandLineDisables(length: Int, byte: (Int) -> UInt8) -> Bool {
         let needle: StaticString = "nokaslr"
         let n = needle.utf8CodeUnitCount

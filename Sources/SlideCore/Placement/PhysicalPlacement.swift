@@ -1,0 +1,89 @@
+// Physical randomization (beyond Linux, which randomizes the physical placement only in its EFI
+// stub): with a seed, the kernel moves itself to a seed-derived, 2 MiB-aligned free place in RAM
+// before it maps itself. The host computes the same choice from the same inputs.
+//
+// The rule, in full:
+//   candidates: every 2 MiB-aligned base B (in ascending address order over the RAM ranges as
+//     given) such that [B + m, B + m + imageSize) lies inside one RAM range and overlaps no
+//     exclusion, where m = loadPA mod 2 MiB (the kernel keeps its 4 KiB misalignment);
+//   index: the high 64 bits of mix(seed) × count (Lemire's range reduction), with
+//     mix = the SplitMix64 finaliser of (seed XOR 0x7068_7973_2d6b_6173, "phys-kas");
+//   result: candidate[index] + m, or no move when there is no candidate or it is the current base.
+// Runs before relocation: fixed-size storage, no allocation.
+
+public struct PhysicalPlacement {
+    public static let maxRAM = 8, maxExclusions = 16
+    public static let alignment: UInt64 = 2 << 20
+
+    var ramBase: InlineArray<8, UInt64> = .init(repeating: 0)
+    var ramEnd: InlineArray<8, UInt64> = .init(repeating: 0)
+    var exBase: InlineArray<16, UInt64> = .init(repeating: 0)
+    var exEnd: InlineArray<16, UInt64> = .init(repeating: 0)
+    public private(set) var ramCount = 0, exclusionCount = 0
+    /// Set when more ranges were offered than fit (the extra RAM is ignored; extra exclusions make every candidate unsafe).
+    public private(set) var overflowed = false
+
+    public init() {}
+
+    public mutating func addRAM(base: UInt64, size: UInt64) {
+        guard size > 0 else { return }
+        guard ramCount < Self.maxRAM else { overflowed = true; return }
+        ramBase[ramCount] = base
+        ramEnd[ramCount] = base &+ size < base ? UInt64.max : base &+ size
+        ramCount += 1
+    }
+
+    public mutating func exclude(base: UInt64, size: UInt64) {
+        guard size > 0 else { return }
+        guard exclusionCount < Self.maxExclusions else { overflowed = true; return }
+        exBase[exclusionCount] = base
+        exEnd[exclusionCount] = base &+ size < base ? UInt64.max : base &+ size
+        exclusionCount += 1
+    }
+
+    func free(_ start: UInt64, _ end: UInt64) -> Bool {
+        for i in 0..<exclusionCount where start < exEnd[i] && exBase[i] < end { return false }
+        return true
+    }
+
+    /// Calls `body(base)` for each candidate base in order; stops when it returns false.
+    func forEachCandidate(imageSize: UInt64, misalignment: UInt64, _ body: (UInt64) -> Bool) {
+        guard !overflowed || exclusionCount < Self.maxExclusions else { return }
+        for r in 0..<ramCount {
+            var b = (ramBase[r] &+ Self.alignment - 1) & ~(Self.alignment - 1)
+            while b >= ramBase[r], b &+ misalignment &+ imageSize <= ramEnd[r], b &+ misalignment &+ imageSize > b {
+                if free(b &+ misalignment, b &+ misalignment &+ imageSize) && !body(b) { return }
+                b &+= Self.alignment
+            }
+        }
+    }
+
+    public func candidateCount(imageSize: UInt64, misalignment: UInt64) -> UInt64 {
+        var n: UInt64 = 0
+        forEachCandidate(imageSize: imageSize, misalignment: misalignment) { _ in n += 1; return true }
+        return n
+    }
+
+    public static func mix(_ seed: UInt64) -> UInt64 {
+        var z = seed ^ 0x7068_7973_2d6b_6173
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+
+    /// The new physical address for an image loaded at `loadPA`, or nil to stay.
+    public func choose(seed: UInt64, loadPA: UInt64, imageSize: UInt64) -> (address: UInt64, candidates: UInt64)? {
+        let m = loadPA & (Self.alignment - 1)
+        let count = candidateCount(imageSize: imageSize, misalignment: m)
+        guard count > 0 else { return nil }
+        let index = Self.mix(seed).multipliedFullWidth(by: count).high
+        var i: UInt64 = 0, chosen: UInt64 = 0
+        forEachCandidate(imageSize: imageSize, misalignment: m) { b in
+            if i == index { chosen = b; return false }
+            i += 1
+            return true
+        }
+        let address = chosen &+ m
+        return address == loadPA ? nil : (address, count)
+    }
+}

@@ -1,0 +1,65 @@
+import Testing
+@testable import SlideCore
+
+@Suite struct KASLRModel {
+    // Spec §4.1: 2^45 + (seed & (2^46 - 1)), rounded down to 2 MiB.
+    @Test func displacementRows() {
+        #expect(KASLR.displacement(seed: 0) == 0x2000_0000_0000)
+        #expect(KASLR.displacement(seed: 0x1234) == 0x2000_0000_0000)                 // below 2 MiB: rounded away
+        #expect(KASLR.displacement(seed: 0x20_0000) == 0x2000_0020_0000)
+        #expect(KASLR.displacement(seed: .max) == 0x5fff_ffe0_0000)                    // 2^45 + 2^46 - 2 MiB
+        #expect(KASLR.displacement(seed: 0x4000_0000_0000) == 0x2000_0000_0000)        // bit 46 is masked off
+        #expect(KASLR.offset(displacement: 0x2000_0000_0000, physicalAddress: 0x4820_1000) == 0x2000_0000_1000)
+    }
+
+    @Test(arguments: [("nokaslr", true), ("console=ttyAMA0 nokaslr", true), ("nokaslrfoo", true),
+                      ("xnokaslr nokaslr", false), ("", false), ("kaslr", false), ("a\tnokaslr", false)])
+    func nokaslrRule(line: String, disables: Bool) {
+        let b = Array(line.utf8)
+        #expect(KASLR.commandLineDisables(length: b.count, byte: { b[$0] }) == disables)
+    }
+
+    @Test(arguments: [("kaslr.phys=0", true), ("a kaslr.phys=0 b", true), ("kaslr.phys=01", false),
+                      ("xkaslr.phys=0", false), ("kaslr.phys=1", false)])
+    func wholeWordOption(line: String, has: Bool) {
+        let b = Array(line.utf8)
+        #expect(KASLR.commandLineHas(length: b.count, byte: { b[$0] }, option: "kaslr.phys=0") == has)
+    }
+}
+
+@Suite struct PhysicalPlacementRule {
+    // 16 MiB of RAM at 1 GiB = 8 slots of 2 MiB; slot 0 holds the FDT, slot 3 the loaded image.
+    func placement() -> PhysicalPlacement {
+        var p = PhysicalPlacement()
+        p.addRAM(base: 0x4000_0000, size: 16 << 20)
+        p.exclude(base: 0x4000_0000, size: 0x1_0000)
+        p.exclude(base: 0x4060_0000, size: 0x20_0000)
+        return p
+    }
+
+    @Test func candidateCounts() {
+        let p = placement()
+        #expect(p.candidateCount(imageSize: 0x20_0000, misalignment: 0) == 6)      // slots 1, 2, 4, 5, 6, 7
+        #expect(p.candidateCount(imageSize: 0x20_0001, misalignment: 0) == 4)      // pairs 1-2, 4-5, 5-6, 6-7
+        #expect(p.candidateCount(imageSize: 0x1f_f000, misalignment: 0x1000) == 6) // misaligned, still one slot each
+        #expect(p.candidateCount(imageSize: 0x100_0001, misalignment: 0) == 0)     // larger than RAM
+    }
+
+    @Test func choiceIsACandidateAndDeterministic() {
+        let p = placement()
+        let allowed: Set<UInt64> = [0x4020_0000, 0x4040_0000, 0x4080_0000, 0x40a0_0000, 0x40c0_0000, 0x40e0_0000]
+        var seen = Set<UInt64>()
+        for seed in UInt64(1)...64 {
+            let c = p.choose(seed: seed, loadPA: 0x4060_0000, imageSize: 0x20_0000)!
+            #expect(allowed.contains(c.address) && c.candidates == 6)
+            #expect(p.choose(seed: seed, loadPA: 0x4060_0000, imageSize: 0x20_0000)!.address == c.address)
+            // index = high 64 bits of mix(seed) × 6: the rule the docs state.
+            let index = PhysicalPlacement.mix(seed).multipliedFullWidth(by: 6).high
+            #expect(c.address == allowed.sorted()[Int(index)])
+            seen.insert(c.address)
+        }
+        #expect(seen.count == 6, "64 seeds reach every candidate")
+        // The 4 KiB misalignment is kept.
+        #expect(p.choose(seed: 9, loadPA: 0x4060_1000, imageSize: 0x1f_f000)!.address & 0x1f_ffff == 0x1000)
+    }
+}
