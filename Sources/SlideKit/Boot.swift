@@ -131,10 +131,18 @@ public enum Booter {
                 throw SlideKitError(imagePath, "\(uBootPath) not found (Debian package u-boot-qemu)")
             }
             args += ["-bios", uBootPath, "-device", "loader,file=\(imagePath),addr=\(hex(pa)),force-raw=on"]
+            var initrdArgument = "-"
+            if let initrd = o.initrd {
+                let size = UInt64((try Files.read(initrd)).count)
+                let start = (pa + header.imageSize + (2 << 20)) & ~UInt64(0x1f_ffff)
+                guard start + size <= o.ramEnd - (16 << 20) else { throw SlideKitError(initrd, "no room for the initrd above the image") }
+                args += ["-device", "loader,file=\(initrd),addr=\(hex(start)),force-raw=on"]
+                initrdArgument = "\(hex(start)):\(hex(size))"
+            }
             var commands = ["fdt addr ${fdtcontroladdr}", "fdt resize 512"]
             if let seed = o.seed { commands.append("fdt set /chosen kaslr-seed <\(hex(seed >> 32)) \(hex(seed & 0xffff_ffff))>") }
             commands.append("setenv bootargs '\(bootargs(o) ?? "")'")
-            commands.append("booti \(hex(pa)) - ${fdtcontroladdr}")
+            commands.append("booti \(hex(pa)) \(initrdArgument) ${fdtcontroladdr}")
             script = [("Hit any key to stop autoboot", "\n")] + commands.map { ("=> ", $0 + "\n") }
         }
         let r = try run(qemu, args, timeout: o.timeout, script: script)

@@ -12,6 +12,9 @@ public struct BuildOptions {
     public var packRelr = false
     public var zeroRelocatedPlaces = false
     public var pageSize: UInt64? = nil
+    /// Accept ABS64/GLOB_DAT entries and leave them untouched, as Linux's boot code does (right only
+    /// for undefined weak symbols, whose value is 0): for Linux vmlinux files.
+    public var allowSymbolic = false
     public init() {}
 }
 
@@ -66,8 +69,18 @@ public enum ImageBuilder {
             throw refuse("\(pltEntries) PLT relocation(s) in .rela.plt (R_AARCH64_JUMP_SLOT): the boot code cannot bind calls through a PLT")
         }
         guard type == .dyn else { throw refuse("ELF type is \(type), not ET_DYN: link the kernel with -pie (or -shared -Bsymbolic)") }
-        guard let header = k.header else {
+        guard var header = k.header else {
             throw refuse("no arm64 Image header (\"ARM\\x64\" at 0x38) at the start of the image: link one in as the first section")
+        }
+        var image = k.bytes
+        if header.imageSize == 0 && header.flags.rawValue == 0 {
+            // A placeholder: write the values the linker could not (the 2015 "fixup step").
+            let page = options.pageSize ?? 4096
+            guard let field = PageSizeField(bytes: page) else { throw refuse("--page-size must be 4096, 16384 or 65536") }
+            header.imageSize = k.memorySize
+            header.flags = ImageFlags(pageSize: field, placementAnywhere: true)
+            try lift { () throws(SlideError) in try image.withMutableView { (m) throws(SlideError) in try header.write(to: m) } }
+            notes.append("filled the header placeholder: image_size \(hex(k.memorySize)), flags \(hex(header.flags.rawValue))")
         }
 
         // The header, checked against what the ELF says.
@@ -84,11 +97,11 @@ public enum ImageBuilder {
         if !problems.isEmpty { throw refuse("Image header disagrees with the ELF: " + problems.joined(separator: "; ")) }
 
         // The relocations: only what the boot code processes, nothing in the header.
-        var image = k.bytes
         var relaEntries = 0, relrWords = 0, relrPlaces = 0, saved = 0
         var relaRange = 0..<0, relrRange = 0..<0
         var places: [UInt64] = []
         var kept: [RelaEntry] = []
+        var symbolic = 0
         try k.withTables { (_, rela, relr) throws(SlideError) in
             if let rela {
                 for i in 0..<rela.count {
@@ -96,6 +109,7 @@ public enum ImageBuilder {
                     switch e.type {
                     case .relative: places.append(e.offset)
                     case .none: kept.append(e)
+                    case .abs64, .globDat where options.allowSymbolic: kept.append(e); symbolic += 1
                     default:
                         throw SlideError.unsupported("dynamic relocation type for the boot code (only R_AARCH64_RELATIVE)", value: UInt64(e.type.rawValue))
                     }
@@ -114,6 +128,7 @@ public enum ImageBuilder {
                 if let e = it.error { throw e }
             }
         }
+        if symbolic > 0 { notes.append("\(symbolic) symbol-based entries left untouched (--allow-symbolic): the boot code skips them") }
         if let t = k.rela { relaRange = t.imageOffset..<(t.imageOffset + t.size); relaEntries = t.size / RelaEntry.size }
         if let t = k.relr { relrRange = t.imageOffset..<(t.imageOffset + t.size); relrWords = t.size / 8 }
         for r in [relaRange, relrRange] where !r.isEmpty && r.upperBound > k.dataSize {

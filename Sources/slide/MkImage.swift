@@ -30,6 +30,8 @@ struct MkImage: ParsableCommand {
     var zeroRelocatedPlaces = false
     @Option(name: .customLong("page-size"), help: "Expected kernel page size in bytes (4096, 16384, 65536), checked against the header.")
     var pageSize: UInt64?
+    @Flag(name: .customLong("allow-symbolic"), help: "Accept ABS64/GLOB_DAT entries (left untouched, as Linux's boot code does): for Linux vmlinux files.")
+    var allowSymbolic = false
     @Flag(help: "Lint an existing Image instead of building one.") var check = false
     @Flag(help: "Print the summary as JSON (schema slide/v1).") var json = false
     @Argument(help: "Kernel ELF (or, with --check, an Image).") var file: String
@@ -54,6 +56,7 @@ struct MkImage: ParsableCommand {
             options.packRelr = packRelr
             options.zeroRelocatedPlaces = zeroRelocatedPlaces
             options.pageSize = pageSize
+            options.allowSymbolic = allowSymbolic
             let r = try ImageBuilder.build(file, options)
             try Files.writeAtomically(r.image, to: output!)
             if json {

@@ -28,6 +28,7 @@ struct BootCase: CustomTestStringConvertible, Sendable {
     var cpu = "cortex-a57"
     var smp = 1
     var append: String? = nil
+    var initrd = false
 
     var testDescription: String {
         var s = "\(image) \(loader.rawValue)"
@@ -39,6 +40,7 @@ struct BootCase: CustomTestStringConvertible, Sendable {
         if cpu != "cortex-a57" { s += " cpu \(cpu)" }
         if smp != 1 { s += " smp \(smp)" }
         if let append { s += " '\(append)'" }
+        if initrd { s += " initrd" }
         return s
     }
 }
@@ -71,7 +73,19 @@ let bootMatrix: [BootCase] = [
     BootCase(seed: 0x1234, append: "kaslr.phys=0"),                      // virtual only
     BootCase(loader: .direct, at: 0x4820_1000, seed: 0x1234, append: "console=ttyAMA0 kaslr.phys=0"),
     BootCase(loader: .uBoot, at: 0x4800_0000, seed: 0xc0ffee, append: "kaslr.phys=0"),
+    BootCase(seed: 0x1d, initrd: true),                                  // physical randomization avoids the initrd
+    BootCase(loader: .direct, at: 0x4500_0000, seed: 0x2d, initrd: true),
+    BootCase(loader: .uBoot, at: 0x4500_0000, seed: 0x3d, initrd: true),
 ]
+
+/// A 3 MiB initrd of pseudo-random bytes, made once.
+let testInitrd: String = {
+    let path = temporaryDirectory("initrd").appendingPathComponent("initrd.bin").path
+    var rng: UInt64 = 0x1d1d
+    let bytes = (0..<(3 << 20)).map { _ -> UInt8 in rng = rng &* 6364136223846793005 &+ 1442695040888963407; return UInt8(truncatingIfNeeded: rng >> 56) }
+    try! Data(bytes).write(to: URL(fileURLWithPath: path))
+    return path
+}()
 
 @Suite struct KernelBoots {
     @Test(arguments: bootMatrix)
@@ -80,6 +94,7 @@ let bootMatrix: [BootCase] = [
         var o = BootOptions()
         o.loader = c.loader; o.at = c.at; o.seed = c.seed; o.nokaslr = c.nokaslr; o.memoryMiB = c.memoryMiB
         o.registers = c.registers; o.cpu = c.cpu; o.smp = c.smp; o.append = c.append; o.timeout = 90
+        if c.initrd { o.initrd = testInitrd }
         let r = try Booter.boot(image, o)
         #expect(!r.timedOut && r.status == 0, "\(r.output.suffix(2000))")
         #expect(r.output.contains("slide: done"))
@@ -111,6 +126,12 @@ let bootMatrix: [BootCase] = [
             #expect(candidates > 400, "most 2 MiB slots of RAM are free")
         }
         #expect(r.value("pa") == hex(pa), "\(r.output.suffix(3000))")
+        if c.initrd {
+            // The initrd is among the reserved ranges the kernel avoided, and the kernel does not overlap it.
+            let reserved = (r.value("phys_reserved") ?? "").split(separator: ",").map { $0.split(separator: "+").map { UInt64($0.dropFirst(2), radix: 16)! } }
+            let initrd = try #require(reserved.first { $0[1] == 3 << 20 })
+            #expect(pa + k.header!.imageSize <= initrd[0] || initrd[0] + initrd[1] <= pa)
+        }
         #expect(r.value("phys_moved") == (pa != loadPA ? "yes" : "no"))
         #expect(r.value("phys_from") == hex(loadPA))
         #expect(r.value("phys_candidates") == String(candidates))

@@ -138,3 +138,38 @@ import Testing
         #expect(entries.map(\.2) == [0x10002, 0x20003, 0x30004]) // primary_entry 0x1000, after_relocation 0x1010, relocate_kernel+8 0x101c
     }
 }
+
+@Suite struct MkImageHeaderAndCheck {
+    /// A header placeholder (image_size 0, flags 0) is filled in: the fixup step.
+    @Test func fillsAPlaceholderHeader() throws {
+        let f = try fixtures()
+        let dir = temporaryDirectory("placeholder")
+        let src = try String(contentsOf: repoRoot.appendingPathComponent("Tests/Fixtures/mini-kernel.S"), encoding: .utf8)
+            .replacingOccurrences(of: "    .quad   _kernel_size                // image_size (absolute linker-script symbol: no reloc)\n    .quad   _kernel_flags               // flags",
+                                  with: "    .quad   0\n    .quad   0")
+        let s = dir.appendingPathComponent("p.S").path, o = dir.appendingPathComponent("p.o").path, e = dir.appendingPathComponent("p.elf").path
+        try src.write(toFile: s, atomically: true, encoding: .utf8)
+        #expect(try run("clang", ["--target=aarch64-linux-gnu", "-c", s, "-o", o]).status == 0)
+        #expect(try run("ld.lld", ["-pie", "-z", "notext", "--no-dynamic-linker", "--no-apply-dynamic-relocs", "-T",
+                                   repoRoot.appendingPathComponent("Tests/Fixtures/mini-kernel.lds").path, o, "-o", e]).status == 0)
+        let out = dir.appendingPathComponent("Image").path
+        let r = try slide("mkimage", e, "-o", out, "--page-size", "16384")
+        #expect(r.status == 0 && r.stdout.contains("filled the header placeholder"), "\(r.stderr)")
+        let h = try KernelImage.load(path: out).header!
+        let reference = try KernelImage.load(path: f.miniRelaImage)
+        #expect(h.imageSize == reference.header!.imageSize)
+        #expect(h.flags.rawValue == 0xc) // LE, 16K, placement anywhere
+    }
+
+    @Test func checkLintsAnImage() throws {
+        guard let image = try kernelImage("rela") else { return }
+        let ok = try slide("mkimage", "--check", image)
+        #expect(ok.status == 0 && ok.stdout.contains("seal: ok"), "\(ok.stdout)\(ok.stderr)")
+        var b = try readBytes(image)
+        b[0x1100] ^= 1
+        let bad = temporaryDirectory("check").appendingPathComponent("Image").path
+        try Data(b).write(to: URL(fileURLWithPath: bad))
+        let r = try slide("mkimage", "--check", bad)
+        #expect(r.status == 1 && r.stdout.contains("seal: mismatch") && r.stderr.contains("check failed"))
+    }
+}
