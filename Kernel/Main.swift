@@ -59,6 +59,7 @@ func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1
     line("phys_offset", hex(info.physOffset))
     line("linear_map", "1G:\(linear.leaves.1),2M:\(linear.leaves.2),4K:\(linear.leaves.3),bytes:\(hex(linear.mappedBytes))")
     line("kernel_map_bytes", hex(kernel.mappedBytes))
+    line("contiguous", String(census.contiguous))
     line("table_pages", String(info.tablePages))
     line("wx_violations", String(census.writableExecutable + low.writableExecutable))
     line("sctlr", hex(readSCTLR()))

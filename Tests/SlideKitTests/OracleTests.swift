@@ -66,11 +66,8 @@ func readelf(_ args: [String]) throws -> String {
         let elf = relr ? f.miniRelrELF : f.miniRelaELF
         let image = relr ? f.miniRelrImage : f.miniRelaImage
         var sections: [String: (UInt64, UInt64)] = [:]
-        for line in try readelf(["-S", "-W", elf]).split(separator: "\n") {
-            let cols = line.split(separator: " ", omittingEmptySubsequences: true)
-            if let i = cols.firstIndex(where: { $0 == ".rela.dyn" || $0 == ".relr.dyn" }), cols.count > i + 4 {
-                sections[String(cols[i])] = (UInt64(cols[i + 2], radix: 16)!, UInt64(cols[i + 4], radix: 16)!)
-            }
+        for name in [".rela.dyn", ".relr.dyn"] {
+            if let h = try sectionHeader(elf, name) { sections[name] = h }
         }
         let k = try KernelImage.load(path: image)
         #expect(k.linkBase == 0xffff_8000_0800_0000)
@@ -116,12 +113,7 @@ func readelf(_ args: [String]) throws -> String {
         let k = try KernelImage.load(path: image)
         // Skip the tables (they hold link-time addresses) and .dynamic (d_ptr values nobody relocates).
         var skip = [k.rela, k.relr].compactMap { $0 }.map { $0.imageOffset..<($0.imageOffset + $0.size) }
-        for line in try readelf(["-S", "-W", elf]).split(separator: "\n") where line.contains(" .dynamic ") {
-            let cols = line.split(separator: " ")
-            let i = cols.firstIndex(of: ".dynamic")!
-            let start = Int(UInt64(cols[i + 2], radix: 16)! - 0xffff_8000_0923_4000)
-            skip.append(start..<(start + Int(cols[i + 4], radix: 16)!))
-        }
+        skip.append(try #require(try sectionRange(elf, ".dynamic", base: 0xffff_8000_0923_4000)))
         #expect(skip.count == 3)
         let tables = skip
         var changed = 0

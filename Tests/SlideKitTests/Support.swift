@@ -176,3 +176,21 @@ func hexValue(_ any: Any?) -> UInt64? {
     guard let s = any as? String, s.hasPrefix("0x") else { return nil }
     return UInt64(s.dropFirst(2), radix: 16)
 }
+
+/// Address and size of section `name`, from llvm-readelf -S.
+func sectionHeader(_ elf: String, _ name: String) throws -> (address: UInt64, size: UInt64)? {
+    for line in try run("llvm-readelf", ["-S", "-W", elf]).stdout.split(separator: "\n") {
+        let cols = line.split(separator: " ", omittingEmptySubsequences: true)
+        guard let i = cols.firstIndex(where: { $0 == name }), cols.count > i + 4,
+              let address = UInt64(cols[i + 2], radix: 16), let size = UInt64(cols[i + 4], radix: 16) else { continue }
+        return (address, size)
+    }
+    return nil
+}
+
+/// [start, end) of section `name` as image offsets (address − `base`).
+func sectionRange(_ elf: String, _ name: String, base: UInt64) throws -> Range<Int>? {
+    guard let s = try sectionHeader(elf, name) else { return nil }
+    let start = Int(s.address &- base)
+    return start..<(start + Int(s.size))
+}

@@ -39,6 +39,9 @@ public enum Descriptor {
     public static let innerShareable: UInt64 = 3 << 8
     /// AF, bit 10: access flag.
     public static let accessFlag: UInt64 = 1 << 10
+    /// Contiguous, bit 52: this entry is one of 16 adjacent, aligned entries with the same attributes
+    /// (one TLB entry for 64 KiB at level 3, 32 MiB at level 2; Arm ARM D8.6.1).
+    public static let contiguous: UInt64 = 1 << 52
     /// PXN, bit 53; UXN, bit 54.
     public static let pxn: UInt64 = 1 << 53
     public static let uxn: UInt64 = 1 << 54
@@ -122,9 +125,19 @@ public struct PageTableBuilder {
                 }
             }
             let slot = pointer(table) + Self.index(v, level: level)
-            guard slot.pointee & Descriptor.valid == 0 else { throw .invalid("mapping overlaps a page at VA", value: v) }
-            slot.pointee = p | Descriptor.leaf(attributes) | (level == 3 ? Descriptor.tableOrPage : 0)
-            done += Self.blockSize(level: level)
+            let size = Self.blockSize(level: level)
+            // 16 entries of one run, aligned in VA and PA: mark them contiguous (levels 2 and 3).
+            let run = size * 16
+            let group = level >= 2 && v & (run - 1) == 0 && p & (run - 1) == 0 && left >= run
+            let count = group ? 16 : 1
+            for i in 0..<count {
+                guard slot[i] & Descriptor.valid == 0 else { throw .invalid("mapping overlaps a page at VA", value: v &+ UInt64(i) * size) }
+            }
+            for i in 0..<count {
+                slot[i] = (p &+ UInt64(i) * size) | Descriptor.leaf(attributes) | (level == 3 ? Descriptor.tableOrPage : 0)
+                    | (group ? Descriptor.contiguous : 0)
+            }
+            done += size * UInt64(count)
         }
     }
 }
@@ -137,12 +150,15 @@ public struct PageTableCensus: Equatable {
     public var tables = 0
     /// Leaves that are both writable and executable at EL1.
     public var writableExecutable = 0
+    /// Leaves with the contiguous hint.
+    public var contiguous = 0
     /// Bytes mapped.
     public var mappedBytes: UInt64 = 0
     public init() {}
 
     public static func == (a: PageTableCensus, b: PageTableCensus) -> Bool {
         a.leaves == b.leaves && a.tables == b.tables && a.writableExecutable == b.writableExecutable && a.mappedBytes == b.mappedBytes
+            && a.contiguous == b.contiguous
     }
 
     public func leafCount(level: Int) -> UInt64 {
@@ -171,6 +187,7 @@ public enum PageTableWalker {
                 switch level { case 1: census.leaves.1 += 1; case 2: census.leaves.2 += 1; default: census.leaves.3 += 1 }
                 census.mappedBytes += size
                 if d & Descriptor.readOnly == 0 && d & Descriptor.pxn == 0 { census.writableExecutable += 1 }
+                if d & Descriptor.contiguous != 0 { census.contiguous += 1 }
                 visit(v, d & Descriptor.addressMask, size, d)
             }
         }
