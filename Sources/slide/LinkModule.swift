@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import SlideCore
+import SlideKit
+
+struct LinkModule: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "link-module",
+        abstract: "Link kernel modules (.ko, ET_REL) at a chosen address, with PLT veneers for far branches.",
+        discussion: """
+            Lays out the allocated sections into a core and an init region, resolves symbols
+            (--symbols System.map, or --undefined-at: every undefined symbol gets a synthetic
+            address, 16 bytes apart in name order), applies every relocation section with the
+            arm64 module loader's rules, and routes CALL26/JUMP26 branches out of ±128 MiB through
+            12-byte PLT entries (counted before they are reserved, emitted on overflow).
+
+            Examples:
+              slide link-module nft_ct.ko --at 0xffff800000000000 --undefined-at 0xffff800008000000 -o nft_ct.core
+              slide link-module --all lib/modules/6.1.0-56-arm64 --at 0xffff7fffc0000000 --undefined-at 0xffff800008000000 --json
+            """)
+
+    @Option(help: "Address of the core region.", transform: { try parseNumber($0) }) var at: UInt64
+    @Option(name: .customLong("init-at"), help: "Address of the init region (default: after the core).", transform: { try parseNumber($0) })
+    var initAt: UInt64?
+    @Option(help: "System.map-style file (address type name) for undefined symbols.") var symbols: String?
+    @Option(name: .customLong("undefined-at"), help: "Give undefined symbols synthetic addresses from here up.", transform: { try parseNumber($0) })
+    var undefinedAt: UInt64?
+    @Option(name: .shortAndLong, help: "Write the linked core region here (and the init region to OUT.init).") var output: String?
+    @Flag(help: "Link every .ko under the given directory and print a summary.") var all = false
+    @Flag(help: "Print JSON (schema slide/v1).") var json = false
+    @Argument(help: "A module (.ko), or a directory with --all.") var input: String
+
+    func validate() throws {
+        if (symbols == nil) == (undefinedAt == nil) { throw ValidationError("give exactly one of --symbols and --undefined-at") }
+        if all && output != nil { throw ValidationError("-o writes one module; not with --all") }
+    }
+
+    func options() throws(SlideKitError) -> ModuleLinkOptions {
+        var o = ModuleLinkOptions()
+        o.base = at
+        o.initBase = initAt
+        o.undefinedAt = undefinedAt
+        if let symbols {
+            let text = String(decoding: try Files.read(symbols), as: UTF8.self)
+            for (n, line) in text.split(separator: "\n").enumerated() {
+                let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+                guard parts.count >= 3, let v = UInt64(parts[0], radix: 16) else {
+                    throw SlideKitError(symbols, "line \(n + 1): expected 'address type name'")
+                }
+                o.symbols[String(parts[2])] = v
+            }
+        }
+        return o
+    }
+
+    func run() throws {
+        try reportingErrors { () throws(SlideKitError) in
+            let o = try options()
+            if all { try linkAll(o); return }
+            let m = try ModuleLinker.link(try Files.read(input), name: moduleName(input), path: input, o)
+            if let output {
+                try Files.writeAtomically(m.core, to: output)
+                if !m.initRegion.isEmpty { try Files.writeAtomically(m.initRegion, to: output + ".init") }
+            }
+            emit(json ? ModuleReport.json(m).rendered() + "\n" : ModuleReport.text(m))
+            if !m.failures.isEmpty { throw SlideKitError(input, "\(m.failures.count) relocation(s) failed") }
+        }
+    }
+
+    func moduleName(_ path: String) -> String {
+        URL(fileURLWithPath: path).lastPathComponent.replacingOccurrences(of: ".ko", with: "")
+    }
+
+    func linkAll(_ o: ModuleLinkOptions) throws(SlideKitError) {
+        let root = URL(fileURLWithPath: input).resolvingSymlinksInPath().path
+        guard let walker = FileManager.default.enumerator(atPath: root) else { throw SlideKitError(input, "cannot read the directory") }
+        let paths = (walker.compactMap { $0 as? String }).filter { $0.hasSuffix(".ko") }.sorted()
+        if paths.isEmpty { throw SlideKitError(input, "no .ko files under this directory") }
+        var summary = ModuleSummary()
+        let terminal = isatty(2) != 0
+        for (i, p) in paths.enumerated() {
+            let full = root + "/" + p
+            do {
+                summary.add(try ModuleLinker.link(try Files.read(full), name: moduleName(full), path: full, o))
+            } catch {
+                summary.addError(error.description)
+            }
+            if terminal && (i % 25 == 0 || i == paths.count - 1) {
+                let width = 40, done = (i + 1) * width / paths.count
+                FileHandle.standardError.write(Data("\r[\(String(repeating: "#", count: done))\(String(repeating: " ", count: width - done))] \(i + 1)/\(paths.count)".utf8))
+            }
+        }
+        if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        emit(json ? summary.json().rendered() + "\n" : summary.text())
+        if summary.failedModules > 0 { throw SlideKitError(input, "\(summary.failedModules) module(s) failed to link") }
+    }
+}
