@@ -22,6 +22,14 @@ struct BootInfo {
     /// Physical randomization: where the loader put the image (0 = not moved), how many places there were.
     var movedFrom: UInt64 = 0, physCandidates: UInt64 = 0
     var fdtSize: UInt64 = 0
+    /// The seed the offset came from (FDT or RNDR), for the module region.
+    var seed: UInt64 = 0
+}
+
+/// Physical or virtual addresses of the image's landmarks, filled in by boot.S with ADRP/ADD.
+struct ImageLayout {
+    var text: UInt64 = 0, etext: UInt64 = 0, erodata: UInt64 = 0, edata: UInt64 = 0, end: UInt64 = 0, seal: UInt64 = 0
+    var heap: UInt64 = 0, stext: UInt64 = 0
 }
 
 @_silgen_name("boot_info_address") func bootInfoAddress() -> UInt64

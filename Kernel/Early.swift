@@ -5,12 +5,6 @@
 // plain loads and stores (all memory is Device memory with the MMU off). It reads the seed,
 // computes the run-time offset (SlideCore's KASLR model) and builds the translation tables.
 
-/// Physical addresses of the image's landmarks, filled in by boot.S with ADRP/ADD.
-struct ImageLayout {
-    var text: UInt64 = 0, etext: UInt64 = 0, erodata: UInt64 = 0, edata: UInt64 = 0, end: UInt64 = 0, seal: UInt64 = 0
-    var heap: UInt64 = 0
-}
-
 @_silgen_name("image_layout") func imageLayout(_ out: UnsafeMutablePointer<ImageLayout>)
 @_silgen_name("read_id_aa64isar0") func readISAR0() -> UInt64
 @_silgen_name("read_id_aa64mmfr0") func readMMFR0() -> UInt64
@@ -69,6 +63,7 @@ func slideEarly(_ fdtPA: UInt64, _ imagePA: UInt64, _ x1: UInt64, _ x2: UInt64, 
         if ok != 0 { seed = value; source = .rndr }
     }
     info.pointee.seedSource = source.rawValue
+    info.pointee.seed = seed
     let displacement = source == .fdt || source == .rndr ? KASLR.displacement(seed: seed) : 0
     let offset = KASLR.offset(displacement: displacement, physicalAddress: imagePA)
     if ramLow == UInt64.max { ramLow = imagePA & ~0x3fff_ffff; ramHigh = ramLow + (1 << 30) }

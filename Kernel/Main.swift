@@ -5,6 +5,7 @@
 @_silgen_name("set_ttbr0") func setTTBR0(_ pa: UInt64)
 @_silgen_name("read_sctlr") func readSCTLR() -> UInt64
 @_silgen_name("slide_set_heap_alias") func setHeapAlias(_ delta: UInt64)
+@_silgen_name("image_layout") func imageLayout(_ out: UnsafeMutablePointer<ImageLayout>)
 
 func line(_ key: StaticString, _ value: String) { print("slide: \(key)=\(value)") }
 
@@ -54,6 +55,12 @@ func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1
     line("relocs_relr", String(info.relrApplied))
     line("reloc_cycles", String(info.relocCycles))
     line("reloc_verify", "ok")
+    // The module region, randomized with the kernel (SlideCore ModuleRegion): layout read at run-time VAs.
+    var layout = ImageLayout()
+    imageLayout(&layout)
+    let randomized = info.seedSource == 1 || info.seedSource == 2
+    line("module_base", hex(ModuleRegion.base(randomized: randomized, fraction: ModuleRegion.fraction(seed: info.seed),
+                                              stext: layout.stext, etext: layout.etext, end: layout.end)))
     line("fdt_seed_wiped", info.seedWiped != 0 ? "yes" : "no")
     line("x1_x3", x1 | x2 | x3 == 0 ? "zero" : "nonzero:\(hex(x1)),\(hex(x2)),\(hex(x3))")
     line("phys_offset", hex(info.physOffset))

@@ -190,6 +190,9 @@ image_layout:                           // x0 → ImageLayout (physical or virtu
     adrp    x1, slide_heap
     add     x1, x1, :lo12:slide_heap
     str     x1, [x0, #48]
+    adrp    x1, _stext
+    add     x1, x1, :lo12:_stext
+    str     x1, [x0, #56]
     ret
 
     .globl boot_info_address

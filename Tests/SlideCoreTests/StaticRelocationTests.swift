@@ -87,6 +87,14 @@ let overflowRows: [OverflowRow] = [
         #expect(try applyOne(r.type, template: r.template, s: r.s, a: r.a, size: r.type == .abs16 ? 2 : 4) == r.expected)
     }
 
+    // R_AARCH64_NONE (0, and Linux's legacy 256) is supported and changes nothing.
+    @Test func noneIsANoOp() throws {
+        #expect(StaticRelocation.operation(.none) == RelocationOperation.none)
+        #expect(StaticRelocation.operation(RelocationType(rawValue: 256)) == RelocationOperation.none)
+        #expect(try applyOne(.none, template: 0x1234_5678, s: 0xffff) == 0x1234_5678)
+        #expect(StaticRelocation.operation(.tlsdescCall) == nil)
+    }
+
     @Test func dataWords() throws {
         #expect(try applyOne(.abs64, template: 0, s: 0xffff_8000_1234_5678, a: 8, size: 8) == 0xffff_8000_1234_5680)
         #expect(try applyOne(.prel64, template: 0, s: P - 8, a: 0, size: 8) == UInt64(bitPattern: -8))

@@ -149,6 +149,21 @@ let testInitrd: String = {
         let gib = c.memoryMiB / 1024
         #expect(r.value("linear_map") == "1G:\(gib),2M:0,4K:0,bytes:\(hex(UInt64(gib) << 30))")
         #expect(r.value("phys_offset") == "0x40000000")
+        // The module region: the 2 GiB window covers the kernel; with an FDT seed, the host predicts it.
+        let elf = repoRoot.appendingPathComponent(".build/kernel/\(c.image)/slide-kernel.elf").path
+        let nm = try run("llvm-nm", [elf]).stdout.split(separator: "\n")
+        func symbol(_ name: String) throws -> UInt64 {
+            try #require(nm.first { $0.hasSuffix(" " + name) }.flatMap { UInt64($0.prefix(16), radix: 16) })
+        }
+        let moduleBase = try #require(r.value("module_base").flatMap { UInt64($0.dropFirst(2), radix: 16) })
+        let runOffset = try #require(r.value("offset").flatMap { UInt64($0.dropFirst(2), radix: 16) })
+        let (stext, etext, end) = (try symbol("_stext") &+ runOffset, try symbol("_etext") &+ runOffset, try symbol("_end") &+ runOffset)
+        if expectedSource == "fdt" {
+            #expect(moduleBase == ModuleRegion.base(randomized: true, fraction: ModuleRegion.fraction(seed: c.seed!), stext: stext, etext: etext, end: end))
+            #expect(moduleBase <= stext && moduleBase &+ ModuleRegion.window >= end, "the window covers the kernel")
+        } else if expectedSource != "rndr" {
+            #expect(moduleBase == etext &- (128 << 20))
+        }
         if expectedSource == "rndr" {
             // Unpredictable seed: the offset must still be a valid KASLR offset for this PA.
             let offset = try #require(r.value("offset").flatMap { UInt64($0.dropFirst(2), radix: 16) })

@@ -37,7 +37,7 @@ public enum StaticRelocation {
     /// The operation of each supported type, or nil when unsupported.
     public static func operation(_ t: RelocationType) -> RelocationOperation? {
         switch t.rawValue {
-        case 0, 256: .none
+        case 0, 256: RelocationOperation.none
         case 0x101, 0x102, 0x103, 0x107...0x110, 0x115, 0x116, 0x11c...0x11e, 0x12b: .abs
         case 0x104...0x106, 0x111, 0x112, 0x117, 0x118, 0x11a, 0x11b, 0x11f...0x125: .prel
         case 0x113, 0x114: .page

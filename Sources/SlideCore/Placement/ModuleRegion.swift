@@ -1,0 +1,25 @@
+// The module region, randomized with the kernel (spec §4.4, Linux 6.1 kaslr.c with
+// RANDOMIZE_MODULE_REGION_FULL): a 2 GiB window that always covers the kernel image, so 32-bit
+// PC-relative references between modules and the kernel fit; calls may need PLTs.
+//
+// Linux draws the 21-bit fraction from get_random_u32(); Slide derives it from the KASLR seed
+// (low 21 bits of mix(seed XOR "modules!")) so the host can predict the base from the same inputs.
+
+public enum ModuleRegion {
+    /// MODULES_VADDR = PAGE_END for VA_BITS_MIN 48.
+    public static let modulesVaddr: UInt64 = 0xffff_8000_0000_0000
+    public static let window: UInt64 = 2 << 30
+
+    /// The 21-bit fraction derived from the seed.
+    public static func fraction(seed: UInt64) -> UInt64 {
+        PhysicalPlacement.mix(seed ^ 0x2173_656c_7564_6f6d) & 0x1f_ffff
+    }
+
+    /// module_alloc_base for a kernel whose `_stext`, `_etext` and `_end` are at these run-time VAs.
+    public static func base(randomized: Bool, fraction: UInt64, stext: UInt64, etext: UInt64, end: UInt64) -> UInt64 {
+        guard randomized else { return etext &- (128 << 20) } // the kernel's own 128 MiB below _etext
+        let range = window &- (end &- stext)
+        let low = max(end &- window, modulesVaddr)
+        return (low &+ ((range &* fraction) >> 21)) & ~0xfff
+    }
+}
