@@ -134,10 +134,8 @@ public struct FDT {
             throw .unsupported("FDT #address-cells/#size-cells", value: UInt64(addressCells << 8 | sizeCells))
         }
         let stride = addressCells + sizeCells
-        var device = false
         try walk { path, nameOffset, p in
             if path.depth == 2 && nodeNameMatches(path.offset(1), path.length(1), "memory") {
-                if nameEquals(nameOffset, "device_type") { device = true }
                 if nameEquals(nameOffset, "reg") {
                     var i = 0
                     while (i + stride) * 4 <= p.length {
@@ -148,7 +146,6 @@ public struct FDT {
             }
             return true
         }
-        _ = device
     }
 }
 

@@ -130,9 +130,8 @@ public enum StaticRelocation {
                 if movw.checked { guard imm <= 0xffff else { throw err(.outOfRange, s, -(Int64(1) << (movw.lsb + 16)), (Int64(1) << (movw.lsb + 16)) - 1) } }
                 put(A64Fields.setMovOpcode(A64Fields.setImm16(word(), imm & 0xffff), movz: shifted >= 0))
             } else {
-                let imm = UInt64(bitPattern: shifted) & (movw.lsb == 48 ? 0xffff : UInt64.max)
-                if movw.checked { guard v >> UInt64(movw.lsb) <= 0xffff else { throw err(.outOfRange, s, 0, movw.lsb == 0 ? 0xffff : (Int64(1) << (movw.lsb + 16)) - 1) } }
-                put(A64Fields.setImm16(word(), imm & 0xffff))
+                if movw.checked { guard v >> UInt64(movw.lsb) <= 0xffff else { throw err(.outOfRange, s, 0, (Int64(1) << (movw.lsb + 16)) - 1) } }
+                put(A64Fields.setImm16(word(), UInt64(bitPattern: shifted)))
             }
         }
     }
