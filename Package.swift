@@ -22,7 +22,9 @@ let package = Package(
         .executableTarget(
             name: "slide",
             dependencies: ["SlideKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "slide-bench", dependencies: ["SlideKit"], path: "Benchmarks/slide-bench"),
+        // make bench: SlideCore's RELA apply against the same loop in C, compiled at -O2, in one process.
+        .target(name: "CApply", path: "Benchmarks/CApply", cSettings: [.unsafeFlags(["-O2"])]),
+        .executableTarget(name: "slide-bench", dependencies: ["SlideKit", "CApply"], path: "Benchmarks/slide-bench"),
         .testTarget(name: "SlideCoreTests", dependencies: ["SlideCore"]),
         .testTarget(name: "SlideKitTests", dependencies: ["SlideKit"]),
     ]
