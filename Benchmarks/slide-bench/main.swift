@@ -31,14 +31,20 @@ do {
     let displacement: UInt64 = 0x100_0000
     var swiftTimes: [UInt64] = [], cTimes: [UInt64] = []
     var swiftApplied = 0, cApplied = 0
-    for _ in 0..<passes {
-        var t0 = DispatchTime.now().uptimeNanoseconds
+    func timeSwift() throws {
+        let t0 = DispatchTime.now().uptimeNanoseconds
         swiftApplied = try Rela.apply(relaTable, to: view, linkBase: k.linkBase, displacement: displacement, resolver: NoSymbols()).relative
         swiftTimes.append(DispatchTime.now().uptimeNanoseconds - t0)
-        t0 = DispatchTime.now().uptimeNanoseconds
+    }
+    func timeC() {
+        let t0 = DispatchTime.now().uptimeNanoseconds
         cApplied = c_apply_rela(table.baseAddress!.assumingMemoryBound(to: UInt8.self), table.count,
                                 image.baseAddress!.assumingMemoryBound(to: UInt8.self), k.linkBase, displacement)
         cTimes.append(DispatchTime.now().uptimeNanoseconds - t0)
+    }
+    // The order flips every pass, so neither side always runs on the caches the other just warmed.
+    for pass in 0..<passes {
+        if pass % 2 == 0 { try timeSwift(); timeC() } else { timeC(); try timeSwift() }
     }
     guard swiftApplied == cApplied else { throw SlideKitError(args[1], "Swift applied \(swiftApplied) entries, C \(cApplied)") }
     swiftTimes.sort()
