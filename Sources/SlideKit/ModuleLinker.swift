@@ -16,6 +16,9 @@ public struct ModuleLinkOptions {
     public var symbols: [String: UInt64] = [:]
     /// Otherwise: undefined symbols get synthetic addresses from here up, 16 bytes apart, in name order.
     public var undefinedAt: UInt64? = nil
+    /// Cortex-A53 erratum 843419 (spec §5.4): no ADRP may stay at page offset 0xff8 or 0xffc; it
+    /// becomes an ADR when the page is within ±1 MiB, else a branch to a veneer in the PLT.
+    public var fixCortexA53843419 = false
     public init() {}
 }
 
@@ -94,7 +97,20 @@ public enum ModuleLinker {
                 pltKeys[region].insert(UInt64(e.symbol) << 32 ^ UInt64(bitPattern: e.addend))
             }
         }
-        let pltReserved = (pltKeys[0].count, pltKeys[1].count)
+        // Erratum 843419: an ADRP whose place could land at 0xff8/0xffc gets its section aligned so it
+        // cannot, or (when that would take more than a page) a veneer slot (spec §5.1).
+        var veneers = [0, 0]
+        var alignment = headers.map { $0.addressAlignment }
+        if o.fixCortexA53843419 {
+            for (target, table, _) in relocationSections where headers[target].flags.contains(.execinstr) {
+                for k in 0..<table.count where table[k].type == .adrPrelPgHi21 || table[k].type == .adrPrelPgHi21Nc {
+                    let minAlign: UInt64 = 2 << UInt64((~(table[k].offset | 7)).trailingZeroBitCount)
+                    if minAlign > 4096 { veneers[isInit(names[target]) ? 1 : 0] += 1 } else { alignment[target] = max(alignment[target], minAlign) }
+                }
+            }
+        }
+        func slack(_ n: Int) -> Int { o.fixCortexA53843419 ? n + (n + 340) / 341 : n } // a slot may be skipped per page of PLT
+        let pltReserved = (slack(pltKeys[0].count + veneers[0]), slack(pltKeys[1].count + veneers[1]))
 
         // Layout: per region, executable sections, then read-only, then writable; each aligned.
         var regionSize: [UInt64] = [0, 0]
@@ -113,7 +129,7 @@ public enum ModuleLinker {
                 let kind = f.contains(.execinstr) ? 0 : f.contains(.write) ? 2 : 1
                 guard kind == pass else { continue }
                 let region = isInit(names[i]) ? 1 : 0
-                let align = max(headers[i].addressAlignment, names[i].hasSuffix("plt") ? 64 : 1)
+                let align = max(alignment[i], names[i].hasSuffix("plt") ? 64 : 1)
                 guard align.nonzeroBitCount == 1, align <= 1 << 20 else { throw SlideError.invalid("sh_addralign", value: align) }
                 regionSize[region] = (regionSize[region] + align - 1) & ~(align - 1)
                 address[i] = regionSize[region]
@@ -170,6 +186,7 @@ public enum ModuleLinker {
         // Apply.
         var byType: [RelocationType: Int] = [:]
         var pltSlots: [[UInt64: Int]] = [[:], [:]]
+        var veneerSlots = [0, 0]
         for (target, table, relName) in relocationSections {
             let region = regionOf[target]
             guard region >= 0, headers[target].type != .nobits else { continue }
@@ -183,6 +200,42 @@ public enum ModuleLinker {
                 }
                 guard Int(e.symbol) < symbols.count, let s = value(of: Int(e.symbol)) else {
                     fail("\(e.type) against undefined symbol \(Int(e.symbol) < symbols.count ? symbolName(Int(e.symbol)) : "#\(e.symbol)")")
+                    continue
+                }
+                if o.fixCortexA53843419, e.type == .adrPrelPgHi21 || e.type == .adrPrelPgHi21Nc, p & 0xfff >= 0xff8 {
+                    let target = (s &+ UInt64(bitPattern: e.addend)) & ~0xfff
+                    let at = sectionStart + Int(e.offset)
+                    guard at + 4 <= images[region].count else { fail("offset outside the section"); continue }
+                    let word = images[region].withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt32.self)) }
+                    let delta = Int64(bitPattern: target &- p)
+                    if delta >= -(1 << 20) && delta < 1 << 20 {
+                        // ADRP → ADR of the page: same register, same result, no longer an ADRP.
+                        let adr = A64Fields.setAdrImm(word & ~0x8000_0000, UInt64(bitPattern: delta))
+                        images[region].withUnsafeMutableBytes { $0.storeBytes(of: adr.littleEndian, toByteOffset: at, as: UInt32.self) }
+                        continue
+                    }
+                    guard let plt = pltSection[region] else { fail("ADRP at a 0xff8/0xffc page offset and no PLT for a veneer"); continue }
+                    // Veneer: ADRP Xd, page; ADD Xd, Xd, #0; B back. Its own ADRP must not sit at 0xff8/0xffc either.
+                    var slot = pltSlots[region].count + veneerSlots[region]
+                    while (address[plt] &+ UInt64(slot * PLTEntry.size)) & 0xfff >= 0xff8 { veneerSlots[region] += 1; slot += 1 }
+                    guard slot < (region == 0 ? pltReserved.0 : pltReserved.1) + 1 else { fail("PLT exhausted by erratum 843419 veneers"); continue }
+                    veneerSlots[region] += 1
+                    let veneer = address[plt] &+ UInt64(slot * PLTEntry.size)
+                    let rd = word & 31
+                    let pageDelta = Int64(bitPattern: target &- (veneer & ~0xfff)) >> 12
+                    let back = Int64(bitPattern: (p &+ 4) &- (veneer &+ 8)) >> 2
+                    let to = Int64(bitPattern: veneer &- p) >> 2
+                    guard abs(to) < 1 << 25, abs(back) < 1 << 25, abs(pageDelta) < 1 << 20 else { fail("erratum 843419 veneer out of reach"); continue }
+                    let words: [UInt32] = [
+                        A64Fields.setAdrImm(0x9000_0000 | rd, UInt64(bitPattern: pageDelta)),   // adrp xd, page(target)
+                        0x9100_0000 | rd << 5 | rd,                                               // add  xd, xd, #0
+                        A64Fields.setImm26(0x1400_0000, UInt64(bitPattern: back)),                // b    place + 4
+                    ]
+                    let pltStart = Int(address[plt] &- bases[region]) + slot * PLTEntry.size
+                    images[region].withUnsafeMutableBytes { raw in
+                        for (i, w) in words.enumerated() { raw.storeBytes(of: w.littleEndian, toByteOffset: pltStart + 4 * i, as: UInt32.self) }
+                        raw.storeBytes(of: A64Fields.setImm26(0x1400_0000, UInt64(bitPattern: to)).littleEndian, toByteOffset: at, as: UInt32.self)
+                    }
                     continue
                 }
                 guard let v = StaticRelocation.value(e.type, s: s, a: e.addend, p: p) else {
@@ -204,7 +257,10 @@ public enum ModuleLinker {
                 let key = UInt64(e.symbol) << 32 ^ UInt64(bitPattern: e.addend)
                 let slot: Int
                 if let existing = pltSlots[region][key] { slot = existing } else {
-                    slot = pltSlots[region].count
+                    var next = pltSlots[region].count + veneerSlots[region]
+                    // With the erratum fix, a PLT entry's own ADRP must not sit at 0xff8/0xffc: skip that slot.
+                    while o.fixCortexA53843419 && (address[plt] &+ UInt64(next * PLTEntry.size)) & 0xfff >= 0xff8 { veneerSlots[region] += 1; next += 1 }
+                    slot = next
                     guard slot < (region == 0 ? pltReserved.0 : pltReserved.1) + 1 else { fail("PLT exhausted (\(slot) entries reserved)"); continue }
                     pltSlots[region][key] = slot
                 }
@@ -227,6 +283,7 @@ public enum ModuleLinker {
             sections.append(LinkedSection(name: names[i], address: address[i], size: sizeOf[i], isInit: regionOf[i] == 1))
         }
         return LinkedModule(name: name, core: images[0], initRegion: images[1], coreBase: coreBase, initBase: initBase, sections: sections,
-                            relocationsByType: byType, pltReserved: pltReserved, pltUsed: (pltSlots[0].count, pltSlots[1].count), failures: failures)
+                            relocationsByType: byType, pltReserved: pltReserved,
+                            pltUsed: (pltSlots[0].count + veneerSlots[0], pltSlots[1].count + veneerSlots[1]), failures: failures)
     }
 }

@@ -26,6 +26,8 @@ struct LinkModule: ParsableCommand {
     @Option(name: .customLong("undefined-at"), help: "Give undefined symbols synthetic addresses from here up.", transform: { try parseNumber($0) })
     var undefinedAt: UInt64?
     @Option(name: .shortAndLong, help: "Write the linked core region here (and the init region to OUT.init).") var output: String?
+    @Flag(name: .customLong("fix-cortex-a53-843419"), help: "Keep ADRP off page offsets 0xff8/0xffc (ADR or a PLT veneer), as the loader does on affected CPUs.")
+    var fixErratum = false
     @Flag(help: "Link every .ko under the given directory and print a summary.") var all = false
     @Flag(help: "Print JSON (schema slide/v1).") var json = false
     @Argument(help: "A module (.ko), or a directory with --all.") var input: String
@@ -40,6 +42,7 @@ struct LinkModule: ParsableCommand {
         o.base = at
         o.initBase = initAt
         o.undefinedAt = undefinedAt
+        o.fixCortexA53843419 = fixErratum
         if let symbols {
             let text = String(decoding: try Files.read(symbols), as: UTF8.self)
             for (n, line) in text.split(separator: "\n").enumerated() {

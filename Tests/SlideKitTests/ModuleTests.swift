@@ -33,8 +33,10 @@ import Testing
         #expect(files.count > 1000)
         let oracle = try oracleCounts(files)
         // In range: the module region 64 MiB below the kernel; out of range: 1 GiB below (PREL32 still fits ±2 GiB).
-        for (base, farAway) in [("0xffff800004000000", false), ("0xffff7fffc8000000", true)] {
-            let r = try slide("link-module", "--all", dir, "--at", base, "--undefined-at", "0xffff800008000000", "--json")
+        // The third pass adds the Cortex-A53 843419 fix (ADR or veneers for ADRPs at 0xff8/0xffc).
+        for (base, farAway, erratum) in [("0xffff800004000000", false, false), ("0xffff7fffc8000000", true, false), ("0xffff7fffc8000000", true, true)] {
+            let r = try slide(["link-module", "--all", dir, "--at", base, "--undefined-at", "0xffff800008000000", "--json"]
+                              + (erratum ? ["--fix-cortex-a53-843419"] : []))
             #expect(r.status == 0, "\(r.stdout.prefix(2000))\(r.stderr)")
             let doc = try jsonObject(r.stdout)
             #expect(doc["modules"] as? Int == files.count)
@@ -152,5 +154,68 @@ import Testing
         }
         #expect(far ? redirected == 3 : redirected == 0, "far: calls/jump to the kernel go through PLTs; near: none")
         #expect(m.pltUsed.core == (far ? 2 : 0))
+    }
+}
+
+@Suite struct Erratum843419 {
+    /// ADRPs at page offsets 0xff8 and 0xffc: with the fix, the near one becomes an ADR of the same
+    /// page, the far one a branch to a veneer (ADRP, ADD #0, B back) in the PLT; without it, both stay.
+    @Test func adrpAtForbiddenOffsets() throws {
+        let dir = temporaryDirectory("843419")
+        let src = """
+                .text
+                .balign 4096
+            start:
+                .skip   0xff8
+                adrp    x3, near_data
+                add     x3, x3, :lo12:near_data
+                .skip   0x1ffc - 0x1000
+                adrp    x4, kernel_data
+                ldr     x4, [x4, :lo12:kernel_data]
+                ret
+                .balign 8
+            near_data:
+                .quad   0
+                .section .plt, "ax"
+                .byte   0
+            """
+        let s = dir.appendingPathComponent("e.s").path, o = dir.appendingPathComponent("e.o").path
+        try src.write(toFile: s, atomically: true, encoding: .utf8)
+        #expect(try run("clang", ["--target=aarch64-linux-gnu", "-c", s, "-o", o]).status == 0)
+        var opts = ModuleLinkOptions()
+        opts.base = 0xffff_8000_0400_0000
+        opts.symbols = ["kernel_data": 0xffff_8000_0912_3458]
+        let bytes = try readBytes(o)
+        func word(_ m: LinkedModule, _ offset: Int) -> UInt32 {
+            let text = m.sections.first { $0.name == ".text" }!
+            let at = Int(text.address - m.coreBase) + offset
+            return UInt32(m.core[at]) | UInt32(m.core[at + 1]) << 8 | UInt32(m.core[at + 2]) << 16 | UInt32(m.core[at + 3]) << 24
+        }
+        let plain = try ModuleLinker.link(bytes, name: "e", path: o, opts)
+        #expect(plain.failures.isEmpty)
+        #expect(word(plain, 0xff8) & 0x9f00_0000 == 0x9000_0000 && word(plain, 0x1ffc) & 0x9f00_0000 == 0x9000_0000)
+
+        opts.fixCortexA53843419 = true
+        let m = try ModuleLinker.link(bytes, name: "e", path: o, opts)
+        #expect(m.failures.isEmpty, "\(m.failures)")
+        let text = try #require(m.sections.first { $0.name == ".text" })
+        // Near: an ADR (op bit 31 clear) whose target is near_data's page.
+        let adr = word(m, 0xff8)
+        #expect(adr & 0x9f00_0000 == 0x1000_0000 && adr & 31 == 3)
+        let nearData = text.address + 0x2008
+        #expect((text.address + 0xff8) &+ UInt64(bitPattern: A64Fields.adrImm(adr)) == nearData & ~0xfff)
+        // Far: a B to the veneer, which rebuilds x4's page and branches back.
+        let b = word(m, 0x1ffc)
+        #expect(b & 0xfc00_0000 == 0x1400_0000)
+        let veneer = (text.address + 0x1ffc) &+ UInt64(bitPattern: A64Fields.imm26(b) << 2)
+        let plt = try #require(m.sections.first { $0.name == ".plt" })
+        #expect(veneer >= plt.address && veneer + 12 <= plt.address + plt.size && veneer & 0xfff < 0xff8)
+        let v = Int(veneer - m.coreBase)
+        let w = (0..<3).map { i in UInt32(m.core[v + 4 * i]) | UInt32(m.core[v + 4 * i + 1]) << 8 | UInt32(m.core[v + 4 * i + 2]) << 16 | UInt32(m.core[v + 4 * i + 3]) << 24 }
+        #expect(w[0] & 0x9f00_001f == 0x9000_0004)                                              // adrp x4
+        #expect((veneer & ~0xfff) &+ UInt64(bitPattern: A64Fields.adrImm(w[0]) << 12) == 0xffff_8000_0912_3000)
+        #expect(w[1] == 0x9100_0084)                                                             // add x4, x4, #0
+        #expect((veneer + 8) &+ UInt64(bitPattern: A64Fields.imm26(w[2]) << 2) == text.address + 0x2000) // b back
+        #expect(m.pltReserved.core >= 1 && m.pltUsed.core == 1)
     }
 }
