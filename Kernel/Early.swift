@@ -40,10 +40,9 @@ func slideEarly(_ fdtPA: UInt64, _ imagePA: UInt64, _ x1: UInt64, _ x2: UInt64, 
     var ramLow = UInt64.max, ramHigh: UInt64 = 0
     if let fdtBase = UnsafeMutableRawPointer(bitPattern: UInt(fdtPA)), let fdt = try? FDT(at: fdtBase, limit: 16 << 20) {
         info.pointee.fdtSize = UInt64(fdt.totalSize)
-        if let args = try? fdt.property(node: "chosen", name: "bootargs") {
-            var n = 0
-            while n < args.length && fdt.byte(args, at: n) != 0 { n += 1 }
-            if KASLR.commandLineDisables(length: n, byte: { fdt.byte(args, at: $0) }) { source = .nokaslr }
+        if let args = try? fdt.property(node: "chosen", name: "bootargs"),
+           KASLR.commandLineDisables(length: fdt.stringLength(args), byte: { fdt.byte(args, at: $0) }) {
+            source = .nokaslr
         }
         if let s = try? fdt.property(node: "chosen", name: "kaslr-seed"), s.length == 8 {
             let value = fdt.cells(s, at: 0, count: 2)
@@ -121,8 +120,7 @@ func slidePlace(_ fdtPA: UInt64, _ imagePA: UInt64, _ imageSize: UInt64, _ candi
     let seed = fdt.cells(s, at: 0, count: 2)
     guard seed != 0 else { return 0 }
     if let args = try? fdt.property(node: "chosen", name: "bootargs") {
-        var n = 0
-        while n < args.length && fdt.byte(args, at: n) != 0 { n += 1 }
+        let n = fdt.stringLength(args)
         if KASLR.commandLineDisables(length: n, byte: { fdt.byte(args, at: $0) }) { return 0 }
         if KASLR.commandLineHas(length: n, byte: { fdt.byte(args, at: $0) }, option: "kaslr.phys=0") { return 0 }
     }

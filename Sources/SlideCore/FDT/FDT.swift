@@ -120,6 +120,13 @@ public struct FDT {
 
     public func byte(_ p: Property, at i: Int) -> UInt8 { base.load(fromByteOffset: p.valueOffset + i, as: UInt8.self) }
 
+    /// Length of a string property's value, up to its first NUL.
+    public func stringLength(_ p: Property) -> Int {
+        var n = 0
+        while n < p.length && byte(p, at: n) != 0 { n += 1 }
+        return n
+    }
+
     /// Overwrites a property's value with zeros (the kernel wipes `/chosen/kaslr-seed`).
     public func zero(_ p: Property) {
         for i in 0..<p.length { base.storeBytes(of: 0, toByteOffset: p.valueOffset + i, as: UInt8.self) }
