@@ -45,8 +45,6 @@ public struct LinkedModule {
 }
 
 public enum ModuleLinker {
-    static func isInit(_ name: String) -> Bool { name.hasPrefix(".init") }
-
     public static func link(_ bytes: [UInt8], name: String, path: String, _ o: ModuleLinkOptions) throws(SlideKitError) -> LinkedModule {
         do throws(SlideError) {
             return try bytes.withView { (view) throws(SlideError) -> LinkedModule in try link(view, name: name, o) }
@@ -55,235 +53,75 @@ public enum ModuleLinker {
         }
     }
 
-    struct Layout { var region = [Int](); var offset = [UInt64]() }
+    /// Undefined symbols by name: a System.map, or synthetic addresses in name order.
+    struct Resolver: ModuleSymbolResolver {
+        var table: [String: UInt64]
+        func address(of name: ByteView) -> UInt64? { table[String(name)] }
+    }
 
+    /// SlideCore's linker (the one the kernel runs) over host buffers, with names for the report.
     static func link(_ view: ByteView, name: String, _ o: ModuleLinkOptions) throws(SlideError) -> LinkedModule {
-        let elf = try ELFFile(view)
-        guard elf.header.type == .rel else { throw SlideError.invalid("ELF type (a module is ET_REL)", value: UInt64(elf.header.type.rawValue)) }
-        guard elf.header.machine == ELFMachine.aarch64 else { throw SlideError.unsupported("ELF machine (only EM_AARCH64)", value: UInt64(elf.header.machine)) }
-        let n = elf.sectionCount
-        var headers: [SectionHeader] = [], names: [String] = []
-        var symtab = -1
-        for i in 0..<n {
-            let s = try elf.section(i)
-            headers.append(s)
-            names.append(try elf.name(of: s))
-            if s.type == .symtab { symtab = i }
-        }
-        guard symtab >= 0 else { throw SlideError.invalid("module without SHT_SYMTAB; sections", value: UInt64(n)) }
-        let symbolCount = try elf.entryCount(of: headers[symtab], entrySize: Symbol.size, "SYMTAB sh_entsize")
-        var symbols: [Symbol] = []
-        symbols.reserveCapacity(symbolCount)
-        for j in 0..<symbolCount { symbols.append(try elf.symbol(j, inTable: symtab)) }
-        func symbolName(_ j: Int) -> String { (try? elf.name(of: symbols[j], inTable: symtab)) ?? "?" }
-
-        // Relocation sections that apply to allocated sections.
-        var relocationSections: [(target: Int, table: RelaTable, name: String)] = []
-        for i in 0..<n where headers[i].type == .rela {
-            let target = Int(headers[i].info)
-            guard target > 0, target < n, headers[target].flags.contains(.alloc) else { continue }
-            let count = try elf.entryCount(of: headers[i], entrySize: RelaEntry.size, "RELA sh_entsize")
-            relocationSections.append((target, try RelaTable(try elf.contents(of: headers[i]).slice(offset: 0, size: count * RelaEntry.size)), names[i]))
-        }
-
-        // Size first: distinct (symbol, addend) branch targets outside the branch's own section, per region.
-        var pltKeys: [Set<UInt64>] = [[], []]
-        for (target, table, _) in relocationSections where headers[target].flags.contains(.execinstr) {
-            let region = isInit(names[target]) ? 1 : 0
-            for k in 0..<table.count {
-                let e = table[k]
-                guard StaticRelocation.isBranch26(e.type), Int(e.symbol) < symbols.count,
-                      Int(symbols[Int(e.symbol)].sectionIndex) != target else { continue }
-                pltKeys[region].insert(UInt64(e.symbol) << 32 ^ UInt64(bitPattern: e.addend))
+        let layout = try ModuleLayout(try ELFFile(view), fixCortexA53843419: o.fixCortexA53843419)
+        guard o.base & 0xfff == 0 else { throw .misaligned("module base", value: o.base, alignment: 4096) }
+        let initBase = o.initBase ?? (o.base &+ layout.regionSize[ModuleLayout.core])
+        guard initBase & 0xfff == 0 else { throw .misaligned("module init base", value: initBase, alignment: 4096) }
+        var table = o.symbols
+        if let from = o.undefinedAt {
+            var undefined = Set<String>()
+            for j in 1..<max(layout.symbolCount, 1) {
+                let sym = try layout.symbol(j)
+                if sym.isUndefined && sym.nameOffset != 0 { undefined.insert(String(try layout.symbolName(j))) }
             }
+            for (i, n) in undefined.sorted().enumerated() where table[n] == nil { table[n] = from &+ UInt64(i) * 16 }
         }
-        // Erratum 843419: an ADRP whose place could land at 0xff8/0xffc gets its section aligned so it
-        // cannot, or (when that would take more than a page) a veneer slot (spec §5.1).
-        var veneers = [0, 0]
-        var alignment = headers.map { $0.addressAlignment }
-        if o.fixCortexA53843419 {
-            for (target, table, _) in relocationSections where headers[target].flags.contains(.execinstr) {
-                for k in 0..<table.count where table[k].type == .adrPrelPgHi21 || table[k].type == .adrPrelPgHi21Nc {
-                    let minAlign: UInt64 = 2 << UInt64((~(table[k].offset | 7)).trailingZeroBitCount)
-                    if minAlign > 4096 { veneers[isInit(names[target]) ? 1 : 0] += 1 } else { alignment[target] = max(alignment[target], minAlign) }
-                }
-            }
-        }
-        func slack(_ n: Int) -> Int { o.fixCortexA53843419 ? n + (n + 340) / 341 : n } // a slot may be skipped per page of PLT
-        let pltReserved = (slack(pltKeys[0].count + veneers[0]), slack(pltKeys[1].count + veneers[1]))
-
-        // Layout: per region, executable sections, then read-only, then writable; each aligned.
-        var regionSize: [UInt64] = [0, 0]
-        var address = [UInt64](repeating: 0, count: n)
-        var regionOf = [Int](repeating: -1, count: n)
-        var sizeOf = headers.map { $0.size }
-        var pltSection: [Int?] = [nil, nil]
-        for (i, nm) in names.enumerated() {
-            if nm == ".plt" { pltSection[0] = i; sizeOf[i] = UInt64(pltReserved.0 + 1) * UInt64(PLTEntry.size) }
-            if nm == ".init.plt" { pltSection[1] = i; sizeOf[i] = UInt64(pltReserved.1 + 1) * UInt64(PLTEntry.size) }
-            if nm == ".text.ftrace_trampoline" { sizeOf[i] = 2 * UInt64(PLTEntry.size) }
-        }
-        for pass in 0..<3 {
-            for i in 0..<n where headers[i].flags.contains(.alloc) {
-                let f = headers[i].flags
-                let kind = f.contains(.execinstr) ? 0 : f.contains(.write) ? 2 : 1
-                guard kind == pass else { continue }
-                let region = isInit(names[i]) ? 1 : 0
-                let align = max(alignment[i], names[i].hasSuffix("plt") ? 64 : 1)
-                guard align.nonzeroBitCount == 1, align <= 1 << 20 else { throw SlideError.invalid("sh_addralign", value: align) }
-                regionSize[region] = (regionSize[region] + align - 1) & ~(align - 1)
-                address[i] = regionSize[region]
-                regionOf[i] = region
-                guard sizeOf[i] <= 1 << 30 else { throw SlideError.outOfRange("section size", value: sizeOf[i], low: 0, high: 1 << 30) }
-                regionSize[region] += sizeOf[i]
-            }
-        }
-        // Common symbols: appended to the core region's end.
-        var commonAddress: [Int: UInt64] = [:]
-        for (j, sym) in symbols.enumerated() where sym.sectionIndex == 0xfff2 {
-            let align = max(sym.value, 1)
-            guard align.nonzeroBitCount == 1, sym.size <= 1 << 30 else { continue }
-            regionSize[0] = (regionSize[0] + align - 1) & ~(align - 1)
-            commonAddress[j] = regionSize[0]
-            regionSize[0] += sym.size
-        }
-        let coreBase = o.base
-        let initBase = o.initBase ?? ((coreBase &+ regionSize[0] &+ 0xfff) & ~0xfff)
-        let bases = [coreBase, initBase]
-        for i in 0..<n where regionOf[i] >= 0 { address[i] = bases[regionOf[i]] &+ address[i] }
-        var images: [[UInt8]] = [[UInt8](repeating: 0, count: Int(regionSize[0])), [UInt8](repeating: 0, count: Int(regionSize[1]))]
-        for i in 0..<n where regionOf[i] >= 0 && headers[i].type != .nobits && !names[i].hasSuffix("plt") && names[i] != ".text.ftrace_trampoline" {
-            let data = try elf.contents(of: headers[i])
-            let at = Int(address[i] &- bases[regionOf[i]])
-            images[regionOf[i]].withUnsafeMutableBytes { out in
-                if let src = data.base, data.count > 0 { out.baseAddress!.advanced(by: at).copyMemory(from: src, byteCount: data.count) }
-            }
-        }
-
-        // Symbol values.
-        var undefinedNames: [String] = []
-        for (j, sym) in symbols.enumerated() where j > 0 && sym.isUndefined && sym.nameOffset != 0 { undefinedNames.append(symbolName(j)) }
-        let synthetic: [String: UInt64] = Dictionary(uniqueKeysWithValues: Set(undefinedNames).sorted().enumerated().map { ($1, (o.undefinedAt ?? 0) &+ UInt64($0) * 16) })
-        var failures: [String] = []
-        func value(of j: Int) -> UInt64? {
-            let sym = symbols[j]
-            switch sym.sectionIndex {
-            case 0:
-                if sym.nameOffset == 0 { return 0 }
-                let nm = symbolName(j)
-                if let v = o.symbols[nm] { return v }
-                if o.undefinedAt != nil { return synthetic[nm] }
-                return sym.binding == 2 ? 0 : nil // weak undefined resolves to 0
-            case 0xfff1: return sym.value
-            case 0xfff2: return commonAddress[j].map { coreBase &+ $0 }
-            default:
-                let s = Int(sym.sectionIndex)
-                guard s < n, regionOf[s] >= 0 else { return sym.value }
-                return address[s] &+ sym.value
-            }
-        }
-
-        // Apply.
-        var byType: [RelocationType: Int] = [:]
-        var pltSlots: [[UInt64: Int]] = [[:], [:]]
-        var veneerSlots = [0, 0]
-        for (target, table, relName) in relocationSections {
-            let region = regionOf[target]
-            guard region >= 0, headers[target].type != .nobits else { continue }
-            let sectionStart = Int(address[target] &- bases[region])
-            for k in 0..<table.count {
-                let e = table[k]
-                byType[e.type, default: 0] += 1
-                let p = address[target] &+ e.offset
-                func fail(_ why: String) {
-                    failures.append("module \(name): \(relName) entry \(k): \(names[target])+\(hex(e.offset)): \(why)")
-                }
-                guard Int(e.symbol) < symbols.count, let s = value(of: Int(e.symbol)) else {
-                    fail("\(e.type) against undefined symbol \(Int(e.symbol) < symbols.count ? symbolName(Int(e.symbol)) : "#\(e.symbol)")")
-                    continue
-                }
-                if o.fixCortexA53843419, e.type == .adrPrelPgHi21 || e.type == .adrPrelPgHi21Nc, p & 0xfff >= 0xff8 {
-                    let target = (s &+ UInt64(bitPattern: e.addend)) & ~0xfff
-                    let at = sectionStart + Int(e.offset)
-                    guard at + 4 <= images[region].count else { fail("offset outside the section"); continue }
-                    let word = images[region].withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt32.self)) }
-                    let delta = Int64(bitPattern: target &- p)
-                    if delta >= -(1 << 20) && delta < 1 << 20 {
-                        // ADRP → ADR of the page: same register, same result, no longer an ADRP.
-                        let adr = A64Fields.setAdrImm(word & ~0x8000_0000, UInt64(bitPattern: delta))
-                        images[region].withUnsafeMutableBytes { $0.storeBytes(of: adr.littleEndian, toByteOffset: at, as: UInt32.self) }
-                        continue
-                    }
-                    guard let plt = pltSection[region] else { fail("ADRP at a 0xff8/0xffc page offset and no PLT for a veneer"); continue }
-                    // Veneer: ADRP Xd, page; ADD Xd, Xd, #0; B back. Its own ADRP must not sit at 0xff8/0xffc either.
-                    var slot = pltSlots[region].count + veneerSlots[region]
-                    while (address[plt] &+ UInt64(slot * PLTEntry.size)) & 0xfff >= 0xff8 { veneerSlots[region] += 1; slot += 1 }
-                    guard slot < (region == 0 ? pltReserved.0 : pltReserved.1) + 1 else { fail("PLT exhausted by erratum 843419 veneers"); continue }
-                    veneerSlots[region] += 1
-                    let veneer = address[plt] &+ UInt64(slot * PLTEntry.size)
-                    let rd = word & 31
-                    let pageDelta = Int64(bitPattern: target &- (veneer & ~0xfff)) >> 12
-                    let back = Int64(bitPattern: (p &+ 4) &- (veneer &+ 8)) >> 2
-                    let to = Int64(bitPattern: veneer &- p) >> 2
-                    guard abs(to) < 1 << 25, abs(back) < 1 << 25, abs(pageDelta) < 1 << 20 else { fail("erratum 843419 veneer out of reach"); continue }
-                    let words: [UInt32] = [
-                        A64Fields.setAdrImm(0x9000_0000 | rd, UInt64(bitPattern: pageDelta)),   // adrp xd, page(target)
-                        0x9100_0000 | rd << 5 | rd,                                               // add  xd, xd, #0
-                        A64Fields.setImm26(0x1400_0000, UInt64(bitPattern: back)),                // b    place + 4
-                    ]
-                    let pltStart = Int(address[plt] &- bases[region]) + slot * PLTEntry.size
-                    images[region].withUnsafeMutableBytes { raw in
-                        for (i, w) in words.enumerated() { raw.storeBytes(of: w.littleEndian, toByteOffset: pltStart + 4 * i, as: UInt32.self) }
-                        raw.storeBytes(of: A64Fields.setImm26(0x1400_0000, UInt64(bitPattern: to)).littleEndian, toByteOffset: at, as: UInt32.self)
-                    }
-                    continue
-                }
-                guard let v = StaticRelocation.value(e.type, s: s, a: e.addend, p: p) else {
-                    fail("unsupported relocation \(e.type) against \(symbolName(Int(e.symbol)))")
-                    continue
-                }
-                guard e.offset <= UInt64(images[region].count) else { fail("offset outside the section"); continue }
-                var relocationError: RelocationError? = nil
-                images[region].withUnsafeMutableBytes { raw in
-                    let section = MutableByteView(UnsafeMutableRawBufferPointer(rebasing: raw[sectionStart...]))
-                    do throws(RelocationError) { try StaticRelocation.apply(e.type, value: v, to: section, offset: Int(e.offset), p: p) } catch { relocationError = error }
-                }
-                guard let failure = relocationError else { continue }
-                // A branch out of reach goes through a PLT entry of the place's region.
-                guard failure.kind == .outOfRange, StaticRelocation.isBranch26(e.type), let plt = pltSection[region] else {
-                    fail("\(failure.description) against \(symbolName(Int(e.symbol)))")
-                    continue
-                }
-                let key = UInt64(e.symbol) << 32 ^ UInt64(bitPattern: e.addend)
-                let slot: Int
-                if let existing = pltSlots[region][key] { slot = existing } else {
-                    var next = pltSlots[region].count + veneerSlots[region]
-                    // With the erratum fix, a PLT entry's own ADRP must not sit at 0xff8/0xffc: skip that slot.
-                    while o.fixCortexA53843419 && (address[plt] &+ UInt64(next * PLTEntry.size)) & 0xfff >= 0xff8 { veneerSlots[region] += 1; next += 1 }
-                    slot = next
-                    guard slot < (region == 0 ? pltReserved.0 : pltReserved.1) + 1 else { fail("PLT exhausted (\(slot) entries reserved)"); continue }
-                    pltSlots[region][key] = slot
-                }
-                let pltAddress = address[plt] &+ UInt64(slot * PLTEntry.size)
-                relocationError = nil
-                let pltStart = Int(address[plt] &- bases[region])
-                images[region].withUnsafeMutableBytes { raw in
-                    let all = MutableByteView(raw)
-                    let section = MutableByteView(UnsafeMutableRawBufferPointer(rebasing: raw[sectionStart...]))
-                    do throws(RelocationError) {
-                        try PLTEntry.write(target: s &+ UInt64(bitPattern: e.addend), to: all, offset: pltStart + slot * PLTEntry.size, address: pltAddress)
-                        try StaticRelocation.apply(e.type, value: pltAddress &- p, to: section, offset: Int(e.offset), p: p)
-                    } catch { relocationError = error }
-                }
-                if let again = relocationError { fail("through the PLT: \(again.description)") }
+        var core = [UInt8](repeating: 0, count: Int(layout.regionSize[ModuleLayout.core]))
+        var initRegion = [UInt8](repeating: 0, count: Int(layout.regionSize[ModuleLayout.initial]))
+        var failures: [ModuleLinkFailure] = []
+        let bases = (core: o.base, initial: initBase)
+        let result = try core.withMutableView { (c) throws(SlideError) -> ModuleLinkResult in
+            try initRegion.withMutableView { (i) throws(SlideError) -> ModuleLinkResult in
+                try layout.link(core: c, initRegion: i, bases: bases, resolver: Resolver(table: table)) { failures.append($0) }
             }
         }
         var sections: [LinkedSection] = []
-        for i in 0..<n where regionOf[i] >= 0 {
-            sections.append(LinkedSection(name: names[i], address: address[i], size: sizeOf[i], isInit: regionOf[i] == 1))
+        for i in 0..<layout.region.count {
+            guard let address = layout.address(ofSection: i, bases: bases) else { continue }
+            sections.append(LinkedSection(name: String(try layout.sectionName(i)), address: address, size: layout.size[i],
+                                          isInit: layout.region[i] == ModuleLayout.initial))
         }
-        return LinkedModule(name: name, core: images[0], initRegion: images[1], coreBase: coreBase, initBase: initBase, sections: sections,
-                            relocationsByType: byType, pltReserved: pltReserved,
-                            pltUsed: (pltSlots[0].count + veneerSlots[0], pltSlots[1].count + veneerSlots[1]), failures: failures)
+        var byType: [RelocationType: Int] = [:]
+        for (t, n) in result.typeCounts { byType[t] = n }
+        return LinkedModule(name: name, core: core, initRegion: initRegion, coreBase: o.base, initBase: initBase, sections: sections,
+                            relocationsByType: byType, pltReserved: (layout.pltReserved[0], layout.pltReserved[1]),
+                            pltUsed: (result.pltUsed[0], result.pltUsed[1]),
+                            failures: try failures.map { (f) throws(SlideError) -> String in try describe(f, layout, module: name) })
+    }
+
+    /// `module M: .rela.text entry 12: .text+0x40: <why>`.
+    static func describe(_ f: ModuleLinkFailure, _ layout: ModuleLayout, module: String) throws(SlideError) -> String {
+        var symbol = f.symbol < layout.symbolCount ? String(try layout.symbolName(f.symbol)) : "#\(f.symbol)"
+        if symbol.isEmpty, f.symbol < layout.symbolCount, case let sym = try layout.symbol(f.symbol), sym.symbolType == 3 { // STT_SECTION
+            symbol = "section " + String(try layout.sectionName(Int(sym.sectionIndex)))
+        }
+        let why: String
+        switch f.reason {
+        case .undefinedSymbol: why = "\(f.type) against undefined symbol \(symbol)"
+        case .unsupportedType: why = "unsupported relocation \(f.type) against \(symbol)"
+        case .placeOutsideSection: why = "offset outside the section"
+        case .pltExhausted: why = "PLT exhausted (\(layout.pltReserved[layout.region[f.targetSection]]) entries reserved)"
+        case .noPLT: why = "\(f.type) against \(symbol) needs a PLT and the module has no .plt section"
+        case .veneerOutOfReach: why = "erratum 843419 veneer out of reach"
+        case .relocation(let e): why = "\(e.description) against \(symbol)"
+        case .throughPLT(let e): why = "through the PLT: \(e.description)"
+        }
+        return "module \(module): \(String(try layout.sectionName(f.relaSection))) entry \(f.entry): "
+            + "\(String(try layout.sectionName(f.targetSection)))+\(hex(f.offset)): \(why)"
+    }
+}
+
+extension String {
+    /// Bytes from a file (names in string tables), decoded as UTF-8.
+    init(_ bytes: ByteView) {
+        self = bytes.count == 0 ? "" : String(decoding: UnsafeRawBufferPointer(start: bytes.base, count: bytes.count), as: UTF8.self)
     }
 }

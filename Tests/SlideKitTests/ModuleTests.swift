@@ -105,7 +105,7 @@ import Testing
         let base: UInt64 = far ? kernel - 0x4000_0000 : kernel - 0x10_0000
         var opts = ModuleLinkOptions()
         opts.base = base
-        opts.initBase = base + 0x10_0000
+        opts.initBase = base + 0xf_0000 // .init.rodata (a page into the init region) within ADR's ±1 MiB of .text
         opts.symbols = ["kernel_data": kernel + 0x12_3458, "kernel_func": kernel + 0x1000, "kernel_other": kernel + 0x2_0000, "small_const": 0xffff_ffff_ffff_fff0]
         let m = try ModuleLinker.link(try readBytes(o), name: "m", path: o, opts)
         #expect(m.failures.isEmpty, "\(m.failures)")

@@ -91,6 +91,38 @@ public struct ByteView {
         for i in 0..<n where base.load(fromByteOffset: offset + i, as: UInt8.self) != e[i] { return false }
         return true
     }
+
+    /// True when the window holds exactly `expected` (names compared without building a String).
+    public func equals(_ expected: StaticString) -> Bool { count == expected.utf8CodeUnitCount && matches(expected, at: 0) }
+    public func hasPrefix(_ expected: StaticString) -> Bool { matches(expected, at: 0) }
+    public func hasSuffix(_ expected: StaticString) -> Bool { matches(expected, at: count - expected.utf8CodeUnitCount) }
+
+    /// True when both windows hold the same bytes.
+    public func equals(_ other: ByteView) -> Bool {
+        guard count == other.count else { return false }
+        for i in 0..<count where base.unsafelyUnwrapped.load(fromByteOffset: i, as: UInt8.self)
+            != other.base.unsafelyUnwrapped.load(fromByteOffset: i, as: UInt8.self) { return false }
+        return true
+    }
+
+    /// Byte-wise order (shorter first on a common prefix), as strcmp sorts names.
+    public func compare(_ other: ByteView) -> Int {
+        let n = min(count, other.count)
+        for i in 0..<n {
+            let a = base.unsafelyUnwrapped.load(fromByteOffset: i, as: UInt8.self)
+            let b = other.base.unsafelyUnwrapped.load(fromByteOffset: i, as: UInt8.self)
+            if a != b { return a < b ? -1 : 1 }
+        }
+        return count == other.count ? 0 : count < other.count ? -1 : 1
+    }
+
+    /// The bytes from `offset` up to (not including) the first NUL, or to the end.
+    public func cString(at offset: Int) throws(SlideError) -> ByteView {
+        guard offset >= 0, offset <= count else { throw SlideError.truncated("string", offset: offset, size: 1, available: count) }
+        var end = offset
+        while end < count, base.unsafelyUnwrapped.load(fromByteOffset: end, as: UInt8.self) != 0 { end += 1 }
+        return ByteView(start: base.map { $0 + offset }, count: end - offset)
+    }
 }
 
 /// A writable window onto bytes, addressed from 0.

@@ -95,6 +95,15 @@ public struct ELFFile {
         return String(decoding: utf8, as: UTF8.self)
     }
 
+    /// The bytes of the NUL-terminated string at `offset` in string table section `tableIndex` (no copy).
+    public func stringBytes(inTable tableIndex: Int, at offset: UInt32) throws(SlideError) -> ByteView {
+        let table = try contents(of: try section(tableIndex))
+        guard Int(offset) < table.count else {
+            throw .outOfRange("string offset", value: UInt64(offset), low: 0, high: UInt64(max(table.count, 1) - 1))
+        }
+        return try table.cString(at: Int(offset))
+    }
+
     /// The name of a section, from the section name string table.
     public func name(of s: SectionHeader) throws(SlideError) -> String {
         sectionNameTableIndex == 0 ? "" : try string(inTable: sectionNameTableIndex, at: s.nameOffset)

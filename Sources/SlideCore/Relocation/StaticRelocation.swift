@@ -8,7 +8,7 @@
 
 /// Why a static relocation could not be applied.
 public struct RelocationError: Error, Equatable, CustomStringConvertible {
-    public enum Kind: Equatable { case outOfRange, misaligned, unsupported, placeOutside }
+    public enum Kind: Equatable, Sendable { case outOfRange, misaligned, unsupported, placeOutside }
     public var kind: Kind
     public var type: RelocationType
     public var place: UInt64
