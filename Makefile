@@ -31,7 +31,7 @@ embedded:
 	@echo "embedded: SlideCore compiles for aarch64-none-none-elf ($$(stat -c %s .build/embedded/SlideCore.o) bytes)"
 
 # The Slide kernel, three ways: RELA, RELR (from the linker), and RELA linked at another base
-# (the completeness test compares the two links).
+# (the completeness test compares the two links); and the example modules in a cpio initrd.
 KOUT := .build/kernel
 kernel: build
 	Kernel/build.sh $(KOUT)/rela
@@ -40,6 +40,7 @@ kernel: build
 	.build/debug/slide mkimage $(KOUT)/relr/slide-kernel.elf -o $(KOUT)/relr/Image
 	Kernel/build.sh $(KOUT)/rela-alt --base 0xffff800010000000
 	.build/debug/slide mkimage $(KOUT)/rela-alt/slide-kernel.elf -o $(KOUT)/rela-alt/Image
+	Kernel/modules/build.sh $(KOUT)/modules
 
 test: deps testdata embedded kernel
 	SLIDE_REQUIRE_TESTDATA=1 SLIDE_REQUIRE_KERNEL=1 $(SWIFT) test

@@ -24,13 +24,20 @@ struct BootInfo {
     var fdtSize: UInt64 = 0
     /// The seed the offset came from (FDT or RNDR), for the module region.
     var seed: UInt64 = 0
+    /// The translation table pool (physical) and kimage_voffset, for the steps after kernel_main starts.
+    var tablePool: UInt64 = 0, kimageVoffset: UInt64 = 0
 }
 
 /// Physical or virtual addresses of the image's landmarks, filled in by boot.S with ADRP/ADD.
 struct ImageLayout {
     var text: UInt64 = 0, etext: UInt64 = 0, erodata: UInt64 = 0, edata: UInt64 = 0, end: UInt64 = 0, seal: UInt64 = 0
     var heap: UInt64 = 0, stext: UInt64 = 0
+    /// The exported symbol table (`__start___ksymtab`, `__stop___ksymtab`) and the module memory pool (runtime.c).
+    var ksymtab: UInt64 = 0, ksymtabEnd: UInt64 = 0, modulePool: UInt64 = 0
 }
+
+/// Bytes of the module memory pool in runtime.c.
+let modulePoolSize: UInt64 = 256 << 10
 
 @_silgen_name("boot_info_address") func bootInfoAddress() -> UInt64
 

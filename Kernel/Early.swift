@@ -99,6 +99,7 @@ func slideEarly(_ fdtPA: UInt64, _ imagePA: UInt64, _ x1: UInt64, _ x2: UInt64, 
         info.pointee.ttbr0Late = ttbr0Late
         info.pointee.ttbr1 = ttbr1
         info.pointee.tablePages = UInt64(tables.usedPages)
+        info.pointee.tablePool = poolPA
         // TCR_EL1: T0SZ = T1SZ = 16 (48-bit), 4K granules, inner-shareable WBWA walks, IPS = PARange.
         let parange = min(readMMFR0() & 0xf, 5)
         let tcr: UInt64 = 16 | 1 << 8 | 1 << 10 | 3 << 12 | 16 << 16 | 1 << 24 | 1 << 26 | 3 << 28 | 2 << 30 | parange << 32

@@ -12,15 +12,32 @@ func line(_ key: StaticString, _ value: String) { print("slide: \(key)=\(value)"
 @c(kernel_main)
 func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1: UInt64, _ x2: UInt64, _ x3: UInt64) -> UInt64 {
     setHeapAlias(kimageVoffset) // before anything allocates (runtime.c)
+    bootInfo().pointee.kimageVoffset = kimageVoffset
     let info = bootInfo().pointee
     let va = KASLR.kimageVaddr &+ offset
     // From here on nothing runs from the identity map: keep only the devices in TTBR0.
     setTTBR0(info.ttbr0Late)
 
+    // The module region, randomized with the kernel (SlideCore ModuleRegion): layout read at run-time VAs.
+    var layout = ImageLayout()
+    imageLayout(&layout)
+    let randomized = info.seedSource == 1 || info.seedSource == 2
+    let moduleBase = ModuleRegion.base(randomized: randomized, fraction: ModuleRegion.fraction(seed: info.seed),
+                                       stext: layout.stext, etext: layout.etext, end: layout.end)
+    line("module_base", hex(moduleBase))
+    let moduleBytes = loadModules(info: info, layout: layout, moduleBase: moduleBase)
+    let counter = UnsafePointer<UInt64>(bitPattern: UInt(slideLookupSymbol(("slide_module_counter" as StaticString).utf8Start)))
+    line("module_counter", counter.map { String($0.pointee) } ?? "missing")
+
     let toLinear = pageOffset &- info.physOffset
     var linear = PageTableCensus(), kernel = PageTableCensus()
+    var modulePages = (rx: 0, r: 0, rw: 0)
     let census = PageTableWalker.walk(root: info.ttbr1, vaBase: 0xffff_0000_0000_0000, pointerDelta: toLinear) { v, _, size, d in
         let writableExecutable = d & Descriptor.readOnly == 0 && d & Descriptor.pxn == 0
+        if v >= moduleBase && v < moduleBase &+ moduleBytes {
+            let pages = Int(size / 4096)
+            if d & Descriptor.pxn == 0 { modulePages.rx += pages } else if d & Descriptor.readOnly != 0 { modulePages.r += pages } else { modulePages.rw += pages }
+        }
         if v < 0xffff_8000_0000_0000 {
             linear.mappedBytes += size
             switch size { case 1 << 30: linear.leaves.1 += 1; case 2 << 20: linear.leaves.2 += 1; default: linear.leaves.3 += 1 }
@@ -55,12 +72,7 @@ func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1
     line("relocs_relr", String(info.relrApplied))
     line("reloc_cycles", String(info.relocCycles))
     line("reloc_verify", "ok")
-    // The module region, randomized with the kernel (SlideCore ModuleRegion): layout read at run-time VAs.
-    var layout = ImageLayout()
-    imageLayout(&layout)
-    let randomized = info.seedSource == 1 || info.seedSource == 2
-    line("module_base", hex(ModuleRegion.base(randomized: randomized, fraction: ModuleRegion.fraction(seed: info.seed),
-                                              stext: layout.stext, etext: layout.etext, end: layout.end)))
+    line("module_map", "rx:\(modulePages.rx),r:\(modulePages.r),rw:\(modulePages.rw)")
     line("fdt_seed_wiped", info.seedWiped != 0 ? "yes" : "no")
     line("x1_x3", x1 | x2 | x3 == 0 ? "zero" : "nonzero:\(hex(x1)),\(hex(x2)),\(hex(x3))")
     line("phys_offset", hex(info.physOffset))

@@ -193,6 +193,48 @@ image_layout:                           // x0 → ImageLayout (physical or virtu
     adrp    x1, _stext
     add     x1, x1, :lo12:_stext
     str     x1, [x0, #56]
+    adrp    x1, __start___ksymtab
+    add     x1, x1, :lo12:__start___ksymtab
+    str     x1, [x0, #64]
+    adrp    x1, __stop___ksymtab
+    add     x1, x1, :lo12:__stop___ksymtab
+    str     x1, [x0, #72]
+    adrp    x1, slide_module_pool
+    add     x1, x1, :lo12:slide_module_pool
+    str     x1, [x0, #80]
+    ret
+
+    .globl slide_call_init
+slide_call_init:                        // x0 = a module's init function: returns its int
+    stp     x29, x30, [sp, #-16]!
+    mov     x29, sp
+    blr     x0
+    ldp     x29, x30, [sp], #16
+    ret
+
+    .globl slide_sync_code
+slide_sync_code:                        // (VA, size): new code written through a data alias (Arm ARM D7.5.9)
+    mrs     x2, ctr_el0
+    ubfx    x2, x2, #16, #4             // DminLine: log2(words) of the smallest D-cache line
+    mov     x3, #4
+    lsl     x2, x3, x2                  // line size in bytes
+    add     x1, x0, x1                  // end
+    sub     x3, x2, #1
+    bic     x0, x0, x3
+1:  dc      cvau, x0                    // clean to the point of unification
+    add     x0, x0, x2
+    cmp     x0, x1
+    b.lo    1b
+    dsb     ish
+    ic      ialluis                     // then no stale instructions anywhere
+    dsb     ish
+    isb
+    ret
+
+    .globl slide_sync_tables
+slide_sync_tables:                      // new valid descriptors (no TLB entry to invalidate)
+    dsb     ishst
+    isb
     ret
 
     .globl boot_info_address

@@ -23,12 +23,13 @@ swift_flags=(-target aarch64-none-none-elf -enable-experimental-feature Embedded
 # Two modules: what runs before relocation (checked by relacheck) and the rest.
 swiftc "${swift_flags[@]}" -module-name SlideEarly Kernel/Early.swift Kernel/Relocate.swift Kernel/BootInfo.swift \
   ${EXTRA_EARLY_SWIFT:-} $core -c -o "$out/early.o"
-swiftc "${swift_flags[@]}" -module-name SlideKernel Kernel/Main.swift Kernel/BootInfo.swift $core -c -o "$out/kernel-swift.o"
+swiftc "${swift_flags[@]}" -module-name SlideKernel Kernel/Main.swift Kernel/Exports.swift Kernel/Modules.swift Kernel/BootInfo.swift $core -c -o "$out/kernel-swift.o"
 "$slide" relacheck "$out/early.o" --root slide_early --root slide_relocate --root slide_exception --root slide_place ${EXTRA_EARLY_ROOTS:-}
 clang --target=aarch64-none-elf -c Kernel/boot.S -o "$out/boot.o"
+clang --target=aarch64-none-elf -c Kernel/ksymtab.S -o "$out/ksymtab.o"
 clang --target=aarch64-none-elf -O2 -ffreestanding -fno-builtin -fPIE -mgeneral-regs-only -c Kernel/runtime.c -o "$out/runtime.o"
 link=(-pie -z notext --no-dynamic-linker -z norelro --gc-sections --defsym=KIMAGE_VADDR=$base -T Kernel/kernel.lds
-      "$out/boot.o" "$out/early.o" "$out/kernel-swift.o" "$out/runtime.o"
+      "$out/boot.o" "$out/ksymtab.o" "$out/early.o" "$out/kernel-swift.o" "$out/runtime.o"
       "$(dirname "$(command -v swiftc)")/../lib/swift/embedded/aarch64-none-none-elf/libswiftUnicodeDataTables.a"
       -o "$out/slide-kernel.elf")
 if [ $relr = yes ]; then link+=(-z pack-relative-relocs); else link+=(--no-apply-dynamic-relocs); fi

@@ -12,6 +12,10 @@ uint8_t slide_heap[HEAP_SIZE] __attribute__((aligned(4096)));
 static uint64_t slide_heap_alias_delta; /* VA - PA of the image: set by kernel_main before any allocation */
 static size_t heap_used;
 
+/* Memory for modules (Kernel/Modules.swift): written through the linear map, mapped at the
+ * module region's addresses with per-part permissions. */
+uint8_t slide_module_pool[256u << 10] __attribute__((aligned(4096)));
+
 void slide_set_heap_alias(uint64_t delta) { slide_heap_alias_delta = delta; }
 
 int posix_memalign(void **out, size_t alignment, size_t size) {

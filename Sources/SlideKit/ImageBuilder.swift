@@ -109,7 +109,7 @@ public enum ImageBuilder {
                     switch e.type {
                     case .relative: places.append(e.offset)
                     case .none: kept.append(e)
-                    case .abs64, .globDat where options.allowSymbolic: kept.append(e); symbolic += 1
+                    case .abs64 where options.allowSymbolic, .globDat where options.allowSymbolic: kept.append(e); symbolic += 1
                     default:
                         throw SlideError.unsupported("dynamic relocation type for the boot code (only R_AARCH64_RELATIVE)", value: UInt64(e.type.rawValue))
                     }

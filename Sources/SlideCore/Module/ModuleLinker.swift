@@ -89,6 +89,8 @@ public struct ModuleLayout {
         size = [UInt64](repeating: 0, count: n)
 
         var alignment = [UInt64](repeating: 1, count: n)
+        // The part of its region each section goes to: 0 executable, 1 read-only, 2 writable.
+        var kind = [Int](repeating: 1, count: n)
         for i in 0..<n {
             let s = sections[i]
             guard s.flags.contains(.alloc) else { continue }
@@ -96,8 +98,11 @@ public struct ModuleLayout {
             region[i] = name.hasPrefix(".init") ? Self.initial : Self.core
             size[i] = s.size
             alignment[i] = max(s.addressAlignment, name.hasSuffix("plt") ? 64 : 1)
-            if name.equals(".plt") { pltSection[Self.core] = i }
-            if name.equals(".init.plt") { pltSection[Self.initial] = i }
+            kind[i] = s.flags.contains(.execinstr) ? 0 : s.flags.contains(.write) ? 2 : 1
+            // The PLT placeholders are executable whatever their flags (module.lds makes them "a"; Linux's
+            // module_frob_arch_sections sets SHF_EXECINSTR).
+            if name.equals(".plt") { pltSection[Self.core] = i; kind[i] = 0 }
+            if name.equals(".init.plt") { pltSection[Self.initial] = i; kind[i] = 0 }
             if name.equals(".text.ftrace_trampoline") { size[i] = 2 * UInt64(PLTEntry.size) }
         }
         for i in 0..<n {
@@ -141,15 +146,13 @@ public struct ModuleLayout {
 
         // Layout: per region, executable sections, then read-only, then writable, the parts page-aligned.
         var end: [UInt64] = [0, 0]
-        for kind in 0..<3 {
+        for part in 0..<3 {
             for r in 0..<2 {
                 end[r] = Self.align(end[r], Self.page)
-                if kind == 1 { readOnlyStart[r] = end[r] }
-                if kind == 2 { writableStart[r] = end[r] }
+                if part == 1 { readOnlyStart[r] = end[r] }
+                if part == 2 { writableStart[r] = end[r] }
             }
-            for i in 0..<n where region[i] >= 0 {
-                let f = sections[i].flags
-                guard (f.contains(.execinstr) ? 0 : f.contains(.write) ? 2 : 1) == kind else { continue }
+            for i in 0..<n where region[i] >= 0 && kind[i] == part {
                 let a = alignment[i]
                 guard a.nonzeroBitCount == 1, a <= 1 << 20 else { throw .invalid("sh_addralign", value: a) }
                 guard size[i] <= 1 << 30 else { throw .outOfRange("section size", value: size[i], low: 0, high: 1 << 30) }

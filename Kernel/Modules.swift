@@ -1,0 +1,145 @@
+// Modules from the initrd (spec §5): every regular `*.ko` file of a newc cpio initrd is linked by
+// SlideCore's ModuleLayout — the code `slide link-module` runs on the host — at the module
+// region's base, into pages of the module pool written through the linear map (read-write, never
+// executable). The pages are then mapped at the module addresses per part: text RX, read-only R,
+// data RW (never W+X); instruction caches are synchronized; init_module runs. Branches into the
+// kernel that are out of ±128 MiB go through the module's PLTs. Reports, per module:
+//   slide: module=NAME base=0x… plts=N init=ok
+//   slide: module_NAME=core:0x…+0x…,init:0x…+0x…,plts_core:N,plts_init:N,relocs:N,digest:0x…/0x…
+
+@_silgen_name("slide_call_init") func callInit(_ function: UInt64) -> Int32
+@_silgen_name("slide_sync_code") func syncCode(_ va: UInt64, _ size: UInt64)
+@_silgen_name("slide_sync_tables") func syncTables()
+
+func printBytes(_ b: ByteView) {
+    for i in 0..<b.count { _ = putchar(Int32((try? b.u8(at: i)) ?? 0x3f)) }
+}
+
+struct ModuleLoader {
+    let info: BootInfo
+    let layout: ImageLayout
+    let moduleBase: UInt64
+    let symbols: KernelSymbolTable
+    var tables: PageTableBuilder
+    /// Bytes of the pool (and of the module region) used so far.
+    var used: UInt64 = 0
+    var loaded = 0
+
+    init?(info: BootInfo, layout: ImageLayout, moduleBase: UInt64) {
+        guard let symbols = kernelSymbols() else { return nil }
+        self.info = info
+        self.layout = layout
+        self.moduleBase = moduleBase
+        self.symbols = symbols
+        // Table pages for the module region: the rest of the boot pool, reached through the linear map.
+        tables = PageTableBuilder(poolBase: info.tablePool &+ info.tablePages * 4096, poolPages: 64 - Int(info.tablePages),
+                                  pointerDelta: pageOffset &- info.physOffset)
+    }
+
+    /// The linear-map address of a physical address.
+    func linear(_ pa: UInt64) -> UInt64 { pageOffset &+ (pa &- info.physOffset) }
+
+    /// Loads every `.ko` of the initrd at [start, end) (physical).
+    mutating func loadAll(initrdStart: UInt64, initrdEnd: UInt64) {
+        let bytes = ByteView(start: UnsafeRawPointer(bitPattern: UInt(linear(initrdStart))), count: Int(initrdEnd &- initrdStart))
+        guard let archive = try? CPIOArchive(bytes) else { line("initrd", "not-cpio"); return }
+        var members = 0
+        var modules: [(name: ByteView, data: ByteView)] = []
+        do throws(SlideError) {
+            try archive.forEach { m in
+                members += 1
+                if m.isRegularFile && m.name.hasSuffix(".ko") { modules.append((m.name, m.data)) }
+                return true
+            }
+        } catch {
+            line("initrd", "error:\(error.description)")
+            return
+        }
+        line("initrd", "cpio:\(members)")
+        for (name, data) in modules { load(name: name, data: data) }
+        line("modules_loaded", String(loaded))
+    }
+
+    /// Links, maps and initializes one module; reports what happened.
+    mutating func load(name path: ByteView, data: ByteView) {
+        // The module's name: the file name without directories and ".ko".
+        var from = 0
+        for i in 0..<path.count where (try? path.u8(at: i)) == UInt8(ascii: "/") { from = i + 1 }
+        let name = ByteView(start: path.base.map { $0 + from }, count: path.count - from - 3)
+        func report(_ status: String) {
+            print("slide: module=", terminator: "")
+            printBytes(name)
+            print(" \(status)")
+        }
+        do throws(SlideError) {
+            let module = try ModuleLayout(try ELFFile(data))
+            let coreSize = module.regionSize[ModuleLayout.core], initSize = module.regionSize[ModuleLayout.initial]
+            guard used + coreSize + initSize <= modulePoolSize else {
+                throw .outOfRange("module pool bytes", value: used + coreSize + initSize, low: 0, high: modulePoolSize)
+            }
+            let corePA = layout.modulePool &- info.kimageVoffset &+ used, initPA = corePA &+ coreSize
+            let bases = (core: moduleBase &+ used, initial: moduleBase &+ used &+ coreSize)
+            let core = MutableByteView(UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: UInt(linear(corePA))), count: Int(coreSize)))
+            let initRegion = MutableByteView(UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: UInt(linear(initPA))), count: Int(initSize)))
+            var firstFailure: ModuleLinkFailure? = nil
+            let result = try module.link(core: core, initRegion: initRegion, bases: bases, resolver: symbols) { f in
+                if firstFailure == nil { firstFailure = f }
+            }
+            if let f = firstFailure {
+                let why: String
+                switch f.reason {
+                case .undefinedSymbol: why = "undefined-symbol"
+                case .relocation(let e), .throughPLT(let e): why = "relocation:\(e.description)"
+                default: why = "relocation"
+                }
+                report("error=\(why) section=\(f.targetSection) offset=\(hex(f.offset)) type=\(f.type) failures=\(result.failures)")
+                return
+            }
+            let digests = (ImageDigest.compute(core.readOnly), ImageDigest.compute(initRegion.readOnly))
+            // Map each region per part: text RX, read-only R, writable RW.
+            for (r, va, pa) in [(ModuleLayout.core, bases.core, corePA), (ModuleLayout.initial, bases.initial, initPA)] {
+                let ro = module.readOnlyStart[r], rw = module.writableStart[r], size = module.regionSize[r]
+                if ro > 0 { try tables.map(root: info.ttbr1, va: va, pa: pa, size: ro, .text) }
+                if rw > ro { try tables.map(root: info.ttbr1, va: va &+ ro, pa: pa &+ ro, size: rw - ro, .readOnly) }
+                if size > rw { try tables.map(root: info.ttbr1, va: va &+ rw, pa: pa &+ rw, size: size - rw, .readWrite) }
+                if ro > 0 { syncCode(linear(pa), ro) }
+            }
+            syncTables()
+            used += coreSize + initSize
+            loaded += 1
+            var relocations = 0
+            for t in result.typeCounts { relocations += t.count }
+            let detail = "core:\(hex(bases.core))+\(hex(coreSize)),init:\(hex(bases.initial))+\(hex(initSize)),"
+                + "plts_core:\(result.pltUsed[0]),plts_init:\(result.pltUsed[1]),relocs:\(relocations),digest:\(hex(digests.0))/\(hex(digests.1))"
+            print("slide: module_", terminator: "")
+            printBytes(name)
+            print("=\(detail)")
+            guard let initFunction = try module.definedSymbol(named: "init_module", bases: bases) else {
+                report("base=\(hex(bases.core)) plts=\(result.pltUsed[0] + result.pltUsed[1]) init=none")
+                return
+            }
+            let status = callInit(initFunction)
+            report("base=\(hex(bases.core)) plts=\(result.pltUsed[0] + result.pltUsed[1]) init=\(status == 0 ? "ok" : "fail:\(status)")")
+        } catch {
+            report("error=\(error.description)")
+        }
+    }
+}
+
+/// Finds the initrd in /chosen and loads its modules; returns the bytes of module region used.
+func loadModules(info: BootInfo, layout: ImageLayout, moduleBase: UInt64) -> UInt64 {
+    guard let fdtVA = UnsafeMutableRawPointer(bitPattern: UInt(pageOffset &+ (info.fdt &- info.physOffset))),
+          let fdt = try? FDT(at: fdtVA, limit: Int(info.fdtSize)),
+          let s = try? fdt.property(node: "chosen", name: "linux,initrd-start"),
+          let e = try? fdt.property(node: "chosen", name: "linux,initrd-end") else {
+        line("initrd", "none")
+        return 0
+    }
+    let start = fdt.cells(s, at: 0, count: min(s.length / 4, 2)), end = fdt.cells(e, at: 0, count: min(e.length / 4, 2))
+    guard end > start, var loader = ModuleLoader(info: info, layout: layout, moduleBase: moduleBase) else {
+        line("initrd", "none")
+        return 0
+    }
+    loader.loadAll(initrdStart: start, initrdEnd: end)
+    return loader.used
+}
