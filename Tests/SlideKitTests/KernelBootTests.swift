@@ -139,6 +139,9 @@ let testInitrd: String = {
         #expect(r.value("seed_source") == expectedSource)
         #expect(r.value("reloc_verify") == "ok")
         #expect(r.value("wx_violations") == "0")
+        // No module here: random initrd bytes are not a cpio archive; nothing was mapped in the module region.
+        #expect(r.value("initrd") == (c.initrd ? "not-cpio" : "none"))
+        #expect(r.value("module_map") == "rx:0,r:0,rw:0" && r.value("module_counter") == "0")
         #expect(r.value("fdt_seed_wiped") == (c.seed != nil ? "yes" : "no"))
         #expect(r.value("x1_x3") == (c.registers == (0, 0, 0) ? "zero" : "nonzero:\(hex(c.registers.0)),\(hex(c.registers.1)),\(hex(c.registers.2))"))
         let relaCount = k.rela.map { $0.size / RelaEntry.size } ?? 0

@@ -93,6 +93,23 @@ import Testing
         #expect(try run("ld.lld", ["-pie", "-z", "notext", "--no-dynamic-linker", "-T",
                                    repoRoot.appendingPathComponent("Tests/Fixtures/mini-kernel.lds").path, o, "-o", e]).status == 0)
         try expectRefusal(e, "inside the Image header")
+        // A symbolic ABS64 (a pointer to a shared library's data): refused unless --allow-symbolic.
+        let lib = dir.appendingPathComponent("l.s").path, libObject = dir.appendingPathComponent("l.o").path, so = dir.appendingPathComponent("l.so").path
+        try ".data\n.globl external_thing\nexternal_thing: .quad 1\n".write(toFile: lib, atomically: true, encoding: .utf8)
+        #expect(try run("clang", ["--target=aarch64-linux-gnu", "-c", lib, "-o", libObject]).status == 0)
+        #expect(try run("ld.lld", ["-shared", libObject, "-o", so]).status == 0)
+        let absSource = dir.appendingPathComponent("abs.S").path, absObject = dir.appendingPathComponent("abs.o").path
+        let absELF = dir.appendingPathComponent("abs.elf").path
+        let plain = try String(contentsOf: repoRoot.appendingPathComponent("Tests/Fixtures/mini-kernel.S"), encoding: .utf8)
+        try (plain + "\n    .data\n    .balign 8\n    .quad   external_thing\n").write(toFile: absSource, atomically: true, encoding: .utf8)
+        #expect(try run("clang", ["--target=aarch64-linux-gnu", "-c", absSource, "-o", absObject]).status == 0)
+        #expect(try run("ld.lld", ["-pie", "-z", "notext", "--no-dynamic-linker", "-T",
+                                   repoRoot.appendingPathComponent("Tests/Fixtures/mini-kernel.lds").path, absObject, so, "-o", absELF]).status == 0)
+        #expect(try run("llvm-readelf", ["-r", absELF]).stdout.contains("R_AARCH64_ABS64"))
+        try expectRefusal(absELF, "only R_AARCH64_RELATIVE")
+        let (allowed, allowedOut) = try build(absELF, ["--allow-symbolic"])
+        #expect(allowed.status == 0 && (allowed.stdout + allowed.stderr).contains("1 symbol-based entries left untouched"), "\(allowed.stderr)")
+        #expect(FileManager.default.fileExists(atPath: allowedOut))
         // A header that disagrees with --page-size.
         let (p, _) = try build(f.miniRelaELF, ["--page-size", "65536"])
         #expect(p.status == 1 && p.stderr.contains("page size 4K differs from --page-size 64K"))

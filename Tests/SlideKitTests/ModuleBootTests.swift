@@ -1,0 +1,196 @@
+// Modules at boot: the Slide kernel loads Kernel/modules/hello.ko from a cpio initrd, links it with
+// SlideCore at the randomized module base and runs its init. Seeds are chosen on the host so the
+// module lands in branch range of the kernel (no PLT may be used) or out of it (PLTs must be used);
+// each boot's report is compared with `slide link-module` run on the host at the same base against
+// the kernel's own exported symbol table: the same layout, PLT counts and bytes (digests).
+// Also: the ksymtab against llvm-nm, and the cpio reader against GNU cpio.
+
+import Foundation
+import Testing
+@testable import SlideCore
+@testable import SlideKit
+
+/// The example modules and their initrd, built by `make kernel`.
+func moduleBuild() throws -> URL? {
+    let dir = repoRoot.appendingPathComponent(".build/kernel/modules")
+    guard try kernelImage("rela") != nil else { return nil }
+    guard FileManager.default.fileExists(atPath: dir.appendingPathComponent("initrd.cpio").path) else {
+        throw FixtureError(message: "\(dir.path)/initrd.cpio missing: run make kernel")
+    }
+    return dir
+}
+
+/// Addresses of the kernel ELF's symbols (link time), from llvm-nm.
+func kernelSymbols(_ variant: String) throws -> [String: UInt64] {
+    let elf = repoRoot.appendingPathComponent(".build/kernel/\(variant)/slide-kernel.elf").path
+    var out: [String: UInt64] = [:]
+    for line in try run("llvm-nm", [elf]).stdout.split(separator: "\n") {
+        let f = line.split(separator: " ")
+        if f.count == 3, let v = UInt64(f[0], radix: 16) { out[String(f[2])] = v }
+    }
+    return out
+}
+
+/// The exported symbol table of a kernel Image, read by SlideCore at the link address.
+func exportedSymbols(_ variant: String) throws -> [(name: String, value: UInt64)] {
+    let image = try #require(try kernelImage(variant))
+    let k = try KernelImage.load(path: image)
+    let nm = try kernelSymbols(variant)
+    let start = try #require(nm["__start___ksymtab"]), stop = try #require(nm["__stop___ksymtab"])
+    let bytes = try readBytes(image)
+    return try bytes.withUnsafeBytes { raw in
+        let table = try KernelSymbolTable(memory: ByteView(raw), address: k.linkBase, tableOffset: Int(start - k.linkBase), tableSize: Int(stop - start))
+        #expect(try table.isSorted())
+        return try (0..<table.count).map { i in let e = try table.entry(i); return (String(e.name), e.value) }
+    }
+}
+
+struct ModuleBootCase: CustomTestStringConvertible, Sendable {
+    var loader = BootOptions.Loader.qemu
+    var at: UInt64? = nil
+    var inRange: Bool
+    var image = "rela"
+    /// Where the seed search starts (different seeds for different cases).
+    var searchFrom: UInt64
+    var testDescription: String { "\(image) \(loader.rawValue)\(at.map { " at \(hex($0))" } ?? "") \(inRange ? "in range" : "out of range")" }
+}
+
+let moduleBootMatrix: [ModuleBootCase] = [
+    ModuleBootCase(inRange: true, searchFrom: 1),
+    ModuleBootCase(inRange: false, searchFrom: 1),
+    ModuleBootCase(inRange: true, image: "relr", searchFrom: 5000),
+    ModuleBootCase(loader: .direct, at: 0x4820_1000, inRange: false, searchFrom: 7000),   // 4 KiB-misaligned load
+    ModuleBootCase(loader: .uBoot, at: 0x4500_0000, inRange: true, searchFrom: 9000),
+    ModuleBootCase(loader: .uBoot, at: 0x4500_0000, inRange: false, image: "relr", searchFrom: 11000),
+]
+
+@Suite struct ModuleBoots {
+    @Test(arguments: moduleBootMatrix)
+    func moduleLinksAtBootAsOnTheHost(_ c: ModuleBootCase) throws {
+        guard let dir = try moduleBuild(), let image = try kernelImage(c.image) else { return }
+        let ko = dir.appendingPathComponent("hello.ko").path
+        let nm = try kernelSymbols(c.image)
+        let (stext, etext, end) = (nm["_stext"]!, nm["_etext"]!, nm["_end"]!)
+        var o = BootOptions()
+        o.loader = c.loader; o.at = c.at; o.timeout = 90
+        o.initrd = dir.appendingPathComponent("initrd.cpio").path
+
+        // The module's size, from a host link anywhere.
+        let probe = try jsonObject(try slide(["link-module", ko, "--at", "0xffff800000000000", "--undefined-at", "0xffff800000000000", "--json"]).stdout)
+        let coreSize = UInt64((probe["core"] as! [String: Any])["size"] as! Int), initSize = UInt64((probe["init"] as! [String: Any])["size"] as! Int)
+
+        // A seed that puts the module where the case wants it: every call into the kernel text in
+        // range (±128 MiB, with a margin), or none.
+        func prediction(_ seed: UInt64) -> (offset: UInt64, base: UInt64) {
+            // Physical randomization keeps the low 21 bits of the load address, and so the virtual offset.
+            let offset = KASLR.offset(displacement: KASLR.displacement(seed: seed), physicalAddress: o.imageAddress)
+            return (offset, ModuleRegion.base(randomized: true, fraction: ModuleRegion.fraction(seed: seed),
+                                              stext: stext &+ offset, etext: etext &+ offset, end: end &+ offset))
+        }
+        let reach: UInt64 = 128 << 20, margin: UInt64 = 1 << 20
+        var seed = c.searchFrom
+        while true {
+            let (offset, base) = prediction(seed)
+            let (s, e, top) = (stext &+ offset, etext &+ offset, base &+ coreSize &+ initSize)
+            let farthest = max(e > base ? e - base : 0, top > s ? top - s : 0)
+            let nearest = base >= e ? base - e : s >= top ? s - top : 0
+            if c.inRange ? farthest + margin < reach : nearest > reach + margin { break }
+            seed += 1
+        }
+        o.seed = seed
+        let (offset, base) = prediction(seed)
+
+        // The host: the same module linked at the same base against the kernel's ksymtab at run-time addresses.
+        let work = temporaryDirectory("module-boot")
+        let map = work.appendingPathComponent("System.map").path
+        let exports = try exportedSymbols(c.image)
+        #expect(exports.count == 6)
+        try exports.map { "\(hexPadded($0.value &+ offset)) T \($0.name)" }.joined(separator: "\n").write(toFile: map, atomically: true, encoding: .utf8)
+        let out = work.appendingPathComponent("hello.core").path
+        let host = try slide(["link-module", ko, "--at", hex(base), "--symbols", map, "-o", out, "--json"])
+        #expect(host.status == 0, "\(host.stderr)")
+        let doc = try jsonObject(host.stdout)
+        let plt = doc["plt"] as! [String: Int]
+        let (pltCore, pltInit) = (plt["core_used"]!, plt["init_used"]!)
+        let relocations = (doc["relocations"] as! [String: Int]).values.reduce(0, +)
+        let digest = { (path: String) throws -> UInt64 in try readBytes(path).withUnsafeBytes { ImageDigest.compute(ByteView($0)) } }
+        let digests = (try digest(out), try digest(out + ".init"))
+        if c.inRange { #expect(pltCore + pltInit == 0) } else { #expect(pltCore > 0 && pltInit > 0, "core and init both call the kernel") }
+
+        let r = try Booter.boot(image, o)
+        #expect(!r.timedOut && r.status == 0, "\(r.output.suffix(2000))")
+        #expect(r.value("offset") == hex(offset))
+        #expect(r.value("module_base") == hex(base))
+        #expect(r.value("initrd") == "cpio:3")
+        #expect(r.value("module") == "hello base=\(hex(base)) plts=\(pltCore + pltInit) init=ok", "\(r.output.suffix(2000))")
+        #expect(r.value("module_hello") == "core:\(hex(base))+\(hex(coreSize)),init:\(hex(base + coreSize))+\(hex(initSize)),"
+                + "plts_core:\(pltCore),plts_init:\(pltInit),relocs:\(relocations),digest:\(hex(digests.0))/\(hex(digests.1))")
+        #expect(r.value("hello_says") == "hello from a module")
+        #expect(r.value("hello_checks") == "0x0", "every address the module took agrees")
+        #expect(r.value("module_counter") == "2", "the module wrote kernel data")
+        #expect(r.value("modules_loaded") == "1")
+        // Mapped per part: the host's section layout says how many pages are text, read-only, writable.
+        var pages = (rx: 0, r: 0, rw: 0)
+        let layout = try ModuleLayout(try readBytes(ko).withUnsafeBytes { try ELFFile(ByteView($0)) }, fixCortexA53843419: false)
+        for r in 0..<2 {
+            pages.rx += Int(layout.readOnlyStart[r] / 4096)
+            pages.r += Int((layout.writableStart[r] - layout.readOnlyStart[r]) / 4096)
+            pages.rw += Int((layout.regionSize[r] - layout.writableStart[r]) / 4096)
+        }
+        #expect(r.value("module_map") == "rx:\(pages.rx),r:\(pages.r),rw:\(pages.rw)")
+        #expect(pages.rx >= 2 && pages.r >= 1 && pages.rw >= 1)
+        #expect(r.value("wx_violations") == "0")
+    }
+}
+
+@Suite struct KernelExports {
+    /// The ksymtab SlideCore reads from the Image names every exported symbol at its llvm-nm address.
+    @Test func ksymtabMatchesTheSymbolTable() throws {
+        guard try kernelImage("rela") != nil else { return }
+        let nm = try kernelSymbols("rela")
+        let exports = try exportedSymbols("rela")
+        let listed = try String(contentsOf: repoRoot.appendingPathComponent("Kernel/ksymtab.S"), encoding: .utf8)
+            .split(separator: "\n").filter { $0.hasPrefix("    export  ") }.map { String($0.split(separator: " ").last!) }
+        #expect(exports.map(\.name) == listed.sorted())
+        for e in exports { #expect(nm[e.name] == e.value, "\(e.name)") }
+        // Lookups bisect: every name is found, a missing one is not.
+        let image = try readBytes(try #require(try kernelImage("rela")))
+        let k = try KernelImage.load(path: try #require(try kernelImage("rela")))
+        try image.withUnsafeBytes { raw in
+            let table = try KernelSymbolTable(memory: ByteView(raw), address: k.linkBase, tableOffset: Int(nm["__start___ksymtab"]! - k.linkBase),
+                                              tableSize: Int(nm["__stop___ksymtab"]! - nm["__start___ksymtab"]!))
+            for e in exports {
+                let found = Array(e.name.utf8).withUnsafeBytes { table.lookup(ByteView($0)) }
+                #expect(found == e.value)
+            }
+            #expect(Array("slide_missing".utf8).withUnsafeBytes { table.lookup(ByteView($0)) } == nil)
+        }
+    }
+}
+
+@Suite struct CPIOReader {
+    /// The initrd GNU cpio made: the same members (`cpio -t`) and contents.
+    @Test func readsWhatGnuCpioWrote() throws {
+        guard let dir = try moduleBuild() else { return }
+        let path = dir.appendingPathComponent("initrd.cpio").path
+        let listed = try run("sh", ["-c", "cpio --quiet -t < '\(path)'"]).stdout.split(separator: "\n").map(String.init)
+        let bytes = try readBytes(path)
+        var names: [String] = [], files: [String: [UInt8]] = [:]
+        try bytes.withUnsafeBytes { raw in
+            try CPIOArchive(ByteView(raw)).forEach { m in
+                names.append(String(m.name))
+                if m.isRegularFile { files[String(m.name)] = Array(UnsafeRawBufferPointer(start: m.data.base, count: m.data.count)) }
+                return true
+            }
+        }
+        #expect(names == listed)
+        #expect(files["lib/modules/hello.ko"] == (try readBytes(dir.appendingPathComponent("hello.ko").path)))
+        // Every truncation is a clean error or a clean stop, never a trap.
+        for cut in stride(from: 0, to: bytes.count, by: 37) {
+            let prefix = Array(bytes[..<cut])
+            _ = prefix.withUnsafeBytes { raw in try? CPIOArchive(ByteView(raw)).forEach { _ in true } }
+        }
+        let bad = Array("070701zzzzzzzz".utf8) + [UInt8](repeating: 0x30, count: 120)
+        #expect(throws: SlideError.self) { try bad.withUnsafeBytes { raw in try CPIOArchive(ByteView(raw)).forEach { _ in true } } }
+    }
+}
