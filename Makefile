@@ -55,8 +55,11 @@ demo: release testdata kernel
 	@echo "== slide relocate $(KERNEL) --slide 0x1000000"
 	@$(SLIDE) relocate $(KERNEL) --slide 0x1000000 -o .build/vmlinuz.slid
 	@echo
-	@echo "== the Slide kernel: three boots (QEMU -kernel with a seed; direct at a misaligned address; U-Boot booti)"
-	@$(SLIDE) boot $(KOUT)/rela/Image --seed 0x5eed5eed
+	@echo "== slide link-module --all: every module of the Debian package, 1 GiB below the kernel (PLTs)"
+	@$(SLIDE) link-module --all $(dir $(KERNEL))modules --at 0xffff7fffc8000000 --undefined-at 0xffff800008000000 | grep -E "^(modules|relocations|plt|failure)"
+	@echo
+	@echo "== the Slide kernel: three boots (QEMU -kernel with a seed and a module in the initrd; direct at a misaligned address; U-Boot booti)"
+	@$(SLIDE) boot $(KOUT)/rela/Image --seed 0x5eed5eed --initrd $(KOUT)/modules/initrd.cpio
 	@$(SLIDE) boot $(KOUT)/relr/Image --loader direct --at 0x48201000 --seed 0xfeedface
 	@$(SLIDE) boot $(KOUT)/rela/Image --loader u-boot --at 0x45000000 --seed 0x12345678
 
