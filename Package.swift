@@ -17,8 +17,11 @@ let package = Package(
         .target(name: "SlideCore"),
         // zlib for gzip-compressed Images (Debian zlib1g-dev).
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // liblzma and libzstd for .xz / .zst kernels, zboot payloads and modules.
+        .systemLibrary(name: "CLzma", providers: [.apt(["liblzma-dev"])]),
+        .systemLibrary(name: "CZstd", providers: [.apt(["libzstd-dev"])]),
         // Host-only: files, input detection, table discovery, checks, reports.
-        .target(name: "SlideKit", dependencies: ["SlideCore", "CZlib"]),
+        .target(name: "SlideKit", dependencies: ["SlideCore", "CZlib", "CLzma", "CZstd"]),
         .executableTarget(
             name: "slide",
             dependencies: ["SlideKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -2,14 +2,16 @@
 // SlideCore's ModuleLayout — the code `slide link-module` runs on the host — at the module
 // region's base, into pages of the module pool written through the linear map (read-write, never
 // executable). The pages are then mapped at the module addresses per part: text RX, read-only R,
-// data RW (never W+X); instruction caches are synchronized; init_module runs. Branches into the
-// kernel that are out of ±128 MiB go through the module's PLTs. Reports, per module:
+// data RW (never W+X); instruction caches are synchronized; init_module runs, and the init region
+// is unmapped. Branches into the kernel that are out of ±128 MiB go through the module's PLTs.
+// Reports, per module:
 //   slide: module=NAME base=0x… plts=N init=ok
 //   slide: module_NAME=core:0x…+0x…,init:0x…+0x…,plts_core:N,plts_init:N,relocs:N,digest:0x…/0x…
 
 @_silgen_name("slide_call_init") func callInit(_ function: UInt64) -> Int32
 @_silgen_name("slide_sync_code") func syncCode(_ va: UInt64, _ size: UInt64)
 @_silgen_name("slide_sync_tables") func syncTables()
+@_silgen_name("slide_flush_tlb_range") func flushTLB(_ va: UInt64, _ size: UInt64)
 
 func printBytes(_ b: ByteView) {
     for i in 0..<b.count { _ = putchar(Int32((try? b.u8(at: i)) ?? 0x3f)) }
@@ -119,6 +121,14 @@ struct ModuleLoader {
                 return
             }
             let status = callInit(initFunction)
+            // As Linux's do_free_init: the init region is unmapped once init has run.
+            if initSize > 0 {
+                let pages = try tables.unmap(root: info.ttbr1, va: bases.initial, size: initSize)
+                flushTLB(bases.initial, initSize)
+                print("slide: module_", terminator: "")
+                printBytes(name)
+                print("_init_freed=\(pages)")
+            }
             report("base=\(hex(bases.core)) plts=\(result.pltUsed[0] + result.pltUsed[1]) init=\(status == 0 ? "ok" : "fail:\(status)")")
         } catch {
             report("error=\(error.description)")

@@ -231,6 +231,19 @@ slide_sync_code:                        // (VA, size): new code written through 
     isb
     ret
 
+    .globl slide_flush_tlb_range
+slide_flush_tlb_range:                  // (VA, size): after descriptors were removed (Arm ARM D8.14)
+    dsb     ishst
+    add     x1, x0, x1
+1:  ubfx    x2, x0, #12, #44            // TLBI VAAE1IS takes VA[55:12] in bits 43:0, any ASID
+    tlbi    vaae1is, x2
+    add     x0, x0, #4096
+    cmp     x0, x1
+    b.lo    1b
+    dsb     ish
+    isb
+    ret
+
     .globl slide_sync_tables
 slide_sync_tables:                      // new valid descriptors (no TLB entry to invalidate)
     dsb     ishst

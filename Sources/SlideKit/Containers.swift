@@ -1,11 +1,14 @@
 // Recognising and unpacking the containers arm64 kernels ship in.
 //
-// A kernel file is one of: an ELF (vmlinux), a raw Image ("ARM\x64" at 0x38), a gzip stream
-// holding an Image (Image.gz), or an EFI zboot PE ("MZ" + "zimg" at 4; payload offset at 0x08,
-// size at 0x0c, compression name at 0x18) whose payload holds the Image. Unpacking repeats
-// until something other than a container is left; the chain is reported.
+// A kernel file is one of: an ELF (vmlinux), a raw Image ("ARM\x64" at 0x38), a gzip, xz or
+// zstd stream holding an Image (Image.gz; modules as .ko.xz / .ko.zst), or an EFI zboot PE
+// ("MZ" + "zimg" at 4; payload offset at 0x08, size at 0x0c, compression name at 0x18: "gzip",
+// "xzkern", "zstd22") whose payload holds the Image. Unpacking repeats until something other
+// than a container is left; the chain is reported.
 
+import CLzma
 import CZlib
+import CZstd
 import SlideCore
 
 public enum Containers {
@@ -15,15 +18,16 @@ public enum Containers {
         var current = bytes
         var chain: [String] = []
         for _ in 0..<4 {
-            if isGzip(current) {
-                current = try gunzip(current, path: path)
-                chain.append("gzip")
+            if let method = compression(current) {
+                current = try decompress(current, method, path: path)
+                chain.append(method)
             } else if let (payload, method) = try zbootPayload(current, path: path) {
-                guard method == "gzip" else {
-                    throw SlideKitError(path, "EFI zboot payload is compressed with '\(method)'; only gzip is supported (unpack it first)")
+                let known = ["gzip": "gzip", "xzkern": "xz", "zstd22": "zstd", "zstd": "zstd"]
+                guard let decoder = known[method], compression(payload) == decoder else {
+                    throw SlideKitError(path, "EFI zboot payload is compressed with '\(method)'; gzip, xzkern and zstd22 are supported (unpack it first)")
                 }
-                current = try gunzip(payload, path: path)
-                chain.append("efi-zboot(gzip)")
+                current = try decompress(payload, decoder, path: path)
+                chain.append("efi-zboot(\(method))")
             } else {
                 return (current, chain)
             }
@@ -32,6 +36,85 @@ public enum Containers {
     }
 
     static func isGzip(_ b: [UInt8]) -> Bool { b.count >= 18 && b[0] == 0x1f && b[1] == 0x8b && b[2] == 8 }
+
+    /// The compression of a stream, by its magic: "gzip", "xz" (FD 37 7A 58 5A 00), "zstd" (28 B5 2F FD).
+    public static func compression(_ b: [UInt8]) -> String? {
+        if isGzip(b) { return "gzip" }
+        if b.count >= 6 && b[0..<6].elementsEqual([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) { return "xz" }
+        if b.count >= 4 && b[0..<4].elementsEqual([0x28, 0xb5, 0x2f, 0xfd]) { return "zstd" }
+        return nil
+    }
+
+    public static func decompress(_ input: [UInt8], _ method: String, path: String) throws(SlideKitError) -> [UInt8] {
+        switch method {
+        case "gzip": return try gunzip(input, path: path)
+        case "xz": return try unxz(input, path: path)
+        case "zstd": return try unzstd(input, path: path)
+        default: throw SlideKitError(path, "unknown compression '\(method)'")
+        }
+    }
+
+    /// No real kernel or module inflates past 4 GiB: stop a decompression bomb.
+    static let inflateLimit = 1 << 32
+
+    /// Decodes an .xz stream (liblzma; BCJ filters included, as xzkern uses them).
+    public static func unxz(_ input: [UInt8], path: String) throws(SlideKitError) -> [UInt8] {
+        var stream = lzma_stream()
+        guard lzma_stream_decoder(&stream, UInt64.max, 0x08 /* LZMA_CONCATENATED */) == LZMA_OK else {
+            throw SlideKitError(path, "cannot initialise liblzma")
+        }
+        defer { lzma_end(&stream) }
+        var output = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var status = LZMA_OK
+        input.withUnsafeBufferPointer { inBuf in
+            stream.next_in = inBuf.baseAddress
+            stream.avail_in = inBuf.count
+            repeat {
+                chunk.withUnsafeMutableBufferPointer { outBuf in
+                    stream.next_out = outBuf.baseAddress
+                    stream.avail_out = outBuf.count
+                    status = lzma_code(&stream, LZMA_FINISH)
+                    output.append(contentsOf: outBuf[0..<(outBuf.count - stream.avail_out)])
+                }
+            } while status == LZMA_OK && output.count < inflateLimit
+        }
+        guard status == LZMA_STREAM_END else {
+            if output.count >= inflateLimit { throw SlideKitError(path, "xz stream decodes past 4 GiB") }
+            let reason = status == LZMA_BUF_ERROR ? "truncated" : "corrupt (liblzma status \(status.rawValue))"
+            throw SlideKitError(path, "xz stream is \(reason) after \(output.count) bytes of output")
+        }
+        return output
+    }
+
+    /// Decodes a zstd stream (one or more frames).
+    public static func unzstd(_ input: [UInt8], path: String) throws(SlideKitError) -> [UInt8] {
+        guard let stream = ZSTD_createDStream() else { throw SlideKitError(path, "cannot initialise libzstd") }
+        defer { ZSTD_freeDStream(stream) }
+        var output = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var pending = 1 // 0 once the last frame is complete
+        var error: String? = nil
+        input.withUnsafeBytes { inRaw in
+            var inBuffer = ZSTD_inBuffer(src: inRaw.baseAddress, size: inRaw.count, pos: 0)
+            while output.count < inflateLimit {
+                var filled = false
+                chunk.withUnsafeMutableBytes { outRaw in
+                    var outBuffer = ZSTD_outBuffer(dst: outRaw.baseAddress, size: outRaw.count, pos: 0)
+                    pending = ZSTD_decompressStream(stream, &outBuffer, &inBuffer)
+                    output.append(contentsOf: outRaw[0..<outBuffer.pos])
+                    filled = outBuffer.pos == outBuffer.size
+                }
+                if ZSTD_isError(pending) != 0 { error = String(cString: ZSTD_getErrorName(pending)); return }
+                // All input read and the output not filled: the decoder has flushed everything it can.
+                if inBuffer.pos == inBuffer.size && !filled { return }
+            }
+        }
+        if let error { throw SlideKitError(path, "zstd stream is corrupt (\(error)) after \(output.count) bytes of output") }
+        if output.count >= inflateLimit { throw SlideKitError(path, "zstd stream decodes past 4 GiB") }
+        guard pending == 0 else { throw SlideKitError(path, "zstd stream is truncated after \(output.count) bytes of output") }
+        return output
+    }
 
     /// The compressed payload of an EFI zboot image, with its compression name.
     static func zbootPayload(_ b: [UInt8], path: String) throws(SlideKitError) -> ([UInt8], String)? {
@@ -63,7 +146,7 @@ public enum Containers {
         var output = [UInt8]()
         output.reserveCapacity(input.count * 3)
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        let limit = 1 << 32 // no real kernel inflates past 4 GiB: stop a decompression bomb
+        let limit = inflateLimit
         var status: Int32 = Z_OK
         var mutableInput = input
         mutableInput.withUnsafeMutableBufferPointer { inBuf in

@@ -13,6 +13,7 @@ struct LinkModule: ParsableCommand {
             address, 16 bytes apart in name order), applies every relocation section with the
             arm64 module loader's rules, and routes CALL26/JUMP26 branches out of ±128 MiB through
             12-byte PLT entries (counted before they are reserved, emitted on overflow).
+            Modules compressed as .ko.gz, .ko.xz or .ko.zst are decompressed first.
 
             Examples:
               slide link-module nft_ct.ko --at 0xffff800000000000 --undefined-at 0xffff800008000000 -o nft_ct.core
@@ -28,7 +29,7 @@ struct LinkModule: ParsableCommand {
     @Option(name: .shortAndLong, help: "Write the linked core region here (and the init region to OUT.init).") var output: String?
     @Flag(name: .customLong("fix-cortex-a53-843419"), help: "Keep ADRP off page offsets 0xff8/0xffc (ADR or a PLT veneer), as the loader does on affected CPUs.")
     var fixErratum = false
-    @Flag(help: "Link every .ko under the given directory and print a summary.") var all = false
+    @Flag(help: "Link every module (.ko, .ko.gz, .ko.xz, .ko.zst) under the given directory and print a summary.") var all = false
     @Flag(help: "Print JSON (schema slide/v1).") var json = false
     @Argument(help: "A module (.ko), or a directory with --all.") var input: String
 
@@ -60,7 +61,7 @@ struct LinkModule: ParsableCommand {
         try reportingErrors { () throws(SlideKitError) in
             let o = try options()
             if all { try linkAll(o); return }
-            let m = try ModuleLinker.link(try Files.read(input), name: moduleName(input), path: input, o)
+            let m = try ModuleLinker.link(try readModule(input), name: moduleName(input), path: input, o)
             if let output {
                 try Files.writeAtomically(m.core, to: output)
                 if !m.initRegion.isEmpty { try Files.writeAtomically(m.initRegion, to: output + ".init") }
@@ -70,21 +71,32 @@ struct LinkModule: ParsableCommand {
         }
     }
 
+    static let suffixes = [".ko", ".ko.gz", ".ko.xz", ".ko.zst"]
+
     func moduleName(_ path: String) -> String {
-        URL(fileURLWithPath: path).lastPathComponent.replacingOccurrences(of: ".ko", with: "")
+        let file = URL(fileURLWithPath: path).lastPathComponent
+        guard let suffix = Self.suffixes.last(where: { file.hasSuffix($0) }) else { return file }
+        return String(file.dropLast(suffix.count))
+    }
+
+    /// A module's ELF bytes, decompressed when the file is a gzip, xz or zstd stream.
+    func readModule(_ path: String) throws(SlideKitError) -> [UInt8] {
+        let bytes = try Files.read(path)
+        guard let method = Containers.compression(bytes) else { return bytes }
+        return try Containers.decompress(bytes, method, path: path)
     }
 
     func linkAll(_ o: ModuleLinkOptions) throws(SlideKitError) {
         let root = URL(fileURLWithPath: input).resolvingSymlinksInPath().path
         guard let walker = FileManager.default.enumerator(atPath: root) else { throw SlideKitError(input, "cannot read the directory") }
-        let paths = (walker.compactMap { $0 as? String }).filter { $0.hasSuffix(".ko") }.sorted()
-        if paths.isEmpty { throw SlideKitError(input, "no .ko files under this directory") }
+        let paths = (walker.compactMap { $0 as? String }).filter { p in Self.suffixes.contains { p.hasSuffix($0) } }.sorted()
+        if paths.isEmpty { throw SlideKitError(input, "no modules (.ko, .ko.gz, .ko.xz, .ko.zst) under this directory") }
         var summary = ModuleSummary()
         let terminal = isatty(2) != 0
         for (i, p) in paths.enumerated() {
             let full = root + "/" + p
             do {
-                summary.add(try ModuleLinker.link(try Files.read(full), name: moduleName(full), path: full, o))
+                summary.add(try ModuleLinker.link(try readModule(full), name: moduleName(full), path: full, o))
             } catch {
                 summary.addError(error.description)
             }

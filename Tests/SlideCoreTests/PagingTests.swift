@@ -38,6 +38,29 @@ import Testing
         }
     }
 
+    // The module loader frees a module's init pages: removed pages vanish from the walk; a block, a
+    // partial contiguous run or an unmapped page is refused without changing anything.
+    @Test func unmapRemovesPagesOnly() throws {
+        try withBuilder(pages: 8) { b in
+            let root = try b.allocateTable()
+            let va: UInt64 = 0xffff_8000_0820_0000
+            try b.map(root: root, va: va, pa: 0x4820_0000, size: 2 << 20, .text)                         // one 2 MiB block
+            try b.map(root: root, va: va + (2 << 20), pa: 0x4900_0000, size: 0x1_0000 + 0x3000, .readWrite) // 16 contiguous + 3 pages
+            func census() -> PageTableCensus { PageTableWalker.walk(root: root, vaBase: 0xffff_0000_0000_0000, pointerDelta: b.pointerDelta) { _, _, _, _ in } }
+            let before = census()
+            #expect(before.leafCount(level: 3) == 19 && before.contiguous == 16)
+            #expect(throws: SlideError.self) { _ = try b.unmap(root: root, va: va, size: 0x1000) }                       // inside a block
+            #expect(throws: SlideError.self) { _ = try b.unmap(root: root, va: va + (2 << 20), size: 0x2000) }          // part of a run
+            #expect(throws: SlideError.self) { _ = try b.unmap(root: root, va: va + (2 << 20) + 0x1_0000, size: 0x4000) } // runs past the end
+            #expect(census() == before)
+            #expect(try b.unmap(root: root, va: va + (2 << 20) + 0x1_1000, size: 0x2000) == 2)
+            #expect(try b.unmap(root: root, va: va + (2 << 20), size: 0x1_0000) == 16)
+            let after = census()
+            #expect(after.leafCount(level: 3) == 1 && after.contiguous == 0 && after.leafCount(level: 2) == 1)
+            #expect(after.mappedBytes == (2 << 20) + 0x1000)
+        }
+    }
+
     @Test func overlapAndExhaustionAreErrors() throws {
         try withBuilder(pages: 4) { b in  // root + L1 + L2 + L3 for one page; nothing left
             let root = try b.allocateTable()

@@ -159,34 +159,37 @@ import Testing
         #expect(words.count * 8 < places.count * 24 / 20)
     }
 
-    /// Containers: Image.gz and an EFI zboot image wrapping it unpack to the same kernel.
-    @Test func compressedContainers() throws {
+    /// Containers: the Image compressed by gzip, xz and zstd (the real tools), and EFI zboot images
+    /// wrapping each (with Linux's compression names), unpack to the same kernel; truncated streams
+    /// are clean errors.
+    @Test(arguments: [("gzip -1", "gzip", "gzip"), ("xz -0 --check=crc32", "xz", "xzkern"), ("zstd -1 -q", "zstd", "zstd22")])
+    func compressedContainers(command: String, chain: String, zbootName: String) throws {
         guard let k = try kernel() else { return }
         let dir = temporaryDirectory("containers")
-        let gz = dir.appendingPathComponent("Image.gz").path
-        let g = try run("sh", ["-c", "gzip -1 -c '\(k.path)' > '\(gz)'"])
+        let packed = dir.appendingPathComponent("Image.\(chain)").path
+        let g = try run("sh", ["-c", "\(command) -c < '\(k.path)' > '\(packed)'"]) // stdin: zstd skips symlinks
         #expect(g.status == 0)
-        let fromGz = try KernelImage.load(path: gz)
-        #expect(fromGz.containers == ["gzip"])
-        #expect(fromGz.rela?.imageOffset == k.rela?.imageOffset && fromGz.rela?.size == k.rela?.size)
-        #expect(fromGz.bytes == k.bytes)
+        let fromPacked = try KernelImage.load(path: packed)
+        #expect(fromPacked.containers == [chain])
+        #expect(fromPacked.rela?.imageOffset == k.rela?.imageOffset && fromPacked.rela?.size == k.rela?.size)
+        #expect(fromPacked.bytes == k.bytes)
         // EFI zboot: "MZ", "zimg" at 4, payload offset at 8, size at 12, compression name at 0x18.
-        let payload = try readBytes(gz)
+        let payload = try readBytes(packed)
         var zboot = [UInt8](repeating: 0, count: 0x200)
         zboot[0] = 0x4d; zboot[1] = 0x5a
         zboot.replaceSubrange(4..<8, with: Array("zimg".utf8))
         for i in 0..<4 { zboot[8 + i] = UInt8(truncatingIfNeeded: 0x200 >> (8 * i)); zboot[12 + i] = UInt8(truncatingIfNeeded: payload.count >> (8 * i)) }
-        zboot.replaceSubrange(0x18..<0x1c, with: Array("gzip".utf8))
+        zboot.replaceSubrange(0x18..<(0x18 + zbootName.utf8.count), with: Array(zbootName.utf8))
         zboot += payload
         let zpath = dir.appendingPathComponent("vmlinuz.efi").path
         try Data(zboot).write(to: URL(fileURLWithPath: zpath))
         let fromZ = try KernelImage.load(path: zpath)
-        #expect(fromZ.containers == ["efi-zboot(gzip)"])
+        #expect(fromZ.containers == ["efi-zboot(\(zbootName))"])
         #expect(fromZ.bytes == k.bytes)
-        // A truncated gzip stream is a clean error.
-        let cut = dir.appendingPathComponent("cut.gz").path
+        // A truncated stream is a clean error.
+        let cut = dir.appendingPathComponent("cut.\(chain)").path
         try Data(payload.prefix(payload.count / 2)).write(to: URL(fileURLWithPath: cut))
         let r = try slide("inspect", cut)
-        #expect(r.status == 1 && r.stderr.hasPrefix("slide: error: '\(cut)': gzip stream is truncated"))
+        #expect(r.status == 1 && r.stderr.hasPrefix("slide: error: '\(cut)': \(chain) stream is truncated"), "\(r.stderr)")
     }
 }

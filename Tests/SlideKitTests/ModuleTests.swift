@@ -51,6 +51,39 @@ import Testing
     }
 }
 
+extension DebianModules {
+    /// Modules compressed by xz, zstd and gzip (the real tools; packages other than Debian's ship
+    /// .ko.xz / .ko.zst) link exactly as the plain files: same summary, same bytes.
+    @Test func compressedModulesLinkAsPlainOnes() throws {
+        guard let dir = try modulesDirectory() else { return }
+        let files = (FileManager.default.enumerator(atPath: dir)!.compactMap { $0 as? String }).filter { $0.hasSuffix(".ko") }.sorted()
+        let plain = temporaryDirectory("modules-plain"), packed = temporaryDirectory("modules-packed")
+        let sample = stride(from: 0, to: files.count, by: max(files.count / 60, 1)).map { files[$0] }
+        for (i, f) in sample.enumerated() {
+            let name = URL(fileURLWithPath: f).lastPathComponent
+            try FileManager.default.copyItem(atPath: dir + "/" + f, toPath: plain.appendingPathComponent(name).path)
+            let tool = ["xz -0 --check=crc32", "zstd -1 -q", "gzip -1"][i % 3], suffix = [".xz", ".zst", ".gz"][i % 3]
+            #expect(try run("sh", ["-c", "\(tool) -c < '\(dir)/\(f)' > '\(packed.path)/\(name)\(suffix)'"]).status == 0)
+        }
+        let args = ["--at", "0xffff7fffc8000000", "--undefined-at", "0xffff800008000000", "--json"]
+        let a = try slide(["link-module", "--all", plain.path] + args), b = try slide(["link-module", "--all", packed.path] + args)
+        #expect(a.status == 0 && b.status == 0, "\(b.stderr)")
+        let modules = try jsonObject(b.stdout)["modules"] as? Int
+        #expect(a.stdout == b.stdout && modules == sample.count)
+        // One of each, byte for byte.
+        for (i, f) in sample.prefix(3).enumerated() {
+            let name = URL(fileURLWithPath: f).lastPathComponent, suffix = [".xz", ".zst", ".gz"][i % 3]
+            let one = ["--at", "0xffff7fffc8000000", "--undefined-at", "0xffff800008000000"]
+            let x = plain.appendingPathComponent("\(name).out").path, y = packed.appendingPathComponent("\(name).out").path
+            #expect(try slide(["link-module", plain.appendingPathComponent(name).path, "-o", x] + one).status == 0)
+            let r = try slide(["link-module", packed.appendingPathComponent(name + suffix).path, "-o", y] + one)
+            #expect(r.status == 0 && r.stdout.hasPrefix("module \(name.dropLast(3)):"), "\(r.stdout.prefix(200))")
+            let (bx, by) = (try readBytes(x), try readBytes(y))
+            #expect(bx == by)
+        }
+    }
+}
+
 @Suite struct ModuleLinkOracle {
     /// A module using MOVW, ADR/ADRP, PREL32, conditional branches and calls, linked by slide and
     /// by ld.lld at the same section addresses with the same symbol values. Every byte matches,

@@ -142,6 +142,40 @@ public struct PageTableBuilder {
     }
 }
 
+extension PageTableBuilder {
+    /// Removes the mappings of [va, va + size), which must all be 4 KiB pages (level 3); a contiguous
+    /// group must lie wholly inside the range (Arm ARM D8.6.1: its entries change together). Table pages
+    /// are kept. Returns the number of pages removed; the caller invalidates their TLB entries.
+    public func unmap(root: UInt64, va: UInt64, size: UInt64) throws(SlideError) -> Int {
+        guard va & 0xfff == 0, size & 0xfff == 0 else { throw .misaligned("unmapping", value: va | size, alignment: 4096) }
+        // Check everything first, so a refused range changes nothing.
+        func leaf(_ v: UInt64) throws(SlideError) -> UnsafeMutablePointer<UInt64> {
+            var table = root
+            for level in 0..<3 {
+                let d = pointer(table)[Self.index(v, level: level)]
+                guard d & Descriptor.valid != 0 else { throw .invalid("unmapping a VA that is not mapped", value: v) }
+                guard d & Descriptor.tableOrPage != 0 else { throw .invalid("unmapping part of a block at VA", value: v) }
+                table = d & Descriptor.addressMask
+            }
+            let slot = pointer(table) + Self.index(v, level: 3)
+            guard slot.pointee & Descriptor.valid != 0 else { throw .invalid("unmapping a VA that is not mapped", value: v) }
+            return slot
+        }
+        var v = va
+        while v < va &+ size {
+            let slot = try leaf(v)
+            if slot.pointee & Descriptor.contiguous != 0 {
+                let group = v & ~UInt64(16 * 4096 - 1)
+                guard group >= va, group &+ 16 * 4096 <= va &+ size else { throw .invalid("unmapping part of a contiguous run at VA", value: v) }
+            }
+            v &+= 4096
+        }
+        v = va
+        while v < va &+ size { try leaf(v).pointee = 0; v &+= 4096 }
+        return Int(size / 4096)
+    }
+}
+
 /// Counts of a walk over a translation table tree.
 public struct PageTableCensus: Equatable {
     /// Leaf descriptors by level: [1] = 1 GiB blocks, [2] = 2 MiB blocks, [3] = 4 KiB pages.
