@@ -7,6 +7,8 @@
 // Reports, per module:
 //   slide: module=NAME base=0x… plts=N init=ok
 //   slide: module_NAME=core:0x…+0x…,init:0x…+0x…,plts_core:N,plts_init:N,relocs:N,digest:0x…/0x…
+// String literals here stay under 16 bytes or go through SlideCore's `text`: a longer literal
+// lives at a 0xffff… address and traps when used (Text.swift).
 
 @_silgen_name("slide_call_init") func callInit(_ function: UInt64) -> Int32
 @_silgen_name("slide_sync_code") func syncCode(_ va: UInt64, _ size: UInt64)
@@ -90,11 +92,15 @@ struct ModuleLoader {
             if let f = firstFailure {
                 let why: String
                 switch f.reason {
-                case .undefinedSymbol: why = "undefined-symbol"
+                case .undefinedSymbol:
+                    let symbol = try module.symbolName(f.symbol)
+                    why = text("undefined-symbol:", .string(String(decoding: UnsafeRawBufferPointer(start: symbol.base, count: symbol.count), as: UTF8.self)))
                 case .relocation(let e), .throughPLT(let e): why = "relocation:\(e.description)"
                 default: why = "relocation"
                 }
-                report("error=\(why) section=\(f.targetSection) offset=\(hex(f.offset)) type=\(f.type) failures=\(result.failures)")
+                let section = try module.sectionName(f.targetSection)
+                let sectionName = String(decoding: UnsafeRawBufferPointer(start: section.base, count: section.count), as: UTF8.self)
+                report("error=\(why) section=\(sectionName) offset=\(hex(f.offset)) type=\(f.type) failures=\(result.failures)")
                 return
             }
             let digests = (ImageDigest.compute(core.readOnly), ImageDigest.compute(initRegion.readOnly))

@@ -82,13 +82,15 @@ func slideRelocate(_ imagePA: UInt64, _ offset: UInt64, _ fdtPA: UInt64) -> UInt
 /// Any exception, before or after relocation: one report line, then boot.S exits with status 4.
 /// Runs without relocations (it may be the relocation that faulted): digits are computed, not formatted.
 @c(slide_exception)
-func slideException(_ esr: UInt64, _ elr: UInt64, _ far: UInt64) {
+func slideException(_ esr: UInt64, _ elr: UInt64, _ far: UInt64, _ lr: UInt64) {
     say("slide: exception esr=")
     sayHex(esr)
     say(" elr=")
     sayHex(elr)
     say(" far=")
     sayHex(far)
+    say(" lr=") // the caller, when the exception is a trap in a shared stub
+    sayHex(lr)
     say("\nslide: reloc_verify=fail:exception\n")
 }
 

@@ -162,6 +162,7 @@ exception:
     mrs     x0, esr_el1
     mrs     x1, elr_el1
     mrs     x2, far_el1
+    mov     x3, x30
     bl      slide_exception             // prints `slide: exception ...` (SlideEarly: position independent)
     mov     x0, #4
     b       semihosting_exit

@@ -194,3 +194,39 @@ let moduleBootMatrix: [ModuleBootCase] = [
         #expect(throws: SlideError.self) { try bad.withUnsafeBytes { raw in try CPIOArchive(ByteView(raw)).forEach { _ in true } } }
     }
 }
+
+@Suite struct ModuleFaults {
+    /// An initrd with a module that calls a symbol the kernel does not export, a truncated module and
+    /// a good one: the kernel reports each bad module with its reason, loads the good one, and boots on.
+    @Test func badModulesAreReportedAndSkipped() throws {
+        guard let dir = try moduleBuild(), let image = try kernelImage("rela") else { return }
+        let work = temporaryDirectory("module-faults")
+        let root = work.appendingPathComponent("initrd")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let source = work.appendingPathComponent("unknown.c").path, object = work.appendingPathComponent("unknown.o").path
+        try """
+            extern void slide_no_such_function(void);
+            int init_module(void) { slide_no_such_function(); return 0; }
+            """.write(toFile: source, atomically: true, encoding: .utf8)
+        #expect(try run("clang", ["--target=aarch64-linux-gnu", "-O2", "-ffreestanding", "-fno-pic", "-c", source, "-o", object]).status == 0)
+        #expect(try run("ld.lld", ["-r", "-T", repoRoot.appendingPathComponent("Kernel/modules/module.lds").path, object,
+                                   "-o", root.appendingPathComponent("unknown.ko").path]).status == 0)
+        let hello = try readBytes(dir.appendingPathComponent("hello.ko").path)
+        try Data(hello.prefix(hello.count / 2)).write(to: root.appendingPathComponent("truncated.ko"))
+        try Data(hello).write(to: root.appendingPathComponent("zhello.ko"))
+        let initrd = work.appendingPathComponent("initrd.cpio").path
+        #expect(try run("sh", ["-c", "cd '\(root.path)' && ls | LC_ALL=C sort | cpio --quiet -o -H newc > '\(initrd)'"]).status == 0)
+
+        var o = BootOptions()
+        o.seed = 0x600d; o.initrd = initrd; o.timeout = 90
+        let r = try Booter.boot(image, o)
+        #expect(!r.timedOut && r.status == 0, "\(r.output.suffix(2000))")
+        #expect(r.value("initrd") == "cpio:3")
+        #expect(r.output.contains("slide: module=truncated error=section header table at 0x"), "\(r.output.suffix(3000))")
+        #expect(r.output.contains("slide: module=unknown error=undefined-symbol:slide_no_such_function section=.text offset=0x"), "\(r.output.suffix(3000))")
+        #expect(r.output.contains("slide: module=zhello base=") && r.output.contains(" init=ok"))
+        #expect(r.value("modules_loaded") == "1")
+        #expect(r.value("wx_violations") == "0")
+        #expect(r.output.contains("slide: done"))
+    }
+}

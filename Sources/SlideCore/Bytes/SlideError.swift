@@ -30,20 +30,20 @@ public enum SlideError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .truncated(what, offset, size, available):
-            if offset > available { return "\(what) at \(hex(offset)) starts past the end of the data (\(hex(available)) bytes)" }
-            return "\(what) at \(hex(offset)) needs \(hex(size)) bytes but only \(hex(available - offset)) remain"
+            if offset > available { return text(.name(what), " at ", .hex(offset), " starts past the end of the data (", .hex(available), " bytes)") }
+            return text(.name(what), " at ", .hex(offset), " needs ", .hex(size), " bytes but only ", .hex(available - offset), " remain")
         case let .badMagic(what, offset):
-            return "bad \(what) magic at \(hex(offset))"
+            return text("bad ", .name(what), " magic at ", .hex(offset))
         case let .invalid(what, value):
-            return "invalid \(what) \(hex(value))"
+            return text("invalid ", .name(what), " ", .hex(value))
         case let .outOfRange(what, value, low, high):
-            return "\(what) \(hex(value)) is not in [\(hex(low)), \(hex(high))]"
+            return text(.name(what), " ", .hex(value), " is not in [", .hex(low), ", ", .hex(high), "]")
         case let .misaligned(what, value, alignment):
-            return "\(what) \(hex(value)) is not \(alignment)-byte aligned"
+            return text(.name(what), " ", .hex(value), " is not ", .number(alignment), "-byte aligned")
         case let .unsupported(what, value):
-            return "unsupported \(what) \(hex(value))"
+            return text("unsupported ", .name(what), " ", .hex(value))
         case let .countOverflow(what, count, size):
-            return "\(what): \(count) entries of \(size) bytes do not fit in the input"
+            return text(.name(what), ": ", .number(count), " entries of ", .number(size), " bytes do not fit in the input")
         }
     }
 }

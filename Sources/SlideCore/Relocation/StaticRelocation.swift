@@ -17,15 +17,17 @@ public struct RelocationError: Error, Equatable, CustomStringConvertible {
     public var high: Int64 = 0
 
     public var description: String {
+        // Built from StaticString pieces: the kernel prints these too (see Text.swift).
+        let t = TextPiece(type.description)
         switch kind {
         case .outOfRange:
-            return "relocation \(type) at \(hex(place)) out of range: \(hex(signed: value)) is not in [\(hex(signed: low)), \(hex(signed: high))]"
+            return text("relocation ", t, " at ", .hex(place), " out of range: ", .hex(signed: value), " is not in [", .hex(signed: low), ", ", .hex(signed: high), "]")
         case .misaligned:
-            return "relocation \(type) at \(hex(place)): improper alignment for relocation: \(hex(signed: value)) is not \(high)-byte aligned"
+            return text("relocation ", t, " at ", .hex(place), ": improper alignment for relocation: ", .hex(signed: value), " is not ", .number(high), "-byte aligned")
         case .unsupported:
-            return "unsupported relocation \(type) at \(hex(place))"
+            return text("unsupported relocation ", t, " at ", .hex(place))
         case .placeOutside:
-            return "relocation \(type) at \(hex(place)) lies outside its section"
+            return text("relocation ", t, " at ", .hex(place), " lies outside its section")
         }
     }
 }
