@@ -42,6 +42,7 @@ struct PLTKey: Comparable {
 public struct ModuleLayout {
     public static let core = 0, initial = 1
     static let page: UInt64 = 4096
+    public static let maximumSize: UInt64 = 128 << 20
 
     public let elf: ELFFile
     public let fixCortexA53843419: Bool
@@ -173,7 +174,10 @@ public struct ModuleLayout {
             end[Self.core] = at + sym.size
         }
         for r in 0..<2 { regionSize[r] = Self.align(end[r], Self.page) }
-        guard regionSize[0] + regionSize[1] <= 1 << 30 else { throw .outOfRange("module size", value: regionSize[0] + regionSize[1], low: 0, high: 1 << 30) }
+        // No module can be larger than the module area (MODULES_VSIZE, 128 MiB): a hostile size allocates nothing.
+        guard regionSize[0] + regionSize[1] <= Self.maximumSize else {
+            throw .outOfRange("module size", value: regionSize[0] + regionSize[1], low: 0, high: Self.maximumSize)
+        }
     }
 
     static func align(_ v: UInt64, _ a: UInt64) -> UInt64 { (v + a - 1) & ~(a - 1) }
