@@ -100,4 +100,51 @@ struct Mutator {
             _ = exercise(Array(original.prefix(cut)), name: path)
         }
     }
+
+    /// Modules: the example module and a Debian module, mutated where a loader reads (ELF header,
+    /// section headers, symbols, relocations), linked by SlideCore's linker — the one the kernel
+    /// runs on initrd contents — must link (perhaps with failures listed) or give a clean error.
+    @Test func modulesSurviveMutation() throws {
+        var inputs: [String] = []
+        if let dir = try moduleBuild() { inputs.append(dir.appendingPathComponent("hello.ko").path) }
+        if let kernel = try debianKernel() {
+            let modules = URL(fileURLWithPath: kernel).deletingLastPathComponent().appendingPathComponent("modules").resolvingSymlinksInPath().path
+            let nls = (FileManager.default.enumerator(atPath: modules)!.compactMap { $0 as? String }).first { $0.hasSuffix("nls_utf8.ko") }
+            if let nls { inputs.append(modules + "/" + nls) }
+        }
+        var m = Mutator(rng: 0x6b0)
+        var errors: [String: Int] = [:], linked = 0
+        var o = ModuleLinkOptions()
+        o.base = 0xffff_7fff_c800_0000
+        o.undefinedAt = 0xffff_8000_0800_0000
+        o.fixCortexA53843419 = true
+        for path in inputs {
+            let original = try readBytes(path)
+            #expect(try ModuleLinker.link(original, name: "m", path: path, o).failures.isEmpty, "the unmutated module links")
+            // Hot ranges: the ELF header, the section header table, and every SYMTAB/RELA section.
+            var hot: [Range<Int>] = [0..<64]
+            try original.withUnsafeBytes { raw in
+                let elf = try ELFFile(ByteView(raw))
+                let table = Int(elf.header.sectionHeaderOffset)
+                hot.append(table..<min(original.count, table + elf.sectionCount * SectionHeader.size))
+                for i in 0..<elf.sectionCount {
+                    let s = try elf.section(i)
+                    if s.type == .rela || s.type == .symtab { hot.append(Int(s.offset)..<Int(s.offset + s.size)) }
+                }
+            }
+            for _ in 0..<600 {
+                do {
+                    let linked1 = try ModuleLinker.link(m.mutate(original, hot: hot), name: "m", path: path, o)
+                    _ = ModuleReport.text(linked1)
+                    linked += 1
+                } catch {
+                    #expect(error.description.hasPrefix("'\(path)': ") && !error.description.contains("\n"))
+                    errors[String(error.message.prefix(24)), default: 0] += 1
+                }
+            }
+        }
+        guard !inputs.isEmpty else { return }
+        #expect(linked > 50)
+        #expect(errors.count > 3, "\(errors)")
+    }
 }

@@ -183,7 +183,10 @@ public struct ModuleLayout {
     static func align(_ v: UInt64, _ a: UInt64) -> UInt64 { (v + a - 1) & ~(a - 1) }
 
     public func sectionName(_ i: Int) throws(SlideError) -> ByteView {
-        elf.sectionNameTableIndex == 0 ? ByteView(start: nil, count: 0)
+        guard i >= 0, i < sections.count else {
+            throw .outOfRange("section index", value: UInt64(truncatingIfNeeded: i), low: 0, high: UInt64(max(sections.count, 1) - 1))
+        }
+        return elf.sectionNameTableIndex == 0 ? ByteView(start: nil, count: 0)
             : try elf.stringBytes(inTable: elf.sectionNameTableIndex, at: sections[i].nameOffset)
     }
 
