@@ -9,6 +9,8 @@ public struct InspectReport {
     public var relrPlaces: Int?
     public var relativeCount: Int
     public var relrWordsIfPacked: Int?
+    /// What the kernel exports to modules (ELF inputs with `__ksymtab*` sections).
+    public var exports: [KernelExport] = []
 
     public static func build(_ k: KernelImage) throws(SlideKitError) -> InspectReport {
         var counts: [RelocationType: Int] = [:]
@@ -28,7 +30,7 @@ public struct InspectReport {
         let sorted = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
         return InspectReport(kernel: k, fileSize: k.format == .image ? k.bytes.count : k.elfBytes?.count ?? 0,
                              relaTypeCounts: sorted.map { ($0.key, $0.value) }, relrPlaces: relrPlaces,
-                             relativeCount: relative, relrWordsIfPacked: packed)
+                             relativeCount: relative, relrWordsIfPacked: packed, exports: try KernelExports.read(k))
     }
 
     /// A `file(1)`-style one-line description.
@@ -114,6 +116,10 @@ public struct InspectReport {
             row("RELR would save", "\(relativeCount) RELATIVE entries take \(relaBytes) bytes as RELA; "
                 + "as RELR \(words) words = \(relrBytes) bytes (saves \(relaBytes - relrBytes) bytes)")
         }
+        if !exports.isEmpty {
+            let sections = Set(exports.map(\.section)).sorted().joined(separator: ", ")
+            row("Exports", "\(exports.count) symbols in \(sections) (PREL32 entries; `link-module --kernel` resolves modules with them)")
+        }
         for n in k.notes { row("Note", n) }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -170,6 +176,7 @@ public struct InspectReport {
                 ("saved_bytes", .int(relativeCount * RelaEntry.size - words * 8)),
             ])))
         }
+        fields.append(("exports", .array(exports.map { .object([("name", .string($0.name)), ("address", .hex($0.address)), ("section", .string($0.section))]) })))
         fields.append(("notes", .array(k.notes.map { .string($0) })))
         return .object(fields)
     }

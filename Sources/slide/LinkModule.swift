@@ -9,14 +9,17 @@ struct LinkModule: ParsableCommand {
         abstract: "Link kernel modules (.ko, ET_REL) at a chosen address, with PLT veneers for far branches.",
         discussion: """
             Lays out the allocated sections into a core and an init region, resolves symbols
-            (--symbols System.map, or --undefined-at: every undefined symbol gets a synthetic
-            address, 16 bytes apart in name order), applies every relocation section with the
+            (--kernel: the exported symbol table of a kernel ELF, as the Slide kernel resolves
+            modules at boot, plus --kernel-offset for a randomized kernel; --symbols System.map;
+            or --undefined-at: every undefined symbol gets a synthetic address, 16 bytes apart in
+            name order), applies every relocation section with the
             arm64 module loader's rules, and routes CALL26/JUMP26 branches out of ±128 MiB through
             12-byte PLT entries (counted before they are reserved, emitted on overflow).
             Modules compressed as .ko.gz, .ko.xz or .ko.zst are decompressed first.
 
             Examples:
               slide link-module nft_ct.ko --at 0xffff800000000000 --undefined-at 0xffff800008000000 -o nft_ct.core
+              slide link-module hello.ko --at 0xffff9fffddc7f000 --kernel slide-kernel.elf --kernel-offset 0x200012200000
               slide link-module --all lib/modules/6.1.0-56-arm64 --at 0xffff7fffc0000000 --undefined-at 0xffff800008000000 --json
             """)
 
@@ -26,6 +29,9 @@ struct LinkModule: ParsableCommand {
     @Option(help: "System.map-style file (address type name) for undefined symbols.") var symbols: String?
     @Option(name: .customLong("undefined-at"), help: "Give undefined symbols synthetic addresses from here up.", transform: { try parseNumber($0) })
     var undefinedAt: UInt64?
+    @Option(help: "Resolve undefined symbols from this kernel ELF's exported symbols (__ksymtab*).") var kernel: String?
+    @Option(name: .customLong("kernel-offset"), help: "With --kernel: the kernel's KASLR offset (its boot report's offset=).", transform: { try parseNumber($0) })
+    var kernelOffset: UInt64 = 0
     @Option(name: .shortAndLong, help: "Write the linked core region here (and the init region to OUT.init).") var output: String?
     @Flag(name: .customLong("fix-cortex-a53-843419"), help: "Keep ADRP off page offsets 0xff8/0xffc (ADR or a PLT veneer), as the loader does on affected CPUs.")
     var fixErratum = false
@@ -34,7 +40,10 @@ struct LinkModule: ParsableCommand {
     @Argument(help: "A module (.ko), or a directory with --all.") var input: String
 
     func validate() throws {
-        if (symbols == nil) == (undefinedAt == nil) { throw ValidationError("give exactly one of --symbols and --undefined-at") }
+        if [symbols != nil, undefinedAt != nil, kernel != nil].filter({ $0 }).count != 1 {
+            throw ValidationError("give exactly one of --kernel, --symbols and --undefined-at")
+        }
+        if kernelOffset != 0 && kernel == nil { throw ValidationError("--kernel-offset goes with --kernel") }
         if all && output != nil { throw ValidationError("-o writes one module; not with --all") }
     }
 
@@ -44,6 +53,11 @@ struct LinkModule: ParsableCommand {
         o.initBase = initAt
         o.undefinedAt = undefinedAt
         o.fixCortexA53843419 = fixErratum
+        if let kernel {
+            let exports = try KernelExports.read(try KernelImage.load(path: kernel))
+            if exports.isEmpty { throw SlideKitError(kernel, "no __ksymtab section: the kernel exports nothing (an ELF with section headers is needed)") }
+            for e in exports { o.symbols[e.name] = e.address &+ kernelOffset }
+        }
         if let symbols {
             let text = String(decoding: try Files.read(symbols), as: UTF8.self)
             for (n, line) in text.split(separator: "\n").enumerated() {

@@ -31,18 +31,9 @@ func kernelSymbols(_ variant: String) throws -> [String: UInt64] {
     return out
 }
 
-/// The exported symbol table of a kernel Image, read by SlideCore at the link address.
-func exportedSymbols(_ variant: String) throws -> [(name: String, value: UInt64)] {
-    let image = try #require(try kernelImage(variant))
-    let k = try KernelImage.load(path: image)
-    let nm = try kernelSymbols(variant)
-    let start = try #require(nm["__start___ksymtab"]), stop = try #require(nm["__stop___ksymtab"])
-    let bytes = try readBytes(image)
-    return try bytes.withUnsafeBytes { raw in
-        let table = try KernelSymbolTable(memory: ByteView(raw), address: k.linkBase, tableOffset: Int(start - k.linkBase), tableSize: Int(stop - start))
-        #expect(try table.isSorted())
-        return try (0..<table.count).map { i in let e = try table.entry(i); return (String(e.name), e.value) }
-    }
+/// The exported symbol table of the kernel ELF (`slide inspect`'s and `link-module --kernel`'s reader).
+func exportedSymbols(_ variant: String) throws -> [KernelExport] {
+    try KernelExports.read(try KernelImage.load(path: repoRoot.appendingPathComponent(".build/kernel/\(variant)/slide-kernel.elf").path))
 }
 
 struct ModuleBootCase: CustomTestStringConvertible, Sendable {
@@ -101,13 +92,9 @@ let moduleBootMatrix: [ModuleBootCase] = [
         let (offset, base) = prediction(seed)
 
         // The host: the same module linked at the same base against the kernel's ksymtab at run-time addresses.
-        let work = temporaryDirectory("module-boot")
-        let map = work.appendingPathComponent("System.map").path
-        let exports = try exportedSymbols(c.image)
-        #expect(exports.count == 6)
-        try exports.map { "\(hexPadded($0.value &+ offset)) T \($0.name)" }.joined(separator: "\n").write(toFile: map, atomically: true, encoding: .utf8)
-        let out = work.appendingPathComponent("hello.core").path
-        let host = try slide(["link-module", ko, "--at", hex(base), "--symbols", map, "-o", out, "--json"])
+        let out = temporaryDirectory("module-boot").appendingPathComponent("hello.core").path
+        let elf = repoRoot.appendingPathComponent(".build/kernel/\(c.image)/slide-kernel.elf").path
+        let host = try slide(["link-module", ko, "--at", hex(base), "--kernel", elf, "--kernel-offset", hex(offset), "-o", out, "--json"])
         #expect(host.status == 0, "\(host.stderr)")
         let doc = try jsonObject(host.stdout)
         let plt = doc["plt"] as! [String: Int]
@@ -143,28 +130,40 @@ let moduleBootMatrix: [ModuleBootCase] = [
     }
 }
 
-@Suite struct KernelExports {
-    /// The ksymtab SlideCore reads from the Image names every exported symbol at its llvm-nm address.
+@Suite struct ExportedSymbols {
+    /// The ksymtab read from the ELF (inspect, link-module --kernel) and from the flat Image (as the
+    /// kernel reads it) names every exported symbol at its llvm-nm address, sorted; lookups bisect.
     @Test func ksymtabMatchesTheSymbolTable() throws {
         guard try kernelImage("rela") != nil else { return }
         let nm = try kernelSymbols("rela")
         let exports = try exportedSymbols("rela")
+        #expect(Set(exports.map(\.section)) == ["__ksymtab"])
         let listed = try String(contentsOf: repoRoot.appendingPathComponent("Kernel/ksymtab.S"), encoding: .utf8)
             .split(separator: "\n").filter { $0.hasPrefix("    export  ") }.map { String($0.split(separator: " ").last!) }
         #expect(exports.map(\.name) == listed.sorted())
-        for e in exports { #expect(nm[e.name] == e.value, "\(e.name)") }
+        for e in exports { #expect(nm[e.name] == e.address, "\(e.name)") }
         // Lookups bisect: every name is found, a missing one is not.
         let image = try readBytes(try #require(try kernelImage("rela")))
         let k = try KernelImage.load(path: try #require(try kernelImage("rela")))
         try image.withUnsafeBytes { raw in
             let table = try KernelSymbolTable(memory: ByteView(raw), address: k.linkBase, tableOffset: Int(nm["__start___ksymtab"]! - k.linkBase),
                                               tableSize: Int(nm["__stop___ksymtab"]! - nm["__start___ksymtab"]!))
+            #expect(try table.isSorted())
             for e in exports {
                 let found = Array(e.name.utf8).withUnsafeBytes { table.lookup(ByteView($0)) }
-                #expect(found == e.value)
+                #expect(found == e.address)
             }
             #expect(Array("slide_missing".utf8).withUnsafeBytes { table.lookup(ByteView($0)) } == nil)
         }
+        // The CLI: inspect lists them; link-module --kernel needs an ELF, and one source of symbols.
+        let elf = repoRoot.appendingPathComponent(".build/kernel/rela/slide-kernel.elf").path
+        let doc = try jsonObject(try slide("inspect", elf, "--json").stdout)
+        #expect((doc["exports"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == exports.map(\.name))
+        let ko = repoRoot.appendingPathComponent(".build/kernel/modules/hello.ko").path
+        let raw = try slide("link-module", ko, "--at", "0xffff800000000000", "--kernel", try #require(try kernelImage("rela")))
+        #expect(raw.status == 1 && raw.stderr.contains("no __ksymtab section"), "\(raw.stderr)")
+        let both = try slide("link-module", ko, "--at", "0xffff800000000000", "--kernel", elf, "--undefined-at", "0")
+        #expect(both.status == 64 && both.stderr.contains("exactly one of --kernel, --symbols and --undefined-at"))
     }
 }
 
