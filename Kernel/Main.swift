@@ -25,7 +25,7 @@ func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1
     let moduleBase = ModuleRegion.base(randomized: randomized, fraction: ModuleRegion.fraction(seed: info.seed),
                                        stext: layout.stext, etext: layout.etext, end: layout.end)
     line("module_base", hex(moduleBase))
-    let moduleBytes = loadModules(info: info, layout: layout, moduleBase: moduleBase)
+    let moduleEnd = loadModules(info: info, layout: layout, moduleBase: moduleBase)
     let counter = UnsafePointer<UInt64>(bitPattern: UInt(slideLookupSymbol(("slide_module_counter" as StaticString).utf8Start)))
     line("module_counter", counter.map { String($0.pointee) } ?? "missing")
 
@@ -34,7 +34,7 @@ func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1
     var modulePages = (rx: 0, r: 0, rw: 0)
     let census = PageTableWalker.walk(root: info.ttbr1, vaBase: 0xffff_0000_0000_0000, pointerDelta: toLinear) { v, _, size, d in
         let writableExecutable = d & Descriptor.readOnly == 0 && d & Descriptor.pxn == 0
-        if v >= moduleBase && v < moduleBase &+ moduleBytes {
+        if v >= moduleBase && v < moduleEnd && !(v >= layout.text && v < layout.end) {
             let pages = Int(size / 4096)
             if d & Descriptor.pxn == 0 { modulePages.rx += pages } else if d & Descriptor.readOnly != 0 { modulePages.r += pages } else { modulePages.rw += pages }
         }

@@ -25,8 +25,9 @@ struct ModuleLoader {
     let moduleBase: UInt64
     let symbols: KernelSymbolTable
     var tables: PageTableBuilder
-    /// Bytes of the pool (and of the module region) used so far.
+    /// Bytes of the pool used so far, and the next free module address.
     var used: UInt64 = 0
+    var next: UInt64
     var loaded = 0
 
     init?(info: BootInfo, layout: ImageLayout, moduleBase: UInt64) {
@@ -35,6 +36,7 @@ struct ModuleLoader {
         self.layout = layout
         self.moduleBase = moduleBase
         self.symbols = symbols
+        next = moduleBase
         // Table pages for the module region: the rest of the boot pool, reached through the linear map.
         tables = PageTableBuilder(poolBase: info.tablePool &+ info.tablePages * 4096, poolPages: 64 - Int(info.tablePages),
                                   pointerDelta: pageOffset &- info.physOffset)
@@ -82,7 +84,8 @@ struct ModuleLoader {
                 throw .outOfRange("module pool bytes", value: used + coreSize + initSize, low: 0, high: modulePoolSize)
             }
             let corePA = layout.modulePool &- info.kimageVoffset &+ used, initPA = corePA &+ coreSize
-            let bases = (core: moduleBase &+ used, initial: moduleBase &+ used &+ coreSize)
+            let core0 = ModuleRegion.place(cursor: next, size: coreSize + initSize, imageStart: layout.text, imageEnd: layout.end)
+            let bases = (core: core0, initial: core0 &+ coreSize)
             let core = MutableByteView(UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: UInt(linear(corePA))), count: Int(coreSize)))
             let initRegion = MutableByteView(UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: UInt(linear(initPA))), count: Int(initSize)))
             var firstFailure: ModuleLinkFailure? = nil
@@ -114,6 +117,7 @@ struct ModuleLoader {
             }
             syncTables()
             used += coreSize + initSize
+            next = bases.initial &+ initSize
             loaded += 1
             var relocations = 0
             for t in result.typeCounts { relocations += t.count }
@@ -142,20 +146,20 @@ struct ModuleLoader {
     }
 }
 
-/// Finds the initrd in /chosen and loads its modules; returns the bytes of module region used.
+/// Finds the initrd in /chosen and loads its modules; returns the end of the module addresses used.
 func loadModules(info: BootInfo, layout: ImageLayout, moduleBase: UInt64) -> UInt64 {
     guard let fdtVA = UnsafeMutableRawPointer(bitPattern: UInt(pageOffset &+ (info.fdt &- info.physOffset))),
           let fdt = try? FDT(at: fdtVA, limit: Int(info.fdtSize)),
           let s = try? fdt.property(node: "chosen", name: "linux,initrd-start"),
           let e = try? fdt.property(node: "chosen", name: "linux,initrd-end") else {
         line("initrd", "none")
-        return 0
+        return moduleBase
     }
     let start = fdt.cells(s, at: 0, count: min(s.length / 4, 2)), end = fdt.cells(e, at: 0, count: min(e.length / 4, 2))
     guard end > start, var loader = ModuleLoader(info: info, layout: layout, moduleBase: moduleBase) else {
         line("initrd", "none")
-        return 0
+        return moduleBase
     }
     loader.loadAll(initrdStart: start, initrdEnd: end)
-    return loader.used
+    return loader.next
 }

@@ -63,3 +63,29 @@ import Testing
         #expect(p.choose(seed: 9, loadPA: 0x4060_1000, imageSize: 0x1f_f000)!.address & 0x1f_ffff == 0x1000)
     }
 }
+
+@Suite struct ModuleRegionModel {
+    // Spec §4.4 (Linux 6.1, RANDOMIZE_MODULE_REGION_FULL): base = max(_end - 2 GiB, MODULES_VADDR)
+    // + ((2 GiB - (_end - _stext)) × fraction) >> 21, page-aligned; without KASLR, _etext - 128 MiB.
+    @Test func baseRows() {
+        let stext: UInt64 = 0xffff_a000_0800_1000, etext: UInt64 = 0xffff_a000_0810_0000, end: UInt64 = 0xffff_a000_0820_0000
+        #expect(ModuleRegion.base(randomized: false, fraction: 5, stext: stext, etext: etext, end: end) == 0xffff_a000_0010_0000)
+        #expect(ModuleRegion.base(randomized: true, fraction: 0, stext: stext, etext: etext, end: end) == 0xffff_9fff_8820_0000)
+        // fraction 2^20: half of (2 GiB - 0x1ff000) = 0x3ff0_0800, page-aligned down.
+        let low: UInt64 = 0xffff_9fff_8820_0000
+        #expect(ModuleRegion.base(randomized: true, fraction: 1 << 20, stext: stext, etext: etext, end: end) == low + 0x3ff0_0000)
+        // The top fraction stays below _stext: the window always covers the image.
+        let top = ModuleRegion.base(randomized: true, fraction: (1 << 21) - 1, stext: stext, etext: etext, end: end)
+        #expect(top <= stext && top &+ ModuleRegion.window >= end)
+    }
+
+    // A module that would overlap the kernel image goes just past it; otherwise where the cursor is.
+    @Test func placementSkipsTheImage() {
+        let start: UInt64 = 0xffff_a000_0800_0000, end: UInt64 = 0xffff_a000_081b_2000
+        #expect(ModuleRegion.place(cursor: start - 0x4000, size: 0x4000, imageStart: start, imageEnd: end) == start - 0x4000)
+        #expect(ModuleRegion.place(cursor: start - 0x3000, size: 0x4000, imageStart: start, imageEnd: end) == end)
+        #expect(ModuleRegion.place(cursor: start + 0x1000, size: 0x1000, imageStart: start, imageEnd: end) == end)
+        #expect(ModuleRegion.place(cursor: end, size: 0x4000, imageStart: start, imageEnd: end) == end)
+        #expect(ModuleRegion.place(cursor: start, size: 0x1000, imageStart: start, imageEnd: end - 0x800) == end) // rounded up to a page
+    }
+}

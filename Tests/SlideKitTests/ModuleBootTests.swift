@@ -37,22 +37,26 @@ func exportedSymbols(_ variant: String) throws -> [KernelExport] {
 }
 
 struct ModuleBootCase: CustomTestStringConvertible, Sendable {
+    /// Where the module lands: within branch range of the kernel text, beyond it, or with a
+    /// module_base so close below the image that the module must skip past it.
+    enum Place: String, Sendable { case inRange = "in range", outOfRange = "out of range", overImage = "over the image" }
     var loader = BootOptions.Loader.qemu
     var at: UInt64? = nil
-    var inRange: Bool
+    var place: Place
     var image = "rela"
     /// Where the seed search starts (different seeds for different cases).
     var searchFrom: UInt64
-    var testDescription: String { "\(image) \(loader.rawValue)\(at.map { " at \(hex($0))" } ?? "") \(inRange ? "in range" : "out of range")" }
+    var testDescription: String { "\(image) \(loader.rawValue)\(at.map { " at \(hex($0))" } ?? "") \(place.rawValue)" }
 }
 
 let moduleBootMatrix: [ModuleBootCase] = [
-    ModuleBootCase(inRange: true, searchFrom: 1),
-    ModuleBootCase(inRange: false, searchFrom: 1),
-    ModuleBootCase(inRange: true, image: "relr", searchFrom: 5000),
-    ModuleBootCase(loader: .direct, at: 0x4820_1000, inRange: false, searchFrom: 7000),   // 4 KiB-misaligned load
-    ModuleBootCase(loader: .uBoot, at: 0x4500_0000, inRange: true, searchFrom: 9000),
-    ModuleBootCase(loader: .uBoot, at: 0x4500_0000, inRange: false, image: "relr", searchFrom: 11000),
+    ModuleBootCase(place: .inRange, searchFrom: 1),
+    ModuleBootCase(place: .outOfRange, searchFrom: 1),
+    ModuleBootCase(place: .inRange, image: "relr", searchFrom: 5000),
+    ModuleBootCase(loader: .direct, at: 0x4820_1000, place: .outOfRange, searchFrom: 7000),   // 4 KiB-misaligned load
+    ModuleBootCase(loader: .uBoot, at: 0x4500_0000, place: .inRange, searchFrom: 9000),
+    ModuleBootCase(loader: .uBoot, at: 0x4500_0000, place: .outOfRange, image: "relr", searchFrom: 11000),
+    ModuleBootCase(place: .overImage, searchFrom: 1),
 ]
 
 @Suite struct ModuleBoots {
@@ -61,7 +65,7 @@ let moduleBootMatrix: [ModuleBootCase] = [
         guard let dir = try moduleBuild(), let image = try kernelImage(c.image) else { return }
         let ko = dir.appendingPathComponent("hello.ko").path
         let nm = try kernelSymbols(c.image)
-        let (stext, etext, end) = (nm["_stext"]!, nm["_etext"]!, nm["_end"]!)
+        let (text, stext, etext, end) = (nm["_text"]!, nm["_stext"]!, nm["_etext"]!, nm["_end"]!)
         var o = BootOptions()
         o.loader = c.loader; o.at = c.at; o.timeout = 90
         o.initrd = dir.appendingPathComponent("initrd.cpio").path
@@ -71,30 +75,36 @@ let moduleBootMatrix: [ModuleBootCase] = [
         let coreSize = UInt64((probe["core"] as! [String: Any])["size"] as! Int), initSize = UInt64((probe["init"] as! [String: Any])["size"] as! Int)
 
         // A seed that puts the module where the case wants it: every call into the kernel text in
-        // range (±128 MiB, with a margin), or none.
-        func prediction(_ seed: UInt64) -> (offset: UInt64, base: UInt64) {
+        // range (±128 MiB, with a margin), or none; or a module_base whose module would overlap the image.
+        func prediction(_ seed: UInt64) -> (offset: UInt64, base: UInt64, module: UInt64) {
             // Physical randomization keeps the low 21 bits of the load address, and so the virtual offset.
             let offset = KASLR.offset(displacement: KASLR.displacement(seed: seed), physicalAddress: o.imageAddress)
-            return (offset, ModuleRegion.base(randomized: true, fraction: ModuleRegion.fraction(seed: seed),
-                                              stext: stext &+ offset, etext: etext &+ offset, end: end &+ offset))
+            let base = ModuleRegion.base(randomized: true, fraction: ModuleRegion.fraction(seed: seed),
+                                         stext: stext &+ offset, etext: etext &+ offset, end: end &+ offset)
+            return (offset, base, ModuleRegion.place(cursor: base, size: coreSize + initSize, imageStart: text &+ offset, imageEnd: end &+ offset))
         }
         let reach: UInt64 = 128 << 20, margin: UInt64 = 1 << 20
         var seed = c.searchFrom
-        while true {
-            let (offset, base) = prediction(seed)
-            let (s, e, top) = (stext &+ offset, etext &+ offset, base &+ coreSize &+ initSize)
-            let farthest = max(e > base ? e - base : 0, top > s ? top - s : 0)
-            let nearest = base >= e ? base - e : s >= top ? s - top : 0
-            if c.inRange ? farthest + margin < reach : nearest > reach + margin { break }
+        search: while true {
+            let (offset, base, module) = prediction(seed)
+            let (s, e, top) = (stext &+ offset, etext &+ offset, module &+ coreSize &+ initSize)
+            let farthest = max(e > module ? e - module : 0, top > s ? top - s : 0)
+            let nearest = module >= e ? module - e : s >= top ? s - top : 0
+            switch c.place {
+            case .inRange: if farthest + margin < reach && module == base { break search }
+            case .outOfRange: if nearest > reach + margin { break search }
+            case .overImage: if module != base { break search }
+            }
             seed += 1
+            guard seed < c.searchFrom + 1_000_000 else { Issue.record("no seed for \(c.place.rawValue)"); return }
         }
         o.seed = seed
-        let (offset, base) = prediction(seed)
+        let (offset, base, module) = prediction(seed)
 
         // The host: the same module linked at the same base against the kernel's ksymtab at run-time addresses.
         let out = temporaryDirectory("module-boot").appendingPathComponent("hello.core").path
         let elf = repoRoot.appendingPathComponent(".build/kernel/\(c.image)/slide-kernel.elf").path
-        let host = try slide(["link-module", ko, "--at", hex(base), "--kernel", elf, "--kernel-offset", hex(offset), "-o", out, "--json"])
+        let host = try slide(["link-module", ko, "--at", hex(module), "--kernel", elf, "--kernel-offset", hex(offset), "-o", out, "--json"])
         #expect(host.status == 0, "\(host.stderr)")
         let doc = try jsonObject(host.stdout)
         let plt = doc["plt"] as! [String: Int]
@@ -102,15 +112,16 @@ let moduleBootMatrix: [ModuleBootCase] = [
         let relocations = (doc["relocations"] as! [String: Int]).values.reduce(0, +)
         let digest = { (path: String) throws -> UInt64 in try readBytes(path).withUnsafeBytes { ImageDigest.compute(ByteView($0)) } }
         let digests = (try digest(out), try digest(out + ".init"))
-        if c.inRange { #expect(pltCore + pltInit == 0) } else { #expect(pltCore > 0 && pltInit > 0, "core and init both call the kernel") }
+        if c.place == .outOfRange { #expect(pltCore > 0 && pltInit > 0, "core and init both call the kernel") } else { #expect(pltCore + pltInit == 0) }
+        if c.place == .overImage { #expect(module == (end &+ offset + 0xfff) & ~0xfff, "just past the image") }
 
         let r = try Booter.boot(image, o)
         #expect(!r.timedOut && r.status == 0, "\(r.output.suffix(2000))")
         #expect(r.value("offset") == hex(offset))
         #expect(r.value("module_base") == hex(base))
         #expect(r.value("initrd") == "cpio:3")
-        #expect(r.value("module") == "hello base=\(hex(base)) plts=\(pltCore + pltInit) init=ok", "\(r.output.suffix(2000))")
-        #expect(r.value("module_hello") == "core:\(hex(base))+\(hex(coreSize)),init:\(hex(base + coreSize))+\(hex(initSize)),"
+        #expect(r.value("module") == "hello base=\(hex(module)) plts=\(pltCore + pltInit) init=ok", "\(r.output.suffix(2000))")
+        #expect(r.value("module_hello") == "core:\(hex(module))+\(hex(coreSize)),init:\(hex(module + coreSize))+\(hex(initSize)),"
                 + "plts_core:\(pltCore),plts_init:\(pltInit),relocs:\(relocations),digest:\(hex(digests.0))/\(hex(digests.1))")
         #expect(r.value("hello_says") == "hello from a module")
         #expect(r.value("hello_checks") == "0x0", "every address the module took agrees")

@@ -22,4 +22,11 @@ public enum ModuleRegion {
         let low = max(end &- window, modulesVaddr)
         return (low &+ ((range &* fraction) >> 21)) & ~0xfff
     }
+
+    /// Where a module of `size` bytes goes when the next free module address is `cursor`: there,
+    /// unless it would overlap the kernel image mapped inside the window ([imageStart, imageEnd)),
+    /// in which case just past the image — as Linux's vmalloc skips the image's vm area.
+    public static func place(cursor: UInt64, size: UInt64, imageStart: UInt64, imageEnd: UInt64) -> UInt64 {
+        cursor < imageEnd && cursor &+ size > imageStart ? (imageEnd &+ 0xfff) & ~0xfff : cursor
+    }
 }
