@@ -160,6 +160,11 @@ func loadModules(info: BootInfo, layout: ImageLayout, moduleBase: UInt64) -> UIn
         line("initrd", "none")
         return moduleBase
     }
+    // Read through the linear map, which covers RAM only.
+    guard start >= info.ramLow, end <= info.ramHigh else {
+        line("initrd", "outside-ram:\(hex(start))-\(hex(end))")
+        return moduleBase
+    }
     loader.loadAll(initrdStart: start, initrdEnd: end)
     return loader.next
 }
