@@ -15,10 +15,6 @@
 @_silgen_name("slide_sync_tables") func syncTables()
 @_silgen_name("slide_flush_tlb_range") func flushTLB(_ va: UInt64, _ size: UInt64)
 
-func printBytes(_ b: ByteView) {
-    for i in 0..<b.count { _ = putchar(Int32((try? b.u8(at: i)) ?? 0x3f)) }
-}
-
 struct ModuleLoader {
     let info: BootInfo
     let layout: ImageLayout
@@ -71,12 +67,8 @@ struct ModuleLoader {
         // The module's name: the file name without directories and ".ko".
         var from = 0
         for i in 0..<path.count where (try? path.u8(at: i)) == UInt8(ascii: "/") { from = i + 1 }
-        let name = ByteView(start: path.base.map { $0 + from }, count: path.count - from - 3)
-        func report(_ status: String) {
-            print("slide: module=", terminator: "")
-            printBytes(name)
-            print(" \(status)")
-        }
+        let name = String(ByteView(start: path.base.map { $0 + from }, count: path.count - from - 3))
+        func report(_ status: String) { print("slide: module=\(name) \(status)") }
         do throws(SlideError) {
             let module = try ModuleLayout(try ELFFile(data))
             let coreSize = module.regionSize[ModuleLayout.core], initSize = module.regionSize[ModuleLayout.initial]
@@ -96,14 +88,11 @@ struct ModuleLoader {
                 let why: String
                 switch f.reason {
                 case .undefinedSymbol:
-                    let symbol = try module.symbolName(f.symbol)
-                    why = text("undefined-symbol:", .string(String(decoding: UnsafeRawBufferPointer(start: symbol.base, count: symbol.count), as: UTF8.self)))
+                    why = text("undefined-symbol:", .string(String(try module.symbolName(f.symbol))))
                 case .relocation(let e), .throughPLT(let e): why = "relocation:\(e.description)"
                 default: why = "relocation"
                 }
-                let section = try module.sectionName(f.targetSection)
-                let sectionName = String(decoding: UnsafeRawBufferPointer(start: section.base, count: section.count), as: UTF8.self)
-                report("error=\(why) section=\(sectionName) offset=\(hex(f.offset)) type=\(f.type) failures=\(result.failures)")
+                report("error=\(why) section=\(String(try module.sectionName(f.targetSection))) offset=\(hex(f.offset)) type=\(f.type) failures=\(result.failures)")
                 return
             }
             let digests = (ImageDigest.compute(core.readOnly), ImageDigest.compute(initRegion.readOnly))
@@ -123,9 +112,7 @@ struct ModuleLoader {
             for t in result.typeCounts { relocations += t.count }
             let detail = "core:\(hex(bases.core))+\(hex(coreSize)),init:\(hex(bases.initial))+\(hex(initSize)),"
                 + "plts_core:\(result.pltUsed[0]),plts_init:\(result.pltUsed[1]),relocs:\(relocations),digest:\(hex(digests.0))/\(hex(digests.1))"
-            print("slide: module_", terminator: "")
-            printBytes(name)
-            print("=\(detail)")
+            print("slide: module_\(name)=\(detail)")
             guard let initFunction = try module.definedSymbol(named: "init_module", bases: bases) else {
                 report("base=\(hex(bases.core)) plts=\(result.pltUsed[0] + result.pltUsed[1]) init=none")
                 return
@@ -135,9 +122,7 @@ struct ModuleLoader {
             if initSize > 0 {
                 let pages = try tables.unmap(root: info.ttbr1, va: bases.initial, size: initSize)
                 flushTLB(bases.initial, initSize)
-                print("slide: module_", terminator: "")
-                printBytes(name)
-                print("_init_freed=\(pages)")
+                print("slide: module_\(name)_init_freed=\(pages)")
             }
             report("base=\(hex(bases.core)) plts=\(result.pltUsed[0] + result.pltUsed[1]) init=\(status == 0 ? "ok" : "fail:\(status)")")
         } catch {
@@ -149,22 +134,16 @@ struct ModuleLoader {
 /// Finds the initrd in /chosen and loads its modules; returns the end of the module addresses used.
 func loadModules(info: BootInfo, layout: ImageLayout, moduleBase: UInt64) -> UInt64 {
     guard let fdtVA = UnsafeMutableRawPointer(bitPattern: UInt(pageOffset &+ (info.fdt &- info.physOffset))),
-          let fdt = try? FDT(at: fdtVA, limit: Int(info.fdtSize)),
-          let s = try? fdt.property(node: "chosen", name: "linux,initrd-start"),
-          let e = try? fdt.property(node: "chosen", name: "linux,initrd-end") else {
-        line("initrd", "none")
-        return moduleBase
-    }
-    let start = fdt.cells(s, at: 0, count: min(s.length / 4, 2)), end = fdt.cells(e, at: 0, count: min(e.length / 4, 2))
-    guard end > start, var loader = ModuleLoader(info: info, layout: layout, moduleBase: moduleBase) else {
+          let fdt = try? FDT(at: fdtVA, limit: Int(info.fdtSize)), let range = try? fdt.initrd(),
+          var loader = ModuleLoader(info: info, layout: layout, moduleBase: moduleBase) else {
         line("initrd", "none")
         return moduleBase
     }
     // Read through the linear map, which covers RAM only.
-    guard start >= info.ramLow, end <= info.ramHigh else {
-        line("initrd", "outside-ram:\(hex(start))-\(hex(end))")
+    guard range.start >= info.ramLow, range.end <= info.ramHigh else {
+        line("initrd", "outside-ram:\(hex(range.start))-\(hex(range.end))")
         return moduleBase
     }
-    loader.loadAll(initrdStart: start, initrdEnd: end)
+    loader.loadAll(initrdStart: range.start, initrdEnd: range.end)
     return loader.next
 }

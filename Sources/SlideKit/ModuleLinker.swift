@@ -118,10 +118,3 @@ public enum ModuleLinker {
             + "\(String(try layout.sectionName(f.targetSection)))+\(hex(f.offset)): \(why)"
     }
 }
-
-extension String {
-    /// Bytes from a file (names in string tables), decoded as UTF-8.
-    init(_ bytes: ByteView) {
-        self = bytes.count == 0 ? "" : String(decoding: UnsafeRawBufferPointer(start: bytes.base, count: bytes.count), as: UTF8.self)
-    }
-}

@@ -178,3 +178,11 @@ public struct MutableByteView {
         base.unsafelyUnwrapped.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt64.self)
     }
 }
+
+extension String {
+    /// The bytes of a window (names in string tables, cpio members), decoded as UTF-8. A copy: the
+    /// result lives on the heap, never at the window's address (see Text.swift for why that matters).
+    public init(_ bytes: ByteView) {
+        self = bytes.count == 0 ? "" : String(decoding: UnsafeRawBufferPointer(start: bytes.base, count: bytes.count), as: UTF8.self)
+    }
+}

@@ -82,17 +82,7 @@ public struct ELFFile {
 
     /// The NUL-terminated string at `offset` in string table section `tableIndex`.
     public func string(inTable tableIndex: Int, at offset: UInt32) throws(SlideError) -> String {
-        let table = try contents(of: try section(tableIndex))
-        let start = Int(offset)
-        guard start < table.count else {
-            throw .outOfRange("string offset", value: UInt64(offset), low: 0, high: UInt64(max(table.count, 1) - 1))
-        }
-        var end = start
-        while end < table.count, try table.u8(at: end) != 0 { end += 1 }
-        var utf8: [UInt8] = []
-        utf8.reserveCapacity(end - start)
-        for i in start..<end { utf8.append(try table.u8(at: i)) }
-        return String(decoding: utf8, as: UTF8.self)
+        String(try stringBytes(inTable: tableIndex, at: offset))
     }
 
     /// The bytes of the NUL-terminated string at `offset` in string table section `tableIndex` (no copy).

@@ -176,10 +176,16 @@ extension FDT {
             }
             return true
         }
-        if let s = try property(node: "chosen", name: "linux,initrd-start"), let e = try property(node: "chosen", name: "linux,initrd-end") {
-            let start = cells(s, at: 0, count: s.length / 4), end = cells(e, at: 0, count: e.length / 4)
-            if end > start { body(start, end - start) }
+        if let r = try initrd() { body(r.start, r.end - r.start) }
+    }
+
+    /// The initrd named in `/chosen` (`linux,initrd-start` and `-end`, one or two cells each), when non-empty.
+    public func initrd() throws(SlideError) -> (start: UInt64, end: UInt64)? {
+        guard let s = try property(node: "chosen", name: "linux,initrd-start"), let e = try property(node: "chosen", name: "linux,initrd-end") else {
+            return nil
         }
+        let start = cells(s, at: 0, count: min(s.length / 4, 2)), end = cells(e, at: 0, count: min(e.length / 4, 2))
+        return end > start ? (start, end) : nil
     }
 }
 
