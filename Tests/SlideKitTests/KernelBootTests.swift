@@ -17,6 +17,17 @@ func kernelImage(_ variant: String) throws -> String? {
     return nil
 }
 
+/// Addresses of the kernel ELF's symbols (link time), from llvm-nm.
+func kernelSymbols(_ variant: String) throws -> [String: UInt64] {
+    let elf = repoRoot.appendingPathComponent(".build/kernel/\(variant)/slide-kernel.elf").path
+    var out: [String: UInt64] = [:]
+    for line in try run("llvm-nm", [elf]).stdout.split(separator: "\n") {
+        let f = line.split(separator: " ")
+        if f.count == 3, let v = UInt64(f[0], radix: 16) { out[String(f[2])] = v }
+    }
+    return out
+}
+
 struct BootCase: CustomTestStringConvertible, Sendable {
     var image = "rela"
     var loader = BootOptions.Loader.qemu
@@ -153,11 +164,8 @@ let testInitrd: String = {
         #expect(r.value("linear_map") == "1G:\(gib),2M:0,4K:0,bytes:\(hex(UInt64(gib) << 30))")
         #expect(r.value("phys_offset") == "0x40000000")
         // The module region: the 2 GiB window covers the kernel; with an FDT seed, the host predicts it.
-        let elf = repoRoot.appendingPathComponent(".build/kernel/\(c.image)/slide-kernel.elf").path
-        let nm = try run("llvm-nm", [elf]).stdout.split(separator: "\n")
-        func symbol(_ name: String) throws -> UInt64 {
-            try #require(nm.first { $0.hasSuffix(" " + name) }.flatMap { UInt64($0.prefix(16), radix: 16) })
-        }
+        let nm = try kernelSymbols(c.image)
+        func symbol(_ name: String) throws -> UInt64 { try #require(nm[name]) }
         let moduleBase = try #require(r.value("module_base").flatMap { UInt64($0.dropFirst(2), radix: 16) })
         let runOffset = try #require(r.value("offset").flatMap { UInt64($0.dropFirst(2), radix: 16) })
         let (stext, etext, end) = (try symbol("_stext") &+ runOffset, try symbol("_etext") &+ runOffset, try symbol("_end") &+ runOffset)
@@ -210,9 +218,7 @@ let testInitrd: String = {
             xor(Int(place - k.linkBase), 0x1)
         case .textByte:
             // A byte of kernel_main (runs after the check; a byte of the pre-check path is covered by the exception test).
-            let elf = repoRoot.appendingPathComponent(".build/kernel/rela/slide-kernel.elf").path
-            let sym = try run("llvm-nm", [elf]).stdout.split(separator: "\n").first { $0.hasSuffix(" kernel_main") }
-            let va = try #require(sym.flatMap { UInt64($0.prefix(16), radix: 16) })
+            let va = try #require(try kernelSymbols("rela")["kernel_main"])
             b[Int(va - k.linkBase) + 8] ^= 0x10
         case .resealedRelaOffset: put(rela + 24 * 3, k.linkBase + 0x4000_0000); expected = "tables"
         case .resealedRelaInfo: put(rela + 24 * 3 + 8, 0x402); expected = "unsupported-type"

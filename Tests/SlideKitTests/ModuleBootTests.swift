@@ -20,17 +20,6 @@ func moduleBuild() throws -> URL? {
     return dir
 }
 
-/// Addresses of the kernel ELF's symbols (link time), from llvm-nm.
-func kernelSymbols(_ variant: String) throws -> [String: UInt64] {
-    let elf = repoRoot.appendingPathComponent(".build/kernel/\(variant)/slide-kernel.elf").path
-    var out: [String: UInt64] = [:]
-    for line in try run("llvm-nm", [elf]).stdout.split(separator: "\n") {
-        let f = line.split(separator: " ")
-        if f.count == 3, let v = UInt64(f[0], radix: 16) { out[String(f[2])] = v }
-    }
-    return out
-}
-
 /// The exported symbol table of the kernel ELF (`slide inspect`'s and `link-module --kernel`'s reader).
 func exportedSymbols(_ variant: String) throws -> [KernelExport] {
     try KernelExports.read(try KernelImage.load(path: repoRoot.appendingPathComponent(".build/kernel/\(variant)/slide-kernel.elf").path))
@@ -70,9 +59,13 @@ let moduleBootMatrix: [ModuleBootCase] = [
         o.loader = c.loader; o.at = c.at; o.timeout = 90
         o.initrd = dir.appendingPathComponent("initrd.cpio").path
 
-        // The module's size, from a host link anywhere.
-        let probe = try jsonObject(try slide(["link-module", ko, "--at", "0xffff800000000000", "--undefined-at", "0xffff800000000000", "--json"]).stdout)
-        let coreSize = UInt64((probe["core"] as! [String: Any])["size"] as! Int), initSize = UInt64((probe["init"] as! [String: Any])["size"] as! Int)
+        // The module's layout (SlideCore, in process): region sizes, and the core's pages per permission.
+        let (coreSize, initSize, pages) = try readBytes(ko).withUnsafeBytes { raw in
+            let layout = try ModuleLayout(try ELFFile(ByteView(raw)))
+            return (layout.regionSize[0], layout.regionSize[1],
+                    (rx: Int(layout.readOnlyStart[0] / 4096), r: Int((layout.writableStart[0] - layout.readOnlyStart[0]) / 4096),
+                     rw: Int((layout.regionSize[0] - layout.writableStart[0]) / 4096)))
+        }
 
         // A seed that puts the module where the case wants it: every call into the kernel text in
         // range (±128 MiB, with a margin), or none; or a module_base whose module would overlap the image.
@@ -108,6 +101,7 @@ let moduleBootMatrix: [ModuleBootCase] = [
         #expect(host.status == 0, "\(host.stderr)")
         let doc = try jsonObject(host.stdout)
         let plt = doc["plt"] as! [String: Int]
+        #expect((doc["core"] as? [String: Any])?["size"] as? Int == Int(coreSize) && (doc["init"] as? [String: Any])?["size"] as? Int == Int(initSize))
         let (pltCore, pltInit) = (plt["core_used"]!, plt["init_used"]!)
         let relocations = (doc["relocations"] as! [String: Int]).values.reduce(0, +)
         let digest = { (path: String) throws -> UInt64 in try readBytes(path).withUnsafeBytes { ImageDigest.compute(ByteView($0)) } }
@@ -127,13 +121,7 @@ let moduleBootMatrix: [ModuleBootCase] = [
         #expect(r.value("hello_checks") == "0x0", "every address the module took agrees")
         #expect(r.value("module_counter") == "2", "the module wrote kernel data")
         #expect(r.value("modules_loaded") == "1")
-        // Mapped per part: the layout says how many pages are text, read-only, writable.
-        // After init only the core is mapped: the init pages were unmapped.
-        let pages = try readBytes(ko).withUnsafeBytes { raw in
-            let layout = try ModuleLayout(try ELFFile(ByteView(raw)))
-            return (rx: Int(layout.readOnlyStart[0] / 4096), r: Int((layout.writableStart[0] - layout.readOnlyStart[0]) / 4096),
-                    rw: Int((layout.regionSize[0] - layout.writableStart[0]) / 4096))
-        }
+        // Mapped per part: after init only the core is mapped (the init pages were unmapped).
         #expect(r.value("module_map") == "rx:\(pages.rx),r:\(pages.r),rw:\(pages.rw)")
         #expect(pages.rx >= 1 && pages.r >= 1 && pages.rw >= 1)
         #expect(r.value("module_hello_init_freed") == String(initSize / 4096) && initSize > 0)
