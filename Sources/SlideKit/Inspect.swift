@@ -22,7 +22,7 @@ public struct InspectReport {
         }
         relative = counts[.relative] ?? 0
         var packed: Int? = nil
-        if relative > 0 {
+        if relative > 0 && k.relr == nil {
             // Encode the RELATIVE places as RELR would (in place order) and count the words.
             let places = try RelrTool.relativePlaces(of: k)
             do { packed = try RelrTool.pack(places).count } catch { packed = nil } // odd places cannot be packed
@@ -61,8 +61,9 @@ public struct InspectReport {
         let entrySize = t.kind == .rela ? RelaEntry.size : 8
         var lines = ["\(name) table:".padded(18) + "file offset \(hex(UInt64(t.fileOffset))), VA \(hex(k.linkBase &+ UInt64(t.imageOffset))), "
             + "size \(hex(UInt64(t.size))) (\(t.size / entrySize) \(t.kind == .rela ? "entries" : "words"))"]
-        lines.append("  found by:".padded(18) + "\(t.source.rawValue) (confidence \(String(format2(t.confidence))))")
+        lines.append("  found by:".padded(18) + "\(t.source.rawValue) (\(t.proven ? "proven" : "not proven, a guess"), confidence \(String(format2(t.confidence))))")
         lines.append("  reason:".padded(18) + t.reason)
+        if let c = t.caveat { lines.append("  caveat:".padded(18) + c) }
         return lines
     }
 
@@ -98,6 +99,8 @@ public struct InspectReport {
             row("Appended", appended == 0 ? "none" : "\(hex(UInt64(appended))) bytes after the image data\(what)")
         }
         row("Memory size", "\(hex(k.memorySize)) (image_size: data + BSS)")
+        if let b = k.banner { row("Linux version", b) }
+        if let t = k.truncation { row("Truncated", t) }
         row("Link base", "\(hex(k.linkBase)) (\(k.linkBaseSource.rawValue): \(k.linkBaseReason))")
         if let t = k.rela {
             lines += tableText(t, name: "RELA")
@@ -120,6 +123,17 @@ public struct InspectReport {
             let sections = Set(exports.map(\.section)).sorted().joined(separator: ", ")
             row("Exports", "\(exports.count) symbols in \(sections) (PREL32 entries; `link-module --kernel` resolves modules with them)")
         }
+        if !k.recognitions.isEmpty {
+            lines.append("Recognizers:")
+            for r in k.recognitions {
+                let chosen = r.source == k.rela?.source || r.source == k.relr?.source
+                func text(_ t: (offset: Int, size: Int)?, _ name: String) -> String? { t.map { "\(name) \(hex(UInt64($0.offset)))+\(hex(UInt64($0.size)))" } }
+                let found = [text(r.rela, "RELA"), text(r.relr, "RELR")].compactMap { $0 }.joined(separator: ", ")
+                let verdict = r.problem.map { "not used: \($0)" } ?? (chosen ? "used" : "agrees")
+                row("  " + r.source.rawValue, "\(found) (\(r.proven ? "proven" : "guess"); \(verdict))")
+            }
+        }
+        for d in k.disagreements { row("Disagreement", d) }
         for n in k.notes { row("Note", n) }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -160,7 +174,8 @@ public struct InspectReport {
             guard let t else { return .null }
             return .object([
                 ("file_offset", .hex(t.fileOffset)), ("va", .hex(k.linkBase &+ UInt64(t.imageOffset))), ("size", .hex(t.size)),
-                ("source", .string(t.source.rawValue)), ("confidence", .double(t.confidence)), ("reason", .string(t.reason)),
+                ("source", .string(t.source.rawValue)), ("proven", .bool(t.proven)), ("confidence", .double(t.confidence)),
+                ("reason", .string(t.reason)), ("caveat", t.caveat.map { .string($0) } ?? .null),
                 ("evidence_offset", t.evidence.map { .hex($0) } ?? .null),
             ] + extra)
         }
@@ -177,6 +192,14 @@ public struct InspectReport {
             ])))
         }
         fields.append(("exports", .array(exports.map { .object([("name", .string($0.name)), ("address", .hex($0.address)), ("section", .string($0.section))]) })))
+        fields.append(("linux_version", k.banner.map { .string($0) } ?? .null))
+        fields.append(("truncated", k.truncation.map { .string($0) } ?? .null))
+        fields.append(("recognizers", .array(k.recognitions.map { r in
+            func bounds(_ t: (offset: Int, size: Int)?) -> JSON { t.map { .object([("offset", .hex($0.offset)), ("size", .hex($0.size))]) } ?? .null }
+            return .object([("source", .string(r.source.rawValue)), ("rela", bounds(r.rela)), ("relr", bounds(r.relr)),
+                            ("proven", .bool(r.proven)), ("problem", r.problem.map { .string($0) } ?? .null), ("reason", .string(r.reason))])
+        })))
+        fields.append(("disagreements", .array(k.disagreements.map { .string($0) })))
         fields.append(("notes", .array(k.notes.map { .string($0) })))
         return .object(fields)
     }

@@ -12,9 +12,13 @@ public enum Provenance: String {
     case elfSection = "elf-section"
     case elfDynamic = "elf-dynamic"
     case elfSegment = "elf-segment"
-    case codeScan = "code-scan"
     case seal = "slide-seal"
-    case heuristic
+    case headSLiteralPool = "head-s-literal-pool"
+    case headSAdrpAdd = "head-s-adrp-add"
+    case piRelocateC = "pi-relocate-c"
+    case structural = "structural-scan"
+    /// A link base built by the relocation routine and confirmed by the places and pointers.
+    case codeScan = "code-constant"
     case addendRange = "addend-range"
     case user
 }
@@ -35,8 +39,13 @@ public struct TableLocation {
     public var sectionName: String?
     /// File offset of the table, when it differs from `imageOffset` (ELF inputs).
     public var fileOffset: Int
-    /// code-scan: image offset of the loop instruction that proved the bounds.
+    /// Image offset of the instruction (or seal) that is the evidence.
     public var evidence: Int? = nil
+    /// Every entry validated against the link base, and the bounds come from the kernel's own
+    /// code, seal or section headers (not from the structural scan).
+    public var proven: Bool = true
+    /// What the finder could not see (the structural scan's guessed end), when anything.
+    public var caveat: String? = nil
 }
 
 public struct KernelImage {
@@ -62,12 +71,24 @@ public struct KernelImage {
     public var relr: TableLocation?
     /// Candidates considered but not chosen (for `inspect --json`).
     public var notes: [String]
+    /// Every recognizer that found tables in a raw Image, and whether it was proven and agreed.
+    public var recognitions: [RecognizerOutcome] = []
+    /// The `Linux version …` banner, when the image holds one.
+    public var banner: String? = nil
+    /// Why the image data is shorter than its headers say, when it is.
+    public var truncation: String? = nil
+    /// Recognizers whose tables differ from the ones used (verify reports each as an error).
+    public var disagreements: [String] = []
     /// The ELF reader for ELF inputs (symbols for symbolic entries).
     public let elfBytes: [UInt8]?
 
-    /// Table discovery policy for raw Images.
-    /// auto: the slide mkimage seal, then code-scan, then the heuristic.
-    public enum Discovery: String, CaseIterable { case auto, codeScan = "code-scan", heuristic }
+    /// Table discovery policy for raw Images: every recognizer (auto), the ones that read code or
+    /// the seal (code), or one recognizer by name.
+    public enum Discovery: String, CaseIterable {
+        case auto, code
+        case seal = "slide-seal", headSLiteralPool = "head-s-literal-pool", headSAdrpAdd = "head-s-adrp-add"
+        case piRelocateC = "pi-relocate-c", structural = "structural-scan"
+    }
 
     public static func load(path: String, discovery: Discovery = .auto, linkBase: UInt64? = nil) throws(SlideKitError) -> KernelImage {
         try load(bytes: try Files.read(path), path: path, discovery: discovery, linkBase: linkBase)
@@ -108,20 +129,38 @@ public struct KernelImage {
                     dataSize = Int(p.rawDataEnd)
                 }
             }
-            let found = try TableFinder.find(in: view, dataSize: dataSize, discovery: discovery, notes: &notes)
-            let base: (UInt64, Provenance, String)
-            if let override = linkBaseOverride {
-                base = (override, .user, "given with --link-base")
-            } else {
-                base = try TableFinder.linkBase(in: view, found: found, memorySize: header.imageSize)
-            }
-            return KernelImage(
+            let found = try TableFinder.find(in: view, dataSize: dataSize, memorySize: header.imageSize, discovery: discovery,
+                                             linkBaseOverride: linkBaseOverride)
+            notes += found.notes
+            let base = found.linkBase ?? LinkBase(value: 0, source: .addendRange, reason: "no relocation table found: link base unknown (give --link-base)")
+            var k = KernelImage(
                 path: path, format: .image, containers: containers, bytes: bytes, dataSize: dataSize, header: header,
-                pe: pe, linkBase: base.0, linkBaseSource: base.1, linkBaseReason: base.2,
+                pe: pe, linkBase: base.value, linkBaseSource: base.source, linkBaseReason: base.reason,
                 memorySize: header.imageSize, rela: found.rela, relr: found.relr, notes: notes, elfBytes: nil)
+            k.recognitions = found.recognitions
+            k.disagreements = found.disagreements
+            k.banner = view.linuxBanner(limit: dataSize)
+            k.truncation = truncation(header: header, pe: pe, fileSize: bytes.count)
+            return k
         } catch {
             throw SlideKitError(path, error)
         }
+    }
+
+    /// An Image is truncated when its file ends before the PE headers' raw data does (a signed
+    /// kernel's certificate table starts where the image data ends) or before its text and data
+    /// could fit the header's image_size less the BSS — which only the PE view tells.
+    static func truncation(header: ImageHeader, pe: PEInfo?, fileSize: Int) -> String? {
+        if let pe {
+            if let c = pe.certificate, c.offset &+ c.size > UInt64(fileSize) {
+                return "the PE certificate table runs to \(hex(c.offset &+ c.size)), the file ends at \(hex(UInt64(fileSize)))"
+            }
+            if pe.rawDataEnd > UInt64(fileSize) {
+                return "the PE sections' raw data runs to \(hex(pe.rawDataEnd)), the file ends at \(hex(UInt64(fileSize)))"
+            }
+        }
+        if header.imageSize > 0, UInt64(fileSize) < UInt64(ImageHeader.size) { return "shorter than the Image header" }
+        return nil
     }
 
     // MARK: ELF
@@ -249,5 +288,29 @@ public struct KernelImage {
         } catch {
             throw SlideKitError(path, error)
         }
+    }
+}
+
+extension ByteView {
+    /// The `Linux version …` banner (linux_banner in init/version.c), up to its newline.
+    func linuxBanner(limit: Int) -> String? {
+        let needle: [UInt8] = Array("Linux version ".utf8)
+        let end = min(limit, count)
+        guard let base, end >= needle.count else { return nil }
+        let bytes = UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: end)
+        var i = 0
+        while i + needle.count <= end {
+            guard let hit = bytes[i..<(end - needle.count + 1)].firstIndex(of: needle[0]) else { return nil }
+            i = hit
+            if bytes[i..<(i + needle.count)].elementsEqual(needle) {
+                var j = i + needle.count
+                // A banner goes on with a version digit: skip "Linux version %s" format strings.
+                guard j < end, bytes[j] >= 0x30 && bytes[j] <= 0x39 else { i += 1; continue }
+                while j < end, j - i < 512, bytes[j] != 0x0a, bytes[j] != 0 { j += 1 }
+                return String(decoding: bytes[i..<j], as: UTF8.self)
+            }
+            i += 1
+        }
+        return nil
     }
 }

@@ -1,0 +1,167 @@
+// Runs the recognizers over a raw Image, proves what they propose, and checks they agree.
+//
+// A proposal is *proven* only when every entry validates against the link base: RELA records of
+// the types a linker emits for the kernel (RELATIVE, NONE, ABS64, GLOB_DAT), non-NONE places
+// inside [base, base + image size), RELATIVE addends inside the image; RELR well formed with
+// every place inside the image. Places must be even, not 8-byte aligned: GNU ld 2.47 (Debian's
+// 7.x) puts pointers of packed structures at 2-byte-aligned places into RELR, and the kernel
+// relocates with the MMU on, where an unaligned store is fine (`verify` warns about them). The first code recognizer (in
+// `TableRecognizers.all` order) whose proposal is proven is used. Every other recognizer that
+// found something is compared with it; a disagreement is kept and reported (`inspect` notes,
+// `verify` errors), never dropped. With no code recognizer, the structural scan's tables are
+// used and marked as a guess.
+
+import SlideCore
+
+struct DiscoveryResult {
+    var rela: TableLocation?
+    var relr: TableLocation?
+    var linkBase: LinkBase?
+    /// Every recognizer that found something, with what became of it.
+    var recognitions: [RecognizerOutcome] = []
+    var disagreements: [String] = []
+    var notes: [String] = []
+}
+
+/// One recognizer's proposal after validation, for reports.
+public struct RecognizerOutcome {
+    public var source: Provenance
+    public var rela: (offset: Int, size: Int)?
+    public var relr: (offset: Int, size: Int)?
+    public var proven: Bool
+    /// Why it is not proven, or what it disagrees with.
+    public var problem: String?
+    public var reason: String
+}
+
+enum TableFinder {
+    static func find(in image: ByteView, dataSize: Int, memorySize: UInt64, discovery: KernelImage.Discovery,
+                     linkBaseOverride: UInt64?) throws(SlideError) -> DiscoveryResult {
+        let data = try image.slice(offset: 0, size: min(dataSize, image.count))
+        let recognizers = TableRecognizers.all.filter { discovery.includes($0) }
+        let needsTraces = recognizers.contains { $0.readsCode && $0.source != .seal }
+        let input = DiscoveryInput(data: data, memorySize: memorySize, traces: needsTraces ? TableRecognizers.traces(data) : [])
+        var result = DiscoveryResult()
+        var chosen: (Recognition, LinkBase)? = nil
+        var proposals: [(Recognition, LinkBase?, String?)] = []
+        for recognizer in recognizers {
+            guard let r = recognizer.recognize(input) else { continue }
+            guard r.rela != nil || r.relr != nil else { result.notes.append("\(r.source.rawValue): \(r.reason)"); continue }
+            let base = linkBaseOverride.map { LinkBase(value: $0, source: .user, reason: "given with --link-base") }
+                ?? LinkBase.derive(data, rela: r.rela, relr: r.relr, memorySize: memorySize, constant: r.linkBase, constantEvidence: r.linkBaseEvidence)
+            let problem = base.map { validate(data, r, base: $0.value, memorySize: memorySize) } ?? "no link base fits its places and pointers"
+            proposals.append((r, base, problem))
+            if chosen == nil, problem == nil, let base, recognizer.readsCode { chosen = (r, base) }
+        }
+        if chosen == nil, let (r, base, problem) = proposals.first(where: { $0.0.source == .structural }), let base {
+            // Nothing read the code: the structural guess stands, marked as such (and why it is not proven).
+            chosen = (r, base)
+            if let problem { result.notes.append("structural scan: not every entry validates: \(problem)") }
+        }
+        for (r, _, problem) in proposals {
+            var outcome = RecognizerOutcome(source: r.source, rela: r.rela.map { ($0.offset, $0.size) }, relr: r.relr.map { ($0.offset, $0.size) },
+                                            proven: problem == nil && r.confidence == 1, problem: problem, reason: r.reason)
+            if let problem, r.readsCodeShape {
+                result.notes.append("\(r.source.rawValue): found tables but not every entry validates: \(problem)")
+            }
+            if let (c, _) = chosen, c.source != r.source, let d = disagreement(data, chosen: c, other: r) {
+                outcome.problem = [problem, d].compactMap { $0 }.joined(separator: "; ")
+                result.disagreements.append("\(r.source.rawValue) disagrees with \(c.source.rawValue): \(d)")
+            }
+            result.recognitions.append(outcome)
+        }
+        guard let (r, base) = chosen else {
+            if proposals.isEmpty { result.notes.append("no recognizer found a relocation table (\(recognizers.map(\.source.rawValue).joined(separator: ", ")))") }
+            return result
+        }
+        func location(_ kind: TableLocation.Kind, _ b: TableBounds?) -> TableLocation? {
+            b.map {
+                TableLocation(kind: kind, imageOffset: $0.offset, size: $0.size, source: r.source, confidence: r.confidence,
+                              reason: r.reason, sectionName: nil, fileOffset: $0.offset, evidence: r.evidence,
+                              proven: r.confidence == 1, caveat: r.caveat)
+            }
+        }
+        result.rela = location(.rela, r.rela)
+        result.relr = location(.relr, r.relr)
+        result.linkBase = base
+        return result
+    }
+
+    /// Why the proposal's entries do not all validate against `base`, or nil when they do.
+    static func validate(_ data: ByteView, _ r: Recognition, base: UInt64, memorySize: UInt64) -> String? {
+        let span = max(memorySize, UInt64(data.count))
+        func inside(_ p: UInt64) -> Bool { p >= base && p - base < span && span - (p - base) >= 8 }
+        if let t = r.rela {
+            guard t.size % RelaEntry.size == 0 else { return "RELA size \(hex(UInt64(t.size))) is not a multiple of 24" }
+            guard t.end <= data.count else { return "RELA table ends past the image data" }
+            var o = t.offset, i = 0
+            while o < t.end {
+                defer { o += RelaEntry.size; i += 1 }
+                let offset = data.u64Unchecked(at: o), info = data.u64Unchecked(at: o + 8), addend = data.u64Unchecked(at: o + 16)
+                let type = RelocationType(rawValue: UInt32(truncatingIfNeeded: info))
+                switch type {
+                case .none: continue
+                case .relative:
+                    guard info >> 32 == 0 else { return "RELA[\(i)] R_AARCH64_RELATIVE names a symbol" }
+                    guard addend >= base, addend - base <= span else { return "RELA[\(i)] addend \(hex(addend)) is outside the image" }
+                case .abs64, .globDat: break
+                default: return "RELA[\(i)] has type \(type), which the kernel's linker does not emit"
+                }
+                guard offset & 1 == 0, inside(offset) else { return "RELA[\(i)] place \(hex(offset)) is not an even place inside the image" }
+            }
+        }
+        if let t = r.relr {
+            guard t.size % 8 == 0, t.end <= data.count else { return "RELR bounds \(hex(UInt64(t.offset)))+\(hex(UInt64(t.size))) are not whole words inside the image" }
+            guard let table = try? RelrTable(data.slice(offset: t.offset, size: t.size)) else { return "RELR table unreadable" }
+            var it = table.makePlaces()
+            while let p = it.next() {
+                guard inside(p) else { return "RELR place \(hex(p)) (word \(it.wordIndex)) is not inside the image" }
+            }
+            if let e = it.error { return "RELR: \(e.description)" }
+        }
+        return nil
+    }
+
+    /// How `other` differs from the chosen proposal, or nil when it agrees as far as it can see.
+    static func disagreement(_ data: ByteView, chosen: Recognition, other: Recognition) -> String? {
+        var problems: [String] = []
+        func compare(_ name: String, _ a: TableBounds?, _ b: TableBounds?) {
+            switch (a, b) {
+            case (nil, nil): return
+            case (let a?, let b?) where a == b: return
+            case (let a?, let b?) where other.source == .structural && name == "RELA" && a.offset == b.offset && b.end > a.end
+                && isZero(data, a.end..<b.end):
+                return // the scan took padding past the real end for trailing NONE records, as its caveat says
+            case (let a?, nil) where other.source == .structural && a.size == 0:
+                return
+            default:
+                func text(_ t: TableBounds?) -> String { t.map { "\(hex(UInt64($0.offset)))+\(hex(UInt64($0.size)))" } ?? "none" }
+                problems.append("\(name) \(text(b)), not \(text(a))")
+            }
+        }
+        compare("RELA", chosen.rela, other.rela)
+        compare("RELR", chosen.relr, other.relr)
+        return problems.isEmpty ? nil : problems.joined(separator: "; ")
+    }
+
+    static func isZero(_ data: ByteView, _ range: Range<Int>) -> Bool {
+        guard range.upperBound <= data.count else { return false }
+        var o = range.lowerBound
+        while o + 8 <= range.upperBound { if data.u64Unchecked(at: o) != 0 { return false }; o += 8 }
+        return true
+    }
+}
+
+extension Recognition {
+    var readsCodeShape: Bool { source != .structural }
+}
+
+extension KernelImage.Discovery {
+    func includes(_ r: any TableRecognizer) -> Bool {
+        switch self {
+        case .auto: return true
+        case .code: return r.readsCode
+        default: return r.source.rawValue == rawValue
+        }
+    }
+}
