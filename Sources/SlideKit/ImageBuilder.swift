@@ -84,9 +84,15 @@ public enum ImageBuilder {
         }
 
         // The header, checked against what the ELF says.
+        // booting.rst: the loader leaves image_size bytes free from the Image start, so image_size
+        // may exceed the ELF's extent (Linux's is `_end - _text`, with `_end` aligned past the
+        // last section) but never fall short of it (BSS would land on whatever follows).
         var problems: [String] = []
-        if header.imageSize != k.memorySize {
-            problems.append("image_size \(hex(header.imageSize)) differs from the ELF's extent \(hex(k.memorySize))")
+        if header.imageSize < k.memorySize {
+            problems.append("image_size \(hex(header.imageSize)) is smaller than the ELF's extent \(hex(k.memorySize))")
+        } else if header.imageSize > k.memorySize {
+            notes.append("image_size \(hex(header.imageSize)) reserves \(hex(header.imageSize - k.memorySize)) bytes past the ELF's extent "
+                + "\(hex(k.memorySize)) (the linker script aligns _end past the last section)")
         }
         if let page = options.pageSize {
             guard let field = PageSizeField(bytes: page) else { throw refuse("--page-size must be 4096, 16384 or 65536") }
@@ -102,6 +108,10 @@ public enum ImageBuilder {
         var places: [UInt64] = []
         var kept: [RelaEntry] = []
         var symbolic = 0
+        // Linux's own vmlinux keeps a few ABS64/GLOB_DAT entries its boot code skips (spec §2.2):
+        // a Linux kernel (it has linux_banner) is accepted with them, and they are reported.
+        let isLinux = symbols["linux_banner"] != nil
+        let allowSymbolic = options.allowSymbolic || isLinux
         try k.withTables { (_, rela, relr) throws(SlideError) in
             if let rela {
                 for i in 0..<rela.count {
@@ -109,7 +119,7 @@ public enum ImageBuilder {
                     switch e.type {
                     case .relative: places.append(e.offset)
                     case .none: kept.append(e)
-                    case .abs64 where options.allowSymbolic, .globDat where options.allowSymbolic: kept.append(e); symbolic += 1
+                    case .abs64 where allowSymbolic, .globDat where allowSymbolic: kept.append(e); symbolic += 1
                     default:
                         throw SlideError.unsupported("dynamic relocation type for the boot code (only R_AARCH64_RELATIVE)", value: UInt64(e.type.rawValue))
                     }
@@ -128,7 +138,9 @@ public enum ImageBuilder {
                 if let e = it.error { throw e }
             }
         }
-        if symbolic > 0 { notes.append("\(symbolic) symbol-based entries left untouched (--allow-symbolic): the boot code skips them") }
+        if symbolic > 0 {
+            notes.append("\(symbolic) symbol-based entries left untouched (\(options.allowSymbolic ? "--allow-symbolic" : "a Linux kernel")): the boot code skips them")
+        }
         if let t = k.rela { relaRange = t.imageOffset..<(t.imageOffset + t.size); relaEntries = t.size / RelaEntry.size }
         if let t = k.relr { relrRange = t.imageOffset..<(t.imageOffset + t.size); relrWords = t.size / 8 }
         for r in [relaRange, relrRange] where !r.isEmpty && r.upperBound > k.dataSize {
@@ -212,7 +224,15 @@ public enum ImageBuilder {
         }
 
         // Verify what we built, as `slide verify` would.
-        let built = try KernelImage.load(bytes: image, path: path, linkBase: k.linkBase)
+        // The tables are the ELF's (as repacked above), not rediscovered in the flat image.
+        var built = try KernelImage.load(bytes: image, path: path, discovery: .seal, linkBase: k.linkBase)
+        func location(_ kind: TableLocation.Kind, _ r: Range<Int>) -> TableLocation? {
+            r.isEmpty ? nil : TableLocation(kind: kind, imageOffset: r.lowerBound, size: r.count, source: .elfSection, confidence: 1,
+                                            reason: "from the ELF", sectionName: nil, fileOffset: r.lowerBound)
+        }
+        built.rela = location(.rela, relaRange)
+        built.relr = location(.relr, relrRange)
+        built.disagreements = []
         let report = try Verifier.verify(built)
         if let first = report.findings.first(where: { $0.severity == .error }) {
             throw refuse("the built image fails verification: \(first.message)")

@@ -8,7 +8,7 @@
 import SlideCore
 
 /// How a fact was established, for reports (`"source"` in JSON).
-public enum Provenance: String {
+public enum Provenance: String, Sendable {
     case elfSection = "elf-section"
     case elfDynamic = "elf-dynamic"
     case elfSegment = "elf-segment"

@@ -97,6 +97,15 @@ public enum ModuleLinker {
                             failures: try failures.map { (f) throws(SlideError) -> String in try describe(f, layout, module: name) })
     }
 
+    /// A data or address relocation that overflows says what it means for `--at`: the module was
+    /// placed farther from the symbol than the relocation reaches (branches get PLTs; these cannot).
+    static func farHint(_ e: RelocationError) -> String {
+        guard e.kind == .outOfRange, e.type != .call26, e.type != .jump26 else { return "" }
+        let reach = e.high >= 1 << 30 ? "±\((e.high + 1) >> 30) GiB" : e.high >= 1 << 20 ? "±\((e.high + 1) >> 20) MiB" : "±\(hex(UInt64(e.high + 1)))"
+        return " (the module lies \(hex(e.value.magnitude)) from its target; \(e.type) reaches \(reach): "
+            + "place it (--at) within that distance of the kernel)"
+    }
+
     /// `module M: .rela.text entry 12: .text+0x40: <why>`.
     static func describe(_ f: ModuleLinkFailure, _ layout: ModuleLayout, module: String) throws(SlideError) -> String {
         var symbol = f.symbol < layout.symbolCount ? String(try layout.symbolName(f.symbol)) : "#\(f.symbol)"
@@ -111,7 +120,7 @@ public enum ModuleLinker {
         case .pltExhausted: why = "PLT exhausted (\(layout.pltReserved[layout.region[f.targetSection]]) entries reserved)"
         case .noPLT: why = "\(f.type) against \(symbol) needs a PLT and the module has no .plt section"
         case .veneerOutOfReach: why = "erratum 843419 veneer out of reach"
-        case .relocation(let e): why = "\(e.description) against \(symbol)"
+        case .relocation(let e): why = "\(e.description) against \(symbol)" + farHint(e)
         case .throughPLT(let e): why = "through the PLT: \(e.description)"
         }
         return "module \(module): \(String(try layout.sectionName(f.relaSection))) entry \(f.entry): "

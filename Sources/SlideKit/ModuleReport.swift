@@ -12,7 +12,7 @@ public enum ModuleReport {
         out += "relocations: \(m.relocationCount)\n"
         for (t, n) in m.relocationsByType.sorted(by: { $0.value > $1.value }) { out += "  \(t.description.padded(32))\(n)\n" }
         out += "plt: core \(m.pltUsed.core) used of \(m.pltReserved.core) reserved, init \(m.pltUsed.initial) used of \(m.pltReserved.initial) reserved\n"
-        for f in m.failures { out += "error: \(f)\n" }
+        if !m.failures.isEmpty { out += "failures: \(m.failures.count) (on stderr)\n" }
         return out
     }
 
@@ -31,35 +31,53 @@ public enum ModuleReport {
     }
 }
 
-/// Totals over `link-module --all`.
+/// Totals over `link-module --all`. Failures are grouped by reason (the failure line with its
+/// numbers taken out), and every failing module is named with its full, numbered lines.
 public struct ModuleSummary {
     public var modules = 0
     public var failedModules = 0
     public var relocationsByType: [RelocationType: Int] = [:]
     public var pltReserved = 0, pltUsed = 0
-    public var failuresByReason: [String: Int] = [:]
+    /// Every failure line, by module, in the order the modules were linked.
+    public var failures: [(module: String, lines: [String])] = []
     public init() {}
 
-    public mutating func add(_ m: LinkedModule) {
+    public mutating func add(_ m: LinkedModule, path: String) {
         modules += 1
         for (t, n) in m.relocationsByType { relocationsByType[t, default: 0] += n }
         pltReserved += m.pltReserved.core + m.pltReserved.initial
         pltUsed += m.pltUsed.core + m.pltUsed.initial
-        if !m.failures.isEmpty { failedModules += 1 }
-        for f in m.failures { failuresByReason[Self.reason(f), default: 0] += 1 }
+        if !m.failures.isEmpty { failedModules += 1; failures.append((path, m.failures)) }
     }
 
-    public mutating func addError(_ message: String) {
+    public mutating func addError(_ message: String, path: String) {
         modules += 1
         failedModules += 1
-        failuresByReason[Self.reason(message), default: 0] += 1
+        failures.append((path, [message]))
     }
 
     /// A failure line without its module, section and numbers: the reason to group by.
     static func reason(_ line: String) -> String {
         var r = line
         if let colon = r.range(of: ": ", options: .backwards) { r = String(r[colon.upperBound...]) }
-        return r.split(separator: " ").map { $0.hasPrefix("0x") || $0.hasPrefix("-0x") ? "N" : String($0) }.joined(separator: " ")
+        return r.split(separator: " ").map { $0.hasPrefix("0x") || $0.hasPrefix("-0x") || $0.hasPrefix("[-0x") ? "N" : String($0) }
+            .joined(separator: " ")
+    }
+
+    /// Reasons, most frequent first: how many failures, and which modules with how many each.
+    public var byReason: [(reason: String, count: Int, modules: [(String, Int)])] {
+        var groups: [String: [String: Int]] = [:], order: [String] = []
+        for (module, lines) in failures {
+            for l in lines {
+                let r = Self.reason(l)
+                if groups[r] == nil { order.append(r) }
+                groups[r, default: [:]][module, default: 0] += 1
+            }
+        }
+        return order.map { r in
+            let ms = groups[r]!.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            return (r, ms.reduce(0) { $0 + $1.1 }, ms)
+        }.sorted { $0.count > $1.count }
     }
 
     public var relocations: Int { relocationsByType.values.reduce(0, +) }
@@ -68,7 +86,10 @@ public struct ModuleSummary {
         var out = "modules: \(modules), failed: \(failedModules)\nrelocations: \(relocations)\n"
         for (t, n) in relocationsByType.sorted(by: { $0.value > $1.value }) { out += "  \(t.description.padded(32))\(n)\n" }
         out += "plt: \(pltUsed) used of \(pltReserved) reserved\n"
-        for (r, n) in failuresByReason.sorted(by: { $0.value > $1.value }) { out += "failure (\(n)): \(r)\n" }
+        for g in byReason {
+            out += "failure (\(g.count) in \(g.modules.count) module\(g.modules.count == 1 ? "" : "s")): \(g.reason)\n"
+            for (m, n) in g.modules { out += "  \(m)\(n > 1 ? " (\(n))" : "")\n" }
+        }
         return out
     }
 
@@ -78,7 +99,11 @@ public struct ModuleSummary {
             ("relocations", .int(relocations)),
             ("relocations_by_type", .object(relocationsByType.sorted { $0.key < $1.key }.map { ($0.key.description, .int($0.value)) })),
             ("plt_reserved", .int(pltReserved)), ("plt_used", .int(pltUsed)),
-            ("failures", .object(failuresByReason.sorted { $0.value > $1.value }.map { ($0.key, .int($0.value)) })),
+            ("failures", .array(byReason.map { g in
+                .object([("reason", .string(g.reason)), ("count", .int(g.count)),
+                         ("modules", .array(g.modules.map { .object([("module", .string($0.0)), ("count", .int($0.1))]) }))])
+            })),
+            ("errors", .array(failures.map { f in .object([("module", .string(f.module)), ("errors", .array(f.lines.map { .string($0) }))]) })),
         ])
     }
 }

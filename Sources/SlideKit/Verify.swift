@@ -24,7 +24,8 @@ public struct VerifyReport {
 }
 
 public enum Verifier {
-    public static func verify(_ k: KernelImage) throws(SlideKitError) -> VerifyReport {
+    /// `allowNoTable`: a kernel image in which no table is found is a warning, not an error.
+    public static func verify(_ k: KernelImage, allowNoTable: Bool = false) throws(SlideKitError) -> VerifyReport {
         var report = VerifyReport()
         func add(_ s: Finding.Severity, _ check: String, _ message: String, table: String? = nil, index: Int? = nil) {
             report.findings.append(Finding(severity: s, check: check, message: message, index: index, table: table))
@@ -32,7 +33,19 @@ public enum Verifier {
         checkHeader(k, add)
 
         if k.rela == nil && k.relr == nil {
-            add(.warning, "no-relocation-table", "no relocation table found; the image cannot be relocated")
+            // A kernel Image always carries its tables (RELOCATABLE is on in every arm64 defconfig
+            // and distribution kernel): not finding them means Slide cannot check or relocate it.
+            let isKernel = k.header != nil
+            add(isKernel && !allowNoTable ? .error : .warning, "no-relocation-table",
+                "no relocation table found; the image cannot be checked or relocated"
+                    + (isKernel && !allowNoTable ? " (--allow-no-table makes this a warning)" : ""))
+        }
+        for t in [k.rela, k.relr].compactMap({ $0 }) where !t.proven {
+            add(.warning, "table-not-proven", "\(t.kind == .rela ? "RELA" : "RELR") table found by \(t.source.rawValue), not proven "
+                + "(confidence \(format2(t.confidence))): \(t.caveat ?? t.reason)", table: t.kind == .rela ? "RELA" : "RELR")
+        }
+        for d in k.disagreements {
+            add(.error, "recognizers-disagree", d)
         }
         let base = k.linkBase
         let end = base &+ k.memorySize
@@ -48,8 +61,13 @@ public enum Verifier {
                     table: table, index: index)
                 return
             }
-            if p % 8 != 0 {
-                add(.error, "place-misaligned", "\(table)[\(index)] \(what) place \(hex(p)) is not 8-byte aligned", table: table, index: index)
+            if p % 2 != 0 {
+                add(.error, "place-misaligned", "\(table)[\(index)] \(what) place \(hex(p)) is odd", table: table, index: index)
+            } else if p % 8 != 0 {
+                // GNU ld 2.47 relocates pointers inside packed structures through RELR; the kernel's
+                // store is unaligned, fine with the MMU on (Linux relocates after enabling it).
+                add(.warning, "place-unaligned", "\(table)[\(index)] \(what) place \(hex(p)) is not 8-byte aligned (an unaligned store: needs the MMU on)",
+                    table: table, index: index)
             }
             if p < base + UInt64(ImageHeader.size), k.header != nil {
                 add(.error, "place-in-header", "\(table)[\(index)] \(what) place \(hex(p)) is inside the Image header", table: table, index: index)
@@ -146,8 +164,8 @@ public enum Verifier {
             if h.imageSize < UInt64(k.dataSize) {
                 add(.error, "image-size-too-small", "image_size \(hex(h.imageSize)) is smaller than the image data (\(hex(UInt64(k.dataSize))) bytes)", nil, nil)
             }
-            if k.format == .elf && h.imageSize != k.memorySize {
-                add(.error, "image-size-mismatch", "image_size \(hex(h.imageSize)) differs from the ELF's allocated span \(hex(k.memorySize))", nil, nil)
+            if k.format == .elf && h.imageSize < k.memorySize {
+                add(.error, "image-size-too-small", "image_size \(hex(h.imageSize)) is smaller than the ELF's allocated span \(hex(k.memorySize))", nil, nil)
             }
         }
         if h.textOffset % 4096 != 0 {
@@ -177,8 +195,8 @@ public enum Verifier {
                 add(.error, "pe-header-missing", "code0 starts with \"MZ\" but res5 (\(hex(UInt64(h.reserved5)))) does not point at a PE header", nil, nil)
             }
         }
-        if let rela = k.rela, UInt64(rela.imageOffset + rela.size) > h.imageSize, h.imageSize != 0 {
-            add(.error, "table-outside-image", "RELA table ends at \(hex(UInt64(rela.imageOffset + rela.size))), past image_size \(hex(h.imageSize))", nil, nil)
+        for t in [k.rela, k.relr].compactMap({ $0 }) where UInt64(t.imageOffset + t.size) > h.imageSize && h.imageSize != 0 {
+            add(.error, "table-outside-image", "\(t.kind == .rela ? "RELA" : "RELR") table ends at \(hex(UInt64(t.imageOffset + t.size))), past image_size \(hex(h.imageSize))", nil, nil)
         }
     }
 }

@@ -37,6 +37,7 @@ struct LinkModule: ParsableCommand {
     var fixErratum = false
     @Flag(help: "Link every module (.ko, .ko.gz, .ko.xz, .ko.zst) under the given directory and print a summary.") var all = false
     @Flag(help: "Print JSON (schema slide/v1).") var json = false
+    @Option(name: .customLong("max-errors"), help: "Print at most N link errors on stderr (0 = all).") var maxErrors = 20
     @Argument(help: "A module (.ko), or a directory with --all.") var input: String
 
     func validate() throws {
@@ -58,16 +59,7 @@ struct LinkModule: ParsableCommand {
             if exports.isEmpty { throw SlideKitError(kernel, "no __ksymtab section: the kernel exports nothing (an ELF with section headers is needed)") }
             for e in exports { o.symbols[e.name] = e.address &+ kernelOffset }
         }
-        if let symbols {
-            let text = String(decoding: try Files.read(symbols), as: UTF8.self)
-            for (n, line) in text.split(separator: "\n").enumerated() {
-                let parts = line.split(separator: " ", omittingEmptySubsequences: true)
-                guard parts.count >= 3, let v = UInt64(parts[0], radix: 16) else {
-                    throw SlideKitError(symbols, "line \(n + 1): expected 'address type name'")
-                }
-                o.symbols[String(parts[2])] = v
-            }
-        }
+        if let symbols { o.symbols = try SystemMap.read(symbols) }
         return o
     }
 
@@ -75,13 +67,20 @@ struct LinkModule: ParsableCommand {
         try reportingErrors { () throws(SlideKitError) in
             let o = try options()
             if all { try linkAll(o); return }
+            if FileManager.default.fileExists(atPath: input, isDirectory: nil), (try? FileManager.default.contentsOfDirectory(atPath: input)) != nil {
+                throw SlideKitError(input, "is a directory: link every module under it with --all")
+            }
             let m = try ModuleLinker.link(try readModule(input), name: moduleName(input), path: input, o)
+            emit(json ? ModuleReport.json(m).rendered() + "\n" : ModuleReport.text(m))
+            var errors = ErrorBudget(limit: maxErrors)
+            errors.report(m.failures, path: input)
+            errors.finish()
+            // A failed link writes nothing: a partly relocated module must never be loaded.
+            if !m.failures.isEmpty { throw SlideKitError(input, "\(m.failures.count) relocation(s) failed; nothing written") }
             if let output {
                 try Files.writeAtomically(m.core, to: output)
                 if !m.initRegion.isEmpty { try Files.writeAtomically(m.initRegion, to: output + ".init") }
             }
-            emit(json ? ModuleReport.json(m).rendered() + "\n" : ModuleReport.text(m))
-            if !m.failures.isEmpty { throw SlideKitError(input, "\(m.failures.count) relocation(s) failed") }
         }
     }
 
@@ -106,13 +105,18 @@ struct LinkModule: ParsableCommand {
         let paths = (walker.compactMap { $0 as? String }).filter { p in Self.suffixes.contains { p.hasSuffix($0) } }.sorted()
         if paths.isEmpty { throw SlideKitError(input, "no modules (.ko, .ko.gz, .ko.xz, .ko.zst) under this directory") }
         var summary = ModuleSummary()
+        var errors = ErrorBudget(limit: maxErrors)
         let terminal = isatty(2) != 0
         for (i, p) in paths.enumerated() {
             let full = root + "/" + p
             do {
-                summary.add(try ModuleLinker.link(try readModule(full), name: moduleName(full), path: full, o))
+                let m = try ModuleLinker.link(try readModule(full), name: moduleName(full), path: full, o)
+                summary.add(m, path: p)
+                if terminal && !m.failures.isEmpty { FileHandle.standardError.write(Data("\r".utf8)) }
+                errors.report(m.failures, path: full)
             } catch {
-                summary.addError(error.description)
+                summary.addError(error.message, path: p)
+                errors.report([error.message], path: full)
             }
             if terminal && (i % 25 == 0 || i == paths.count - 1) {
                 let width = 40, done = (i + 1) * width / paths.count
@@ -120,7 +124,31 @@ struct LinkModule: ParsableCommand {
             }
         }
         if terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+        errors.finish()
         emit(json ? summary.json().rendered() + "\n" : summary.text())
         if summary.failedModules > 0 { throw SlideKitError(input, "\(summary.failedModules) module(s) failed to link") }
+    }
+}
+
+/// Link errors on stderr, one `slide: error: 'MODULE': …` line each, at most `limit` (0 = all).
+struct ErrorBudget {
+    var limit: Int
+    var printed = 0, withheld = 0
+
+    mutating func report(_ lines: [String], path: String) {
+        for var l in lines {
+            // The path names the module: drop the report's own "module NAME: " prefix.
+            if l.hasPrefix("module "), let colon = l.range(of: ": ") { l = String(l[colon.upperBound...]) }
+            if limit == 0 || printed < limit {
+                FileHandle.standardError.write(Data("slide: error: '\(path)': \(l)\n".utf8))
+                printed += 1
+            } else {
+                withheld += 1
+            }
+        }
+    }
+
+    func finish() {
+        if withheld > 0 { warn("\(withheld) more link errors not shown (--max-errors 0 shows all)") }
     }
 }

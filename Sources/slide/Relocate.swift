@@ -7,10 +7,14 @@ struct Relocate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Apply the relocation tables as the kernel does when it runs at link base + OFFSET.",
         discussion: """
-            RELA R_AARCH64_RELATIVE places are overwritten with addend + OFFSET; RELR places have
-            OFFSET added; NONE and symbol-based entries are skipped, as the boot code does. The
-            output is the input with only the relocated places changed (a compressed input is
-            written unpacked), written atomically.
+            RELA R_AARCH64_RELATIVE places are overwritten with addend + OFFSET, then RELR places
+            have OFFSET added (an Image may carry both, as Linux 6.9+ does); NONE and symbol-based
+            entries are skipped, as the boot code does. The output is the input with only the
+            relocated places changed (a compressed input is written unpacked), written atomically.
+            A displacement must be a multiple of 4 KiB (the kernel maps itself in pages; Linux
+            adds the load address's offset within 2 MiB to a 2 MiB-aligned KASLR slide) unless
+            --force. Tables found by the structural scan, not proven, are applied with a warning
+            that says what was not seen.
 
             Examples:
               slide relocate vmlinuz --slide 0x1000000 -o vmlinuz.slid
@@ -18,10 +22,12 @@ struct Relocate: ParsableCommand {
             """)
 
     @OptionGroup var input: InputOptions
-    @Option(help: "Displacement from the link base (0x hex or decimal; may be negative).", transform: { try parseNumber($0) })
+    @Option(parsing: .unconditional, help: "Displacement from the link base (0x hex or decimal; may be negative: --slide -0x200000).",
+            transform: { try parseNumber($0) })
     var slide: UInt64?
-    @Option(help: "Run-time virtual address of the image's first byte.", transform: { try parseNumber($0) })
+    @Option(parsing: .unconditional, help: "Run-time virtual address of the image's first byte.", transform: { try parseNumber($0) })
     var base: UInt64?
+    @Flag(help: "Relocate for a displacement the kernel could not run at (not a multiple of 4 KiB).") var force = false
     @Option(name: .shortAndLong, help: "Output file.") var output: String?
     @Flag(name: .customLong("in-place"), help: "Allow the output to replace the input file.") var inPlace = false
     @Option(help: "Output format: raw (the image bytes) or elf (an ELF64 with one PT_LOAD at the run-time address).")
@@ -44,6 +50,14 @@ struct Relocate: ParsableCommand {
             }
             let k = try input.load(file)
             let displacement = slide ?? (base! &- k.linkBase)
+            if displacement % 4096 != 0 && !force {
+                throw SlideKitError(file, "displacement \(hex(signed: Int64(bitPattern: displacement))) is not a multiple of 4 KiB: "
+                    + "no kernel runs there (--force relocates anyway)")
+            }
+            for t in [k.rela, k.relr].compactMap({ $0 }) where !t.proven {
+                warn("'\(file)': the \(t.kind == .rela ? "RELA" : "RELR") table was found by \(t.source.rawValue), not proven "
+                     + "(confidence \(t.confidence)): \(t.caveat ?? t.reason)")
+            }
             let r = try Relocator.relocate(k, displacement: displacement)
             var bytes = r.bytes
             if format == .elf {
@@ -60,7 +74,7 @@ struct Relocate: ParsableCommand {
                     ("rela_unsupported", .int(r.rela.unsupported)), ("relr_places", .int(r.relrPlaces)),
                 ]).rendered() + "\n")
             } else {
-                emit("relocated \(file) for \(hex(r.runtimeBase)) (link base \(hex(k.linkBase)) + \(hex(displacement))): "
+                emit("relocated \(file) for \(hex(r.runtimeBase)) (link base \(hex(k.linkBase)) \(Int64(bitPattern: displacement) < 0 ? "-" : "+") \(hex(Int64(bitPattern: displacement).magnitude))): "
                      + "\(r.rela.relative) RELA RELATIVE, \(r.relrPlaces) RELR places; skipped \(r.rela.unresolved) symbol-based, "
                      + "\(r.rela.none) NONE\(r.rela.unsupported > 0 ? ", \(r.rela.unsupported) unsupported" : "")\nwrote \(out)\n")
             }

@@ -5,11 +5,13 @@ struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check an image's header and relocation tables; exit 1 on any error.",
         discussion: """
-            Errors: places outside the image, misaligned, inside the header or inside a relocation
+            Errors: places outside the image, odd, inside the header or inside a relocation
             table; RELATIVE addends outside [link base, link base + image_size]; places relocated
             twice; RELR bitmaps before any address word; types the boot code cannot process;
-            image_size smaller than the data; inconsistent header fields.
-            Warnings: symbol-based entries (ABS64/GLOB_DAT) the boot code skips, NONE padding.
+            image_size smaller than the data; inconsistent header fields; recognizers that find
+            different tables; a kernel image in which no table is found (unless --allow-no-table).
+            Warnings: symbol-based entries (ABS64/GLOB_DAT) the boot code skips, NONE padding,
+            places that are not 8-byte aligned, tables found by the structural scan (not proven).
 
             One line per finding on stdout, then a summary line.
 
@@ -21,6 +23,8 @@ struct Verify: ParsableCommand {
     @OptionGroup var input: InputOptions
     @Flag(help: "Print JSON (schema slide/v1).") var json = false
     @Flag(name: .customLong("warnings-as-errors"), help: "Exit 1 on warnings too.") var warningsAsErrors = false
+    @Flag(name: .customLong("allow-no-table"), help: "A kernel image with no relocation table found is a warning, not an error.")
+    var allowNoTable = false
     @Option(name: .customLong("max-findings"), help: "Print at most N findings per check (0 = all).")
     var maxFindings = 50
     @Argument(help: "Kernel files.") var files: [String]
@@ -30,7 +34,7 @@ struct Verify: ParsableCommand {
         for file in files {
             do {
                 let k = try input.load(file)
-                let report = try Verifier.verify(k)
+                let report = try Verifier.verify(k, allowNoTable: allowNoTable)
                 emit(json ? VerifyText.json(report, k).rendered() + "\n" : VerifyText.text(report, k, maxPerCheck: maxFindings))
                 if report.errors > 0 || (warningsAsErrors && report.warnings > 0) { failed = true }
             } catch {

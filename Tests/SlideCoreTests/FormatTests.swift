@@ -65,23 +65,3 @@ import Testing
         #expect(throws: SlideError.self) { try short.withUnsafeBytes { _ = try ImageHeader(from: ByteView($0)) } }
     }
 }
-
-@Suite struct A64Decoding {
-    // Words from Debian 6.1's __relocate_kernel (spec §9), decoded by hand.
-    @Test func relocateKernelWords() {
-        // adrp x9, . + 0xb1f000 (at 0xcfd43c → page 0x181c000)
-        let adrp = A64.adrp(0xf000_58e9)!
-        #expect(adrp.rd == 9 && 0xcfd000 + adrp.pageDelta == 0x181_c000)
-        #expect(A64.addImmediate(0x9105_0129)! == (9, 9, 320))
-        #expect(A64.cmpImmediate32(0x7110_0dbf)! == (13, 1027))
-        #expect(A64.cmpRegister64(0xeb0a_013f)! == (9, 10))
-        #expect(A64.ldpPostIndex(0xa8c1_b52c)! == (12, 13, 9, 24))
-        let movn = A64.moveWide(0x92cf_ffeb)!    // mov x11, #-0x7fff00000001 (MOVN)
-        #expect(movn.kind == 0 && movn.rd == 11 && ~(movn.imm16 << movn.shift) == 0xffff_8000_ffff_ffff)
-        #expect(A64.moveWide(0xf2a1_000b)!.imm16 == 0x800)
-        #expect(A64.isReturn(0xd65f_03c0))
-        #expect(A64.adrp(0xd503_201f) == nil)
-        #expect(A64.ldrPostIndex(0xf840_852b)! == (11, 9, 8))   // ldr x11, [x9], #8
-        #expect(A64.testBranch(0x3700_006b)! == (11, 0))         // tbnz w11, #0, ...
-    }
-}

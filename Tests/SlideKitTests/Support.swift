@@ -152,6 +152,37 @@ struct FixtureError: Error, CustomStringConvertible { var message: String; var d
 
 func fixtures() throws -> Fixtures { try Fixtures.shared.get() }
 
+/// One Debian suite's kernel and modules, as scripts/fetch-testdata left them (testdata/debian/SUITE).
+struct DebianSuite: CustomTestStringConvertible, Sendable {
+    var suite: String
+    var directory: String
+    /// `uname -r` of the kernel, from kernel.env (e.g. 6.12.118+deb13-arm64).
+    var release: String
+    var kernel: String { directory + "/vmlinuz" }
+    var modules: String { URL(fileURLWithPath: directory + "/modules").resolvingSymlinksInPath().path }
+    /// (major, minor) of the Linux version.
+    var version: (Int, Int) {
+        let parts = release.split(whereSeparator: { $0 == "." || $0 == "-" || $0 == "+" }).compactMap { Int($0) }
+        return (parts.first ?? 0, parts.count > 1 ? parts[1] : 0)
+    }
+    var testDescription: String { "\(suite) (\(release))" }
+
+    static let names = ["bullseye", "bookworm", "trixie", "sid"]
+
+    /// The suites present; with SLIDE_REQUIRE_TESTDATA=1 a missing one is a failure (see `missing`).
+    static let present: [DebianSuite] = names.compactMap { load($0) }
+    static var missing: [String] { names.filter { n in !present.contains { $0.suite == n } } }
+
+    static func load(_ suite: String) -> DebianSuite? {
+        let dir = repoRoot.appendingPathComponent("testdata/debian/\(suite)").path
+        guard let env = try? String(contentsOfFile: dir + "/kernel.env", encoding: .utf8),
+              FileManager.default.fileExists(atPath: dir + "/vmlinuz") else { return nil }
+        var release = ""
+        for line in env.split(separator: "\n") where line.hasPrefix("VERSION=") { release = String(line.dropFirst(8)) }
+        return DebianSuite(suite: suite, directory: dir, release: release)
+    }
+}
+
 /// The Debian arm64 kernel fetched by scripts/fetch-testdata, or nil when absent and not required.
 func debianKernel() throws -> String? {
     let path = repoRoot.appendingPathComponent("testdata/debian/vmlinuz").path
