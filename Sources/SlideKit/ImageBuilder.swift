@@ -233,6 +233,7 @@ public enum ImageBuilder {
         built.rela = location(.rela, relaRange)
         built.relr = location(.relr, relrRange)
         built.disagreements = []
+        built.guessDisagreements = []
         let report = try Verifier.verify(built)
         if let first = report.findings.first(where: { $0.severity == .error }) {
             throw refuse("the built image fails verification: \(first.message)")

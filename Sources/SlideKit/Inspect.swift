@@ -133,7 +133,7 @@ public struct InspectReport {
                 row("  " + r.source.rawValue, "\(found) (\(r.proven ? "proven" : "guess"); \(verdict))")
             }
         }
-        for d in k.disagreements { row("Disagreement", d) }
+        for d in k.disagreements + k.guessDisagreements { row("Disagreement", d) }
         for n in k.notes { row("Note", n) }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -200,6 +200,7 @@ public struct InspectReport {
                             ("proven", .bool(r.proven)), ("problem", r.problem.map { .string($0) } ?? .null), ("reason", .string(r.reason))])
         })))
         fields.append(("disagreements", .array(k.disagreements.map { .string($0) })))
+        fields.append(("structural_disagreements", .array(k.guessDisagreements.map { .string($0) })))
         fields.append(("notes", .array(k.notes.map { .string($0) })))
         return .object(fields)
     }

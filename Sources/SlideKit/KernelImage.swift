@@ -5,6 +5,7 @@
 // address, gaps zero-filled. Every later step — listing, checking, relocating — works on this
 // model, so an ELF and the Image made from it give the same answers.
 
+import Foundation
 import SlideCore
 
 /// How a fact was established, for reports (`"source"` in JSON).
@@ -79,6 +80,8 @@ public struct KernelImage {
     public var truncation: String? = nil
     /// Recognizers whose tables differ from the ones used (verify reports each as an error).
     public var disagreements: [String] = []
+    /// The structural scan's guess differing from the tables used (verify warns).
+    public var guessDisagreements: [String] = []
     /// The ELF reader for ELF inputs (symbols for symbolic entries).
     public let elfBytes: [UInt8]?
 
@@ -132,13 +135,15 @@ public struct KernelImage {
             let found = try TableFinder.find(in: view, dataSize: dataSize, memorySize: header.imageSize, discovery: discovery,
                                              linkBaseOverride: linkBaseOverride)
             notes += found.notes
-            let base = found.linkBase ?? LinkBase(value: 0, source: .addendRange, reason: "no relocation table found: link base unknown (give --link-base)")
+            let base = found.linkBase ?? linkBaseOverride.map { LinkBase(value: $0, source: .user, reason: "given with --link-base") }
+                ?? LinkBase(value: 0, source: .addendRange, reason: "no relocation table found: link base unknown (give --link-base)")
             var k = KernelImage(
                 path: path, format: .image, containers: containers, bytes: bytes, dataSize: dataSize, header: header,
                 pe: pe, linkBase: base.value, linkBaseSource: base.source, linkBaseReason: base.reason,
                 memorySize: header.imageSize, rela: found.rela, relr: found.relr, notes: notes, elfBytes: nil)
             k.recognitions = found.recognitions
             k.disagreements = found.disagreements
+            k.guessDisagreements = found.guessDisagreements
             k.banner = view.linuxBanner(limit: dataSize)
             k.truncation = truncation(header: header, pe: pe, fileSize: bytes.count)
             return k
@@ -292,24 +297,25 @@ public struct KernelImage {
 }
 
 extension ByteView {
-    /// The `Linux version …` banner (linux_banner in init/version.c), up to its newline.
+    /// The `Linux version …` banner (linux_banner in init/version.c), up to its newline. The
+    /// "Linux version %s" format strings elsewhere in the image are skipped: a banner goes on
+    /// with a digit.
     func linuxBanner(limit: Int) -> String? {
-        let needle: [UInt8] = Array("Linux version ".utf8)
+        let needle = Array("Linux version ".utf8)
         let end = min(limit, count)
         guard let base, end >= needle.count else { return nil }
-        let bytes = UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: end)
-        var i = 0
-        while i + needle.count <= end {
-            guard let hit = bytes[i..<(end - needle.count + 1)].firstIndex(of: needle[0]) else { return nil }
-            i = hit
-            if bytes[i..<(i + needle.count)].elementsEqual(needle) {
-                var j = i + needle.count
-                // A banner goes on with a version digit: skip "Linux version %s" format strings.
-                guard j < end, bytes[j] >= 0x30 && bytes[j] <= 0x39 else { i += 1; continue }
-                while j < end, j - i < 512, bytes[j] != 0x0a, bytes[j] != 0 { j += 1 }
-                return String(decoding: bytes[i..<j], as: UTF8.self)
-            }
-            i += 1
+        let bytes = base.assumingMemoryBound(to: UInt8.self)
+        var from = 0
+        while from + needle.count <= end {
+            // memchr finds each "L" at C speed; only those are compared.
+            guard let hit = memchr(bytes + from, Int32(needle[0]), end - needle.count + 1 - from) else { return nil }
+            let start: Int = UnsafeRawPointer(hit) - base
+            from = start + 1
+            guard memcmp(bytes + start, needle, needle.count) == 0 else { continue }
+            var stop = start + needle.count
+            guard stop < end, (0x30...0x39).contains(bytes[stop]) else { continue }
+            while stop < end, stop - start < 512, bytes[stop] != 0x0a, bytes[stop] != 0 { stop += 1 }
+            return String(decoding: UnsafeBufferPointer(start: bytes + start, count: stop - start), as: UTF8.self)
         }
         return nil
     }

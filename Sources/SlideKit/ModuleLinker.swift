@@ -121,7 +121,7 @@ public enum ModuleLinker {
         case .noPLT: why = "\(f.type) against \(symbol) needs a PLT and the module has no .plt section"
         case .veneerOutOfReach: why = "erratum 843419 veneer out of reach"
         case .relocation(let e): why = "\(e.description) against \(symbol)" + farHint(e)
-        case .throughPLT(let e): why = "through the PLT: \(e.description)"
+        case .throughPLT(let e): why = "through the PLT: \(e.description)" + farHint(e)
         }
         return "module \(module): \(String(try layout.sectionName(f.relaSection))) entry \(f.entry): "
             + "\(String(try layout.sectionName(f.targetSection)))+\(hex(f.offset)): \(why)"

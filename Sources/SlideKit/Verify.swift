@@ -47,6 +47,9 @@ public enum Verifier {
         for d in k.disagreements {
             add(.error, "recognizers-disagree", d)
         }
+        for d in k.guessDisagreements {
+            add(.warning, "structural-scan-disagrees", d)
+        }
         let base = k.linkBase
         let end = base &+ k.memorySize
         let tableRanges: [(String, Range<UInt64>)] = [k.rela, k.relr].compactMap { t in

@@ -157,7 +157,42 @@ import Testing
 }
 
 @Suite struct MkImageHeaderAndCheck {
+    func build(_ elf: String, _ extra: [String] = []) throws -> (ToolResult, String) { try MkImage().build(elf, extra) }
+
     /// A header placeholder (image_size 0, flags 0) is filled in: the fixup step.
+    /// Linux's image_size is `_end - _text` with `_end` aligned past the last section (booting.rst:
+    /// the loader leaves image_size bytes free): mkimage accepts that and says so, and refuses an
+    /// image_size smaller than the ELF's extent. The ELFs are the recognizer fixture relinked with
+    /// a script whose `_end` is aligned to 64 KiB, or whose size is one page short.
+    @Test func imageSizePastTheExtentIsAcceptedShortOfItRefused() throws {
+        let src = repoRoot.appendingPathComponent("Tests/Fixtures/recognizers").path
+        let dir = temporaryDirectory("image-size")
+        func path(_ n: String) -> String { dir.appendingPathComponent(n).path }
+        #expect(try run("clang", ["--target=aarch64-linux-gnu", "-c", "-I", src, "\(src)/head-s-adrp-add.S", "-o", path("k.o")]).status == 0)
+        let script = try String(contentsOfFile: "\(src)/fixture.lds", encoding: .utf8)
+        let past = script.replacingOccurrences(of: "    . = ALIGN(0x1000);\n    _end = .;", with: "    . = ALIGN(0x10000);\n    _end = .;")
+        let short = script.replacingOccurrences(of: "ABSOLUTE(_end - _text)", with: "ABSOLUTE(_end - _text - 0x1000)")
+        #expect(past != script && short != script)
+        for (name, text) in [("past", past), ("short", short)] {
+            try text.write(toFile: path("\(name).lds"), atomically: true, encoding: .utf8)
+            let link = try run("ld.lld", ["-pie", "-z", "notext", "--no-dynamic-linker", "--no-apply-dynamic-relocs", "-T", path("\(name).lds"),
+                                          path("k.o"), "-o", path("\(name).elf")])
+            #expect(link.status == 0, "\(link.stderr)")
+        }
+        let extent = try KernelImage.load(path: path("past.elf")).memorySize
+        let (ok, image) = try build(path("past.elf"))
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout.contains("past the ELF's extent \(hex(extent))"), "\(ok.stdout)")
+        let header = try #require(try KernelImage.load(path: image).header)
+        #expect(header.imageSize > extent && header.imageSize % 0x10000 == 0)
+        let shortSize = try #require(try KernelImage.load(path: path("short.elf")).header).imageSize
+        #expect(shortSize < extent)
+        let (refused, shortImage) = try build(path("short.elf"))
+        #expect(refused.status == 1)
+        #expect(refused.stderr == "slide: error: '\(path("short.elf"))': Image header disagrees with the ELF: image_size \(hex(shortSize)) is smaller than the ELF's extent \(hex(extent))\n")
+        #expect(!FileManager.default.fileExists(atPath: shortImage))
+    }
+
     @Test func fillsAPlaceholderHeader() throws {
         let f = try fixtures()
         let dir = temporaryDirectory("placeholder")

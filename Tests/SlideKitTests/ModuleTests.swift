@@ -13,10 +13,22 @@ import Testing
         return URL(fileURLWithPath: kernel).deletingLastPathComponent().appendingPathComponent("modules").resolvingSymlinksInPath().path
     }
 
-    /// Relocation records per type, read independently with llvm-readelf -r.
+    /// Relocation records per type, read independently with llvm-readelf -r (xz modules
+    /// decompressed by the real xz first: llvm-readelf reads ELF only).
     func oracleCounts(_ files: [String]) throws -> [String: Int] {
+        let plain = temporaryDirectory("modules-oracle")
+        var elfs: [String] = []
+        for (i, f) in files.enumerated() {
+            guard f.hasSuffix(".xz") else { elfs.append(f); continue }
+            elfs.append(plain.appendingPathComponent("\(i).ko").path)
+        }
+        let compressed = files.enumerated().filter { $0.element.hasSuffix(".xz") }
+        for chunk in stride(from: 0, to: compressed.count, by: 200).map({ Array(compressed[$0..<min($0 + 200, compressed.count)]) }) {
+            let script = chunk.map { "xz -dc '\($0.element)' > '\(plain.path)/\($0.offset).ko'" }.joined(separator: " && ")
+            #expect(try run("sh", ["-c", script]).status == 0)
+        }
         var counts: [String: Int] = [:]
-        for chunk in stride(from: 0, to: files.count, by: 400).map({ Array(files[$0..<min($0 + 400, files.count)]) }) {
+        for chunk in stride(from: 0, to: elfs.count, by: 400).map({ Array(elfs[$0..<min($0 + 400, elfs.count)]) }) {
             let r = try run("llvm-readelf", ["-r"] + chunk)
             #expect(r.status == 0)
             for line in r.stdout.split(separator: "\n") {
@@ -24,20 +36,29 @@ import Testing
                 counts[String(t), default: 0] += 1
             }
         }
+        try? FileManager.default.removeItem(at: plain)
         return counts
     }
 
-    @Test func everyModuleLinksInRangeAndThroughPLTs() throws {
-        guard let dir = try modulesDirectory() else { return }
-        let files = (FileManager.default.enumerator(atPath: dir)!.compactMap { $0 as? String }).filter { $0.hasSuffix(".ko") }.map { dir + "/" + $0 }
+    /// Every module of each Debian package (5.10, 6.1 .ko; 6.12, 7.x .ko.xz) links with zero
+    /// failures in branch range of the kernel (64 MiB below it: no PLT) and out of it (1 GiB below:
+    /// PLTs, PREL32 still within ±2 GiB); per-type counts equal llvm-readelf's.
+    @Test(.enabled(if: !DebianSuite.present.isEmpty), arguments: DebianSuite.present)
+    func everyModuleLinksInRangeAndThroughPLTs(_ s: DebianSuite) throws {
+        let dir = s.modules
+        let files = (FileManager.default.enumerator(atPath: dir)!.compactMap { $0 as? String })
+            .filter { $0.hasSuffix(".ko") || $0.hasSuffix(".ko.xz") }.map { dir + "/" + $0 }
         #expect(files.count > 1000)
         let oracle = try oracleCounts(files)
-        // In range: the module region 64 MiB below the kernel; out of range: 1 GiB below (PREL32 still fits ±2 GiB).
-        // The third pass adds the Cortex-A53 843419 fix (ADR or veneers for ADRPs at 0xff8/0xffc).
-        for (base, farAway, erratum) in [("0xffff800004000000", false, false), ("0xffff7fffc8000000", true, false), ("0xffff7fffc8000000", true, true)] {
-            let r = try slide(["link-module", "--all", dir, "--at", base, "--undefined-at", "0xffff800008000000", "--json"]
+        let kernelBase = try KernelImage.load(path: s.kernel).linkBase
+        #expect(kernelBase >= 0xffff_0000_0000_0000)
+        // The 6.1 set also runs a third pass with the Cortex-A53 843419 fix (ADR or veneers for ADRPs at 0xff8/0xffc).
+        var passes: [(UInt64, Bool, Bool)] = [(kernelBase - (64 << 20), false, false), (kernelBase - (1 << 30), true, false)]
+        if s.suite == "bookworm" { passes.append((kernelBase - (1 << 30), true, true)) }
+        for (base, farAway, erratum) in passes {
+            let r = try slide(["link-module", "--all", dir, "--at", hex(base), "--undefined-at", hex(kernelBase), "--json"]
                               + (erratum ? ["--fix-cortex-a53-843419"] : []))
-            #expect(r.status == 0, "\(r.stdout.prefix(2000))\(r.stderr)")
+            #expect(r.status == 0, "\(r.stdout.prefix(2000))\(r.stderr.prefix(2000))")
             let doc = try jsonObject(r.stdout)
             #expect(doc["modules"] as? Int == files.count)
             #expect(doc["failed_modules"] as? Int == 0)
@@ -48,6 +69,53 @@ import Testing
             #expect(used <= reserved)
             if farAway { #expect(used > byType["R_AARCH64_CALL26", default: 0] / 20, "far modules branch through PLTs") } else { #expect(used == 0) }
         }
+    }
+
+    /// Debian's placeholder System.map (every package ships one) is refused in one line that says what to do.
+    /// (sid's linux-binary package ships none at all.)
+    static let withSystemMap: [(DebianSuite, String)] = DebianSuite.present.compactMap { s in
+        let root = s.directory + "/root"
+        return (FileManager.default.enumerator(atPath: root)?.compactMap { $0 as? String })?
+            .first { URL(fileURLWithPath: $0).lastPathComponent.hasPrefix("System.map") }.map { (s, $0) }
+    }
+
+    @Test(.enabled(if: !withSystemMap.isEmpty), arguments: withSystemMap.map(\.0))
+    func placeholderSystemMapIsRefused(_ s: DebianSuite) throws {
+        let root = s.directory + "/root"
+        let map = try #require(Self.withSystemMap.first { $0.0.suite == s.suite }?.1)
+        let module = try #require((FileManager.default.enumerator(atPath: s.modules)!.compactMap { $0 as? String })
+            .first { $0.hasSuffix(".ko") || $0.hasSuffix(".ko.xz") })
+        let r = try slide("link-module", s.modules + "/" + module, "--at", "0xffff800000000000", "--symbols", root + "/" + map)
+        #expect(r.status == 1 && r.stdout.isEmpty)
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].hasPrefix("slide: error: '\(root)/\(map)': a placeholder, not a symbol map"), "\(r.stderr)")
+    }
+
+    /// A module placed farther from the kernel than PREL32 reaches fails cleanly: errors on stderr
+    /// (capped), the reason names the distance, the summary names the module, nothing is written.
+    @Test(.enabled(if: !DebianSuite.present.isEmpty))
+    func tooFarFromTheKernelFailsCleanly() throws {
+        let s = DebianSuite.present[0]
+        let module = try #require((FileManager.default.enumerator(atPath: s.modules)!.compactMap { $0 as? String })
+            .first { $0.hasSuffix("/nf_tables.ko") || $0.hasSuffix("/nf_tables.ko.xz") })
+        let out = temporaryDirectory("far").appendingPathComponent("nf_tables.core").path
+        let r = try slide("link-module", s.modules + "/" + module, "--at", "0xffff700000000000", "--undefined-at", "0xffff800080000000",
+                          "--max-errors", "3", "-o", out)
+        #expect(r.status == 1)
+        let errors = r.stderr.split(separator: "\n")
+        #expect(errors.count == 5, "3 errors, 1 'more not shown', 1 summary: \(r.stderr)")
+        #expect(errors.prefix(3).allSatisfy { $0.hasPrefix("slide: error: '\(s.modules)/\(module)': ") && $0.contains(" reaches ±") && $0.contains("place it (--at) within that distance") })
+        #expect(errors[3].contains("more link errors not shown"))
+        #expect(!FileManager.default.fileExists(atPath: out) && !FileManager.default.fileExists(atPath: out + ".init"))
+        let dir = temporaryDirectory("far-all")
+        try FileManager.default.copyItem(atPath: s.modules + "/" + module, toPath: dir.appendingPathComponent(URL(fileURLWithPath: module).lastPathComponent).path)
+        let all = try slide("link-module", "--all", dir.path, "--at", "0xffff700000000000", "--undefined-at", "0xffff800080000000", "--json", "--max-errors", "1")
+        #expect(all.status == 1)
+        let doc = try jsonObject(all.stdout)
+        let failures = try #require(doc["failures"] as? [[String: Any]])
+        #expect(failures.contains { ($0["modules"] as? [[String: Any]])?.first?["module"] as? String == URL(fileURLWithPath: module).lastPathComponent })
+        let errorsByModule = try #require(doc["errors"] as? [[String: Any]])
+        #expect((errorsByModule.first?["errors"] as? [String])?.first?.contains("0x") == true, "every number intact")
     }
 }
 

@@ -63,7 +63,9 @@ struct Mutator {
         let f = try fixtures()
         var m = Mutator(rng: 0x51de)
         var errors: [String: Int] = [:], accepted = 0
-        for path in [f.pieRela, f.pieRelr, f.pieAndroidRelr, f.miniRelaELF, f.miniRelrELF, f.miniRelaImage, f.miniRelrImage] {
+        let recognizerImages = try RecognizerFixture.built.get().map(\.image)
+        #expect(recognizerImages.count == 10)
+        for path in [f.pieRela, f.pieRelr, f.pieAndroidRelr, f.miniRelaELF, f.miniRelrELF, f.miniRelaImage, f.miniRelrImage] + recognizerImages {
             let original = try readBytes(path)
             #expect(exercise(original, name: path) == nil, "the unmutated input works")
             // Hot ranges: headers, section/program header tables, the tables, the relocation routine.
@@ -72,7 +74,7 @@ struct Mutator {
                 for t in [k.rela, k.relr].compactMap({ $0 }) { hot.append(t.fileOffset..<(t.fileOffset + max(t.size, 24))) }
                 if let e = k.rela?.evidence { hot.append(max(0, e - 0x100)..<(e + 0x100)) }
             }
-            for _ in 0..<400 {
+            for _ in 0..<(recognizerImages.contains(path) ? 120 : 400) {
                 if let message = exercise(m.mutate(original, hot: hot), name: path) {
                     errors[String(message.prefix(24)), default: 0] += 1
                 } else {
@@ -85,20 +87,24 @@ struct Mutator {
         #expect(errors.count > 5, "\(errors)")
     }
 
-    @Test func debianKernelSurvivesMutation() throws {
-        guard let path = try debianKernel() else { return }
+    /// Each Debian kernel, mutated where the recognizers and readers look (header, the relocation
+    /// routine, both ends of each table, the appended signature) and truncated at each of them.
+    @Test(.enabled(if: !DebianSuite.present.isEmpty), arguments: DebianSuite.present)
+    func debianKernelSurvivesMutation(_ s: DebianSuite) throws {
+        let path = s.kernel
         let original = try readBytes(path)
         let k = try KernelImage.load(bytes: original, path: path)
         let rela = try #require(k.rela)
         let loop = try #require(rela.evidence)
-        let hot = [0..<0x200, (loop - 0x100)..<(loop + 0x100), rela.fileOffset..<(rela.fileOffset + 0x100),
-                   (rela.fileOffset + rela.size - 0x100)..<(rela.fileOffset + rela.size), k.dataSize..<original.count]
-        var m = Mutator(rng: 0xdeb1a4)
-        for _ in 0..<16 { _ = exercise(m.mutate(original, hot: hot), name: path) }
-        // Truncations at the places that matter.
-        for cut in [0, 0x3f, 0x40, 0x100, loop, rela.fileOffset + 12, rela.fileOffset + rela.size - 1, k.dataSize - 1] {
-            _ = exercise(Array(original.prefix(cut)), name: path)
+        var hot = [0..<0x200, (loop - 0x100)..<(loop + 0x100), k.dataSize..<original.count]
+        var cuts = [0, 0x3f, 0x40, 0x100, loop, k.dataSize - 1]
+        for t in [k.rela, k.relr].compactMap({ $0 }) {
+            hot += [t.fileOffset..<(t.fileOffset + 0x100), (t.fileOffset + t.size - 0x100)..<(t.fileOffset + t.size)]
+            cuts += [t.fileOffset + 12, t.fileOffset + t.size - 1]
         }
+        var m = Mutator(rng: 0xdeb1a4 ^ UInt64(original.count))
+        for _ in 0..<6 { _ = exercise(m.mutate(original, hot: hot), name: path) }
+        for cut in cuts { _ = exercise(Array(original.prefix(cut)), name: path) }
     }
 
     /// Modules: the example module and a Debian module, mutated where a loader reads (ELF header,

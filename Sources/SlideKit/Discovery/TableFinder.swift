@@ -19,7 +19,10 @@ struct DiscoveryResult {
     var linkBase: LinkBase?
     /// Every recognizer that found something, with what became of it.
     var recognitions: [RecognizerOutcome] = []
+    /// Code recognizers (or the seal) that read different tables from the ones used: errors.
     var disagreements: [String] = []
+    /// The structural scan's guess differing from the tables used: warnings.
+    var guessDisagreements: [String] = []
     var notes: [String] = []
 }
 
@@ -53,10 +56,16 @@ enum TableFinder {
             proposals.append((r, base, problem))
             if chosen == nil, problem == nil, let base, recognizer.readsCode { chosen = (r, base) }
         }
-        if chosen == nil, let (r, base, problem) = proposals.first(where: { $0.0.source == .structural }), let base {
+        var chosenProblem: String? = nil
+        if chosen == nil, let (r, base, problem) = proposals.first(where: { $0.0.readsCodeShape && $0.1 != nil }) {
+            // The kernel's own code names these tables, but not every entry validates: they are what
+            // its boot code walks, so they are used (not proven) and verify reports each bad entry.
+            chosen = (r, base!)
+            chosenProblem = problem
+        } else if chosen == nil, let (r, base, problem) = proposals.first(where: { $0.0.source == .structural }), let base {
             // Nothing read the code: the structural guess stands, marked as such (and why it is not proven).
             chosen = (r, base)
-            if let problem { result.notes.append("structural scan: not every entry validates: \(problem)") }
+            chosenProblem = problem
         }
         for (r, _, problem) in proposals {
             var outcome = RecognizerOutcome(source: r.source, rela: r.rela.map { ($0.offset, $0.size) }, relr: r.relr.map { ($0.offset, $0.size) },
@@ -66,7 +75,8 @@ enum TableFinder {
             }
             if let (c, _) = chosen, c.source != r.source, let d = disagreement(data, chosen: c, other: r) {
                 outcome.problem = [problem, d].compactMap { $0 }.joined(separator: "; ")
-                result.disagreements.append("\(r.source.rawValue) disagrees with \(c.source.rawValue): \(d)")
+                let text = "\(r.source.rawValue) disagrees with \(c.source.rawValue): \(d)"
+                if r.source == .structural || c.source == .structural { result.guessDisagreements.append(text) } else { result.disagreements.append(text) }
             }
             result.recognitions.append(outcome)
         }
@@ -78,7 +88,8 @@ enum TableFinder {
             b.map {
                 TableLocation(kind: kind, imageOffset: $0.offset, size: $0.size, source: r.source, confidence: r.confidence,
                               reason: r.reason, sectionName: nil, fileOffset: $0.offset, evidence: r.evidence,
-                              proven: r.confidence == 1, caveat: r.caveat)
+                              proven: r.confidence == 1 && chosenProblem == nil,
+                              caveat: [r.caveat, chosenProblem.map { "not every entry validates: \($0)" }].compactMap { $0 }.joined(separator: "; ").nilIfEmpty)
             }
         }
         result.rela = location(.rela, r.rela)
@@ -164,4 +175,8 @@ extension KernelImage.Discovery {
         default: return r.source.rawValue == rawValue
         }
     }
+}
+
+extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
 }
