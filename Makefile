@@ -1,8 +1,9 @@
-# Slide: `make demo` shows it working on a real Debian arm64 kernel; `make test` runs every test.
+# Slide: `make demo` shows it working on real Debian arm64 kernels; `make test` runs every test.
 # Both install what is missing (Debian packages, the Debian kernel into testdata/).
 
 SWIFT     ?= swift
 KERNEL    := testdata/debian/vmlinuz
+SUITES    := bullseye bookworm trixie sid
 SLIDE     := .build/release/slide
 EMBEDDED  := -target aarch64-none-none-elf -enable-experimental-feature Embedded -wmo -Osize \
              -parse-as-library -Xfrontend -disable-stack-protector
@@ -46,17 +47,17 @@ test: deps testdata embedded kernel
 	SLIDE_REQUIRE_TESTDATA=1 SLIDE_REQUIRE_KERNEL=1 $(SWIFT) test
 
 demo: release testdata kernel
-	@echo "== slide inspect $(KERNEL)"
-	@$(SLIDE) inspect $(KERNEL)
+	@for s in $(SUITES); do \
+	  echo "== slide inspect testdata/debian/$$s/vmlinuz (the recognizers, the link base, the tables)"; \
+	  $(SLIDE) inspect testdata/debian/$$s/vmlinuz | grep -E "^(Linux version|Link base|RELA table|RELR table|  found by|  entries|  places|Recognizers|  [a-z-]+:|Disagreement)"; \
+	  $(SLIDE) verify testdata/debian/$$s/vmlinuz | tail -n 1; \
+	  echo; \
+	done
+	@echo "== slide relocate testdata/debian/trixie/vmlinuz --slide 0x1000000 (RELA, then RELR, as 6.9+ does)"
+	@$(SLIDE) relocate testdata/debian/trixie/vmlinuz --slide 0x1000000 -o .build/vmlinuz.slid
 	@echo
-	@echo "== slide verify $(KERNEL)"
-	@$(SLIDE) verify $(KERNEL)
-	@echo
-	@echo "== slide relocate $(KERNEL) --slide 0x1000000"
-	@$(SLIDE) relocate $(KERNEL) --slide 0x1000000 -o .build/vmlinuz.slid
-	@echo
-	@echo "== slide link-module --all: every module of the Debian package, 1 GiB below the kernel (PLTs)"
-	@$(SLIDE) link-module --all $(dir $(KERNEL))modules --at 0xffff7fffc8000000 --undefined-at 0xffff800008000000 | grep -E "^(modules|relocations|plt|failure)"
+	@echo "== slide link-module --all: every module of sid's 7.x package (.ko.xz), 1 GiB below the kernel (PLTs)"
+	@$(SLIDE) link-module --all testdata/debian/sid/modules --at 0xffff800040000000 --undefined-at 0xffff800080000000 | grep -E "^(modules|relocations|plt|failure)"
 	@echo
 	@echo "== the Slide kernel: three boots (QEMU -kernel with a seed and a module in the initrd; direct at a misaligned address; U-Boot booti)"
 	@$(SLIDE) boot $(KOUT)/rela/Image --seed 0x5eed5eed --initrd $(KOUT)/modules/initrd.cpio

@@ -20,6 +20,7 @@ public struct BuildOptions {
 
 public struct BuildResult {
     public var image: [UInt8]
+    /// The header's image_size: what a loader reserves (at least the ELF's extent).
     public var memorySize: UInt64
     public var relaEntries: Int
     public var relrWords: Int
@@ -238,7 +239,7 @@ public enum ImageBuilder {
         if let first = report.findings.first(where: { $0.severity == .error }) {
             throw refuse("the built image fails verification: \(first.message)")
         }
-        return BuildResult(image: image, memorySize: k.memorySize, relaEntries: relaEntries, relrWords: relrWords, relrPlaces: relrPlaces,
+        return BuildResult(image: image, memorySize: header.imageSize, relaEntries: relaEntries, relrWords: relrWords, relrPlaces: relrPlaces,
                            bytesSavedByRelr: saved, sealed: sealed, extableEntries: extableEntries, notes: notes)
     }
 

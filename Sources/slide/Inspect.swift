@@ -5,15 +5,25 @@ struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Describe a kernel file: container, Image header, PE/COFF, appended data, link base and relocation tables.",
         discussion: """
-            Relocation tables in a raw Image are found by `code-scan` (decoding the kernel's own
-            relocation routine: the ADRP/ADD pairs that load the table bounds) and, failing that,
-            by a `heuristic` (longest run of R_AARCH64_RELATIVE records), reported with a confidence
-            and a reason. For ELF files the sections are used (`elf-section`).
+            A raw Image has no section headers: its relocation tables are found by
+            recognizers, one per shape of kernel, that read where its own code looks:
+              slide-seal           a Slide Image's seal (digest checked)
+              head-s-literal-pool  Linux 4.6-5.x head.S: literal-pool bounds
+              head-s-adrp-add      Linux 5.11-6.8 head.S: ADRP/ADD bounds
+              pi-relocate-c        Linux 6.9+ relocate_kernel() in C
+              structural-scan      no code: RELA and RELR by their format
+            A table is "proven" when a code recognizer found it and every entry
+            validates; the structural scan's tables are a guess, with a confidence
+            and a caveat. All recognizers run and must agree: a disagreement is
+            printed (and is an error in `slide verify`). The link base comes from
+            the places and pointers in the tables, cross-checked with the constant
+            head.S builds. The Linux version banner is shown, and an Image shorter
+            than its PE headers say is flagged as truncated. ELF files: sections.
 
             Examples:
-              slide inspect /boot/vmlinuz-6.1.0-56-arm64
+              slide inspect /boot/vmlinuz-6.12.118+deb13-arm64
               slide inspect --json Image.gz | jq .rela
-              slide inspect --table-method heuristic vmlinuz
+              slide inspect --table-method structural-scan vmlinuz
             """)
 
     @OptionGroup var input: InputOptions

@@ -8,14 +8,20 @@ struct LinkModule: ParsableCommand {
         commandName: "link-module",
         abstract: "Link kernel modules (.ko, ET_REL) at a chosen address, with PLT veneers for far branches.",
         discussion: """
-            Lays out the allocated sections into a core and an init region, resolves symbols
-            (--kernel: the exported symbol table of a kernel ELF, as the Slide kernel resolves
-            modules at boot, plus --kernel-offset for a randomized kernel; --symbols System.map;
-            or --undefined-at: every undefined symbol gets a synthetic address, 16 bytes apart in
-            name order), applies every relocation section with the
-            arm64 module loader's rules, and routes CALL26/JUMP26 branches out of ±128 MiB through
-            12-byte PLT entries (counted before they are reserved, emitted on overflow).
-            Modules compressed as .ko.gz, .ko.xz or .ko.zst are decompressed first.
+            Lays out the allocated sections into a core and an init region, resolves
+            symbols (--kernel: the exported symbol table of a kernel ELF, as the Slide
+            kernel resolves modules at boot, plus --kernel-offset for a randomized
+            kernel; --symbols System.map; or --undefined-at: every undefined symbol
+            gets a synthetic address, 16 bytes apart in name order), applies every
+            relocation section with the arm64 module loader's rules, and routes
+            CALL26/JUMP26 branches out of ±128 MiB through 12-byte PLT entries
+            (counted before they are reserved, emitted on overflow). Modules
+            compressed as .ko.gz, .ko.xz or .ko.zst are decompressed first. Link
+            errors go to stderr, one `slide: error: 'MODULE': ...` line each (at most
+            --max-errors); a module that fails to link writes no output. With --all,
+            the summary groups failures by reason and names every module. Debian's
+            boot/System.map-* is a placeholder (the real one is in the -dbg package)
+            and is refused: use --kernel with the -dbg vmlinux instead.
 
             Examples:
               slide link-module nft_ct.ko --at 0xffff800000000000 --undefined-at 0xffff800008000000 -o nft_ct.core

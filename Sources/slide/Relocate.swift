@@ -7,18 +7,20 @@ struct Relocate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Apply the relocation tables as the kernel does when it runs at link base + OFFSET.",
         discussion: """
-            RELA R_AARCH64_RELATIVE places are overwritten with addend + OFFSET, then RELR places
-            have OFFSET added (an Image may carry both, as Linux 6.9+ does); NONE and symbol-based
-            entries are skipped, as the boot code does. The output is the input with only the
-            relocated places changed (a compressed input is written unpacked), written atomically.
-            A displacement must be a multiple of 4 KiB (the kernel maps itself in pages; Linux
-            adds the load address's offset within 2 MiB to a 2 MiB-aligned KASLR slide) unless
-            --force. Tables found by the structural scan, not proven, are applied with a warning
-            that says what was not seen.
+            RELA R_AARCH64_RELATIVE places are overwritten with addend + OFFSET, then
+            RELR places have OFFSET added (an Image may carry both, as Linux 6.9+
+            does); NONE and symbol-based entries are skipped, as the boot code does.
+            The output is the input with only the relocated places changed (a
+            compressed input is written unpacked), written atomically. A displacement
+            must be a multiple of 4 KiB (the kernel maps itself in pages; Linux adds
+            the load address's offset within 2 MiB to a 2 MiB-aligned KASLR slide)
+            unless --force. Tables found by the structural scan, not proven, are
+            applied with a warning that says what was not seen.
 
             Examples:
               slide relocate vmlinuz --slide 0x1000000 -o vmlinuz.slid
-              slide relocate vmlinuz --base 0xffff800010000000 --format elf -o kernel-at.elf
+              slide relocate vmlinuz --slide -0x200000 -o vmlinuz.down
+              slide relocate vmlinuz --base 0xffff800010000000 --format elf -o at.elf
             """)
 
     @OptionGroup var input: InputOptions

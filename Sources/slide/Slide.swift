@@ -10,8 +10,9 @@ struct Slide: ParsableCommand {
         commandName: "slide",
         abstract: "Inspect, verify and relocate relocatable arm64 kernel images.",
         discussion: """
-            Inputs may be raw arm64 Images (Image, vmlinuz), gzip-compressed Images (Image.gz),
-            EFI zboot images with a gzip payload, or AArch64 ELF files (vmlinux, PIE kernels).
+            Inputs may be raw arm64 Images (Image, vmlinuz) of Linux 4.6 to 7.x or Slide, gzip-,
+            xz- or zstd-compressed Images, EFI zboot images with a gzip, xzkern or zstd22 payload,
+            or AArch64 ELF files (vmlinux, PIE kernels, .ko modules for link-module).
             Diagnostics go to stderr as `slide: error: 'FILE': message`. Exit status: 0 success,
             1 verification failures or unreadable input, 64 usage errors.
             """,
@@ -21,7 +22,7 @@ struct Slide: ParsableCommand {
 /// Options every command that reads a kernel shares.
 struct InputOptions: ParsableArguments {
     @Option(name: .customLong("table-method"),
-            help: "How to find the relocation tables in a raw Image: auto (code-scan, then heuristic), code-scan, heuristic.")
+            help: "How to find a raw Image's tables: auto (every recognizer), code (the ones that read code or the seal), or one of slide-seal, head-s-literal-pool, head-s-adrp-add, pi-relocate-c, structural-scan.")
     var tableMethod: KernelImage.Discovery = .auto
 
     @Option(name: .customLong("link-base"), help: "Link address of the image's first byte (overrides discovery), e.g. 0xffff800008000000.",

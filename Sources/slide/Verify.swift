@@ -5,13 +5,15 @@ struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check an image's header and relocation tables; exit 1 on any error.",
         discussion: """
-            Errors: places outside the image, odd, inside the header or inside a relocation
-            table; RELATIVE addends outside [link base, link base + image_size]; places relocated
-            twice; RELR bitmaps before any address word; types the boot code cannot process;
-            image_size smaller than the data; inconsistent header fields; recognizers that find
-            different tables; a kernel image in which no table is found (unless --allow-no-table).
-            Warnings: symbol-based entries (ABS64/GLOB_DAT) the boot code skips, NONE padding,
-            places that are not 8-byte aligned, tables found by the structural scan (not proven).
+            Errors: places outside the image, odd, inside the header or inside a
+            relocation table; RELATIVE addends outside [link base, link base +
+            image_size]; places relocated twice; RELR bitmaps before any address word;
+            types the boot code cannot process; image_size smaller than the data;
+            inconsistent header fields; recognizers that find different tables; a
+            kernel image in which no table is found (unless --allow-no-table).
+            Warnings: symbol-based entries (ABS64/GLOB_DAT) the boot code skips, NONE
+            padding, places that are not 8-byte aligned, tables found by the
+            structural scan (not proven).
 
             One line per finding on stdout, then a summary line.
 

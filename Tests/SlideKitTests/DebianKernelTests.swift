@@ -36,6 +36,12 @@ struct DebianKernels {
             let relr = try #require(k.relr)
             #expect(relr.source == expected && relr.proven)
             #expect(relr.imageOffset == rela.imageOffset + rela.size, "RELA is immediately followed by RELR")
+            // relocs lists both tables, each with its entry count.
+            let listing = try slide("relocs", s.kernel)
+            #expect(listing.status == 0)
+            #expect(listing.stdout.contains("Relocation section '.rela.dyn' at offset \(hex(UInt64(rela.fileOffset))) contains \(rela.size / 24) entries:"))
+            let places = TestTables.decode(k).count - (try #require(k.withTables { (_, t, _) in (0..<t!.count).filter { t![$0].type == .relative }.count }))
+            #expect(listing.stdout.contains("Relocation section '.relr.dyn' at offset \(hex(UInt64(relr.fileOffset))) contains \(places) entries:"))
         }
         #expect(k.disagreements.isEmpty, "\(k.disagreements)")
         #expect(k.linkBaseSource != .user && !k.linkBaseReason.contains("assuming"))

@@ -144,6 +144,20 @@ struct RecognizerFixture: CustomTestStringConvertible, Sendable {
         #expect(k.disagreements.isEmpty, "\(k.disagreements)")
     }
 
+    /// A table only the structural scan found is a guess: verify and relocate say so, with the
+    /// confidence, and verify still exits 0 (no error in the entries).
+    @Test func structuralTablesAreMarkedAsGuesses() throws {
+        let f = try #require(RecognizerFixture.all.first { $0.owner == .structural && !$0.relr })
+        let v = try slide("verify", f.image)
+        #expect(v.status == 0, "\(v.stdout)")
+        #expect(v.stdout.contains("warning: RELA table found by structural-scan, not proven (confidence 0."), "\(v.stdout)")
+        let out = temporaryDirectory("guess").appendingPathComponent("Image").path
+        let r = try slide("relocate", f.image, "--slide", "0x200000", "-o", out)
+        #expect(r.status == 0 && r.stderr.contains("found by structural-scan, not proven"), "\(r.stderr)")
+        let inspect = try slide("inspect", f.image)
+        #expect(inspect.stdout.contains("  found by:       structural-scan (not proven, a guess"), "\(inspect.stdout)")
+    }
+
     /// The tracer follows registers through branches: relocate_kernel's RELR bounds, set after
     /// the loops in GCC's code, are found from the function's first instruction.
     @Test func tracerFollowsBranchesAndCalls() throws {
