@@ -19,7 +19,7 @@ public enum Provenance: String, Sendable {
     case piRelocateC = "pi-relocate-c"
     case structural = "structural-scan"
     /// A link base built by the relocation routine and confirmed by the places and pointers.
-    case codeScan = "code-constant"
+    case codeConstant = "code-constant"
     case addendRange = "addend-range"
     case user
 }
@@ -32,7 +32,7 @@ public struct TableLocation {
     public var imageOffset: Int
     public var size: Int
     public var source: Provenance
-    /// 0...1 for heuristics, 1 when proven.
+    /// 1 when read from code, a seal or sections; below 1 for the structural scan.
     public var confidence: Double
     /// Why this table was chosen, in one sentence.
     public var reason: String

@@ -31,6 +31,7 @@ public enum Verifier {
             report.findings.append(Finding(severity: s, check: check, message: message, index: index, table: table))
         }
         checkHeader(k, add)
+        if let t = k.truncation { add(.error, "image-truncated", "the image is truncated: \(t)") }
 
         if k.rela == nil && k.relr == nil {
             // A kernel Image always carries its tables (RELOCATABLE is on in every arm64 defconfig

@@ -36,6 +36,7 @@ struct Inspect: ParsableCommand {
         for file in files {
             do {
                 let report = try InspectReport.build(try input.load(file))
+                if let t = report.kernel.truncation { warn("'\(file)': the image is truncated: \(t)") }
                 emit(json ? report.json().rendered() + "\n" : report.text())
             } catch {
                 try? reportingErrors { () throws(SlideKitError) in throw error }

@@ -153,7 +153,8 @@ struct DebianKernels {
         #expect((doc["disagreements"] as? [Any])?.isEmpty == true)
     }
 
-    /// A truncated Image (the last 4 KiB of its data cut off) is flagged by inspect, in one line.
+    /// A truncated Image (the last 4 KiB of its data cut off) is flagged: inspect warns in one
+    /// stderr line (and shows it), verify fails with one error line naming it.
     @Test(arguments: DebianSuite.present.prefix(1))
     func truncatedImageIsFlagged(_ s: DebianSuite) throws {
         let k = try kernel(s)
@@ -162,6 +163,10 @@ struct DebianKernels {
         let r = try slide("inspect", cut)
         #expect(r.status == 0)
         #expect(r.stdout.split(separator: "\n").filter { $0.hasPrefix("Truncated:") }.count == 1, "\(r.stdout)")
+        #expect(r.stderr.split(separator: "\n").count == 1 && r.stderr.hasPrefix("slide: warning: '\(cut)': the image is truncated: "), "\(r.stderr)")
+        let v = try slide("verify", cut)
+        #expect(v.status == 1)
+        #expect(v.stdout.split(separator: "\n").filter { $0.contains("[image-truncated]") }.count == 1, "\(v.stdout.suffix(1000))")
     }
 }
 

@@ -71,7 +71,7 @@ func readelf(_ args: [String]) throws -> String {
         }
         let k = try KernelImage.load(path: image)
         #expect(k.linkBase == 0xffff_8000_0800_0000)
-        #expect(k.linkBaseSource == .codeScan, "\(k.linkBaseReason)")
+        #expect(k.linkBaseSource == .codeConstant, "\(k.linkBaseReason)")
         #expect(k.rela?.source == .headSAdrpAdd && k.relr?.source == .headSAdrpAdd && k.rela?.proven == true)
         #expect(k.linkBase + UInt64(k.rela!.imageOffset) == sections[".rela.dyn"]!.0)
         #expect(UInt64(k.rela!.size) == sections[".rela.dyn"]!.1)

@@ -42,7 +42,7 @@ struct LinkBase {
         }
         let span = max(memorySize, UInt64(data.count))
         guard places > 0 else {
-            return constant.map { LinkBase(value: $0, source: .codeScan, reason: constantEvidence ?? "constant in the relocation routine") }
+            return constant.map { LinkBase(value: $0, source: .codeConstant, reason: constantEvidence ?? "constant in the relocation routine") }
         }
         var interval = candidates(low: low, high: high, span: span)
         // The RELR places' implicit addends, read at the base the places allow, narrow it further.
@@ -60,7 +60,7 @@ struct LinkBase {
         let what = "\(places) places and \(pointers) pointers"
         guard let best = interval.best else {
             // No base fits every value (a corrupt entry): the constant, or the lowest value rounded down.
-            if let constant { return LinkBase(value: constant, source: .codeScan, reason: (constantEvidence ?? "constant") + "; not every one of the \(what) fits inside the image above it") }
+            if let constant { return LinkBase(value: constant, source: .codeConstant, reason: (constantEvidence ?? "constant") + "; not every one of the \(what) fits inside the image above it") }
             return LinkBase(value: low & ~(alignment - 1), source: .addendRange,
                             reason: "lowest of \(what) \(hex(low)) rounded down to 2 MiB; they span \(hex(high - low)) bytes, more than the image (\(hex(span)))")
         }
@@ -69,7 +69,7 @@ struct LinkBase {
             + (count == 1 ? "\(hex(best)) is the one 2 MiB-aligned value there"
                 : "\(hex(best)) is the most aligned of the \(count) 2 MiB-aligned values there")
         if let constant {
-            if constant == best { return LinkBase(value: best, source: .codeScan, reason: (constantEvidence ?? "constant") + "; confirmed: " + reason) }
+            if constant == best { return LinkBase(value: best, source: .codeConstant, reason: (constantEvidence ?? "constant") + "; confirmed: " + reason) }
             reason += "; the routine's constant \(hex(constant)) disagrees"
         }
         return LinkBase(value: best, source: .addendRange, reason: reason)
