@@ -59,9 +59,9 @@ func readelf(_ args: [String]) throws -> String {
 }
 
 @Suite struct MiniKernel {
-    /// code-scan finds exactly the sections ld.lld laid out (llvm-readelf -S is the oracle).
+    /// The head.S ADRP/ADD recognizer finds exactly the sections ld.lld laid out (llvm-readelf -S is the oracle).
     @Test(arguments: [false, true])
-    func codeScanFindsTheLinkedTables(relr: Bool) throws {
+    func recognizerFindsTheLinkedTables(relr: Bool) throws {
         let f = try fixtures()
         let elf = relr ? f.miniRelrELF : f.miniRelaELF
         let image = relr ? f.miniRelrImage : f.miniRelaImage
