@@ -6,6 +6,19 @@ import Testing
 @testable import SlideCore
 @testable import SlideKit
 
+/// The mini kernel's source in `dir` with its Image header (Tests/Fixtures/image-header.S) edited:
+/// the copy's `#include "image-header.S"` finds the edited header next to it first.
+func miniKernel(in dir: URL, header edit: (String) -> String) throws -> String {
+    let fixtures = repoRoot.appendingPathComponent("Tests/Fixtures")
+    let header = try String(contentsOf: fixtures.appendingPathComponent("image-header.S"), encoding: .utf8)
+    let edited = edit(header)
+    #expect(edited != header, "the edit applies")
+    try edited.write(to: dir.appendingPathComponent("image-header.S"), atomically: true, encoding: .utf8)
+    let copy = dir.appendingPathComponent("mini.S").path
+    try FileManager.default.copyItem(atPath: fixtures.appendingPathComponent("mini-kernel.S").path, toPath: copy)
+    return copy
+}
+
 @Suite struct MkImage {
     func build(_ elf: String, _ extra: [String] = []) throws -> (ToolResult, String) {
         let out = temporaryDirectory("mkimage").appendingPathComponent("Image").path
@@ -85,11 +98,9 @@ import Testing
         // PLT entries and symbol-based relocations: the PIE that calls into a shared library.
         try expectRefusal(f.pieRela, "1 PLT relocation(s) in .rela.plt")
         // A relocation inside the Image header.
-        let src = try String(contentsOf: repoRoot.appendingPathComponent("Tests/Fixtures/mini-kernel.S"), encoding: .utf8)
-            .replacingOccurrences(of: "    .quad   0, 0, 0                     // res2-res4", with: "    .quad   primary_entry, 0, 0")
-        let s = dir.appendingPathComponent("hdr.S").path, o = dir.appendingPathComponent("hdr.o").path, e = dir.appendingPathComponent("hdr.elf").path
-        try src.write(toFile: s, atomically: true, encoding: .utf8)
-        #expect(try run("clang", ["--target=aarch64-linux-gnu", "-c", s, "-o", o]).status == 0)
+        let s = try miniKernel(in: dir) { $0.replacingOccurrences(of: "    .quad   0, 0, 0                     // res2-res4", with: "    .quad   primary_entry, 0, 0") }
+        let o = dir.appendingPathComponent("hdr.o").path, e = dir.appendingPathComponent("hdr.elf").path
+        #expect(try run("clang", ["--target=aarch64-linux-gnu", "-c", "-I", repoRoot.appendingPathComponent("Tests/Fixtures").path, s, "-o", o]).status == 0)
         #expect(try run("ld.lld", ["-pie", "-z", "notext", "--no-dynamic-linker", "-T",
                                    repoRoot.appendingPathComponent("Tests/Fixtures/mini-kernel.lds").path, o, "-o", e]).status == 0)
         try expectRefusal(e, "inside the Image header")
@@ -98,11 +109,13 @@ import Testing
         try ".data\n.globl external_thing\nexternal_thing: .quad 1\n".write(toFile: lib, atomically: true, encoding: .utf8)
         #expect(try run("clang", ["--target=aarch64-linux-gnu", "-c", lib, "-o", libObject]).status == 0)
         #expect(try run("ld.lld", ["-shared", libObject, "-o", so]).status == 0)
-        let absSource = dir.appendingPathComponent("abs.S").path, absObject = dir.appendingPathComponent("abs.o").path
-        let absELF = dir.appendingPathComponent("abs.elf").path
+        // (A folder of its own: `dir` holds the edited image-header.S the include would find first.)
+        let absDir = temporaryDirectory("mkimage-abs")
+        let absSource = absDir.appendingPathComponent("abs.S").path, absObject = absDir.appendingPathComponent("abs.o").path
+        let absELF = absDir.appendingPathComponent("abs.elf").path
         let plain = try String(contentsOf: repoRoot.appendingPathComponent("Tests/Fixtures/mini-kernel.S"), encoding: .utf8)
         try (plain + "\n    .data\n    .balign 8\n    .quad   external_thing\n").write(toFile: absSource, atomically: true, encoding: .utf8)
-        #expect(try run("clang", ["--target=aarch64-linux-gnu", "-c", absSource, "-o", absObject]).status == 0)
+        #expect(try run("clang", ["--target=aarch64-linux-gnu", "-c", "-I", repoRoot.appendingPathComponent("Tests/Fixtures").path, absSource, "-o", absObject]).status == 0)
         #expect(try run("ld.lld", ["-pie", "-z", "notext", "--no-dynamic-linker", "-T",
                                    repoRoot.appendingPathComponent("Tests/Fixtures/mini-kernel.lds").path, absObject, so, "-o", absELF]).status == 0)
         #expect(try run("llvm-readelf", ["-r", absELF]).stdout.contains("R_AARCH64_ABS64"))
@@ -129,7 +142,7 @@ import Testing
             """
         let s = dir.appendingPathComponent("ex.S").path, o = dir.appendingPathComponent("ex.o").path, e = dir.appendingPathComponent("ex.elf").path
         try src.write(toFile: s, atomically: true, encoding: .utf8)
-        #expect(try run("clang", ["--target=aarch64-linux-gnu", "-c", s, "-o", o]).status == 0)
+        #expect(try run("clang", ["--target=aarch64-linux-gnu", "-c", "-I", repoRoot.appendingPathComponent("Tests/Fixtures").path, s, "-o", o]).status == 0)
         let lds = try String(contentsOf: repoRoot.appendingPathComponent("Tests/Fixtures/mini-kernel.lds"), encoding: .utf8)
             .replacingOccurrences(of: "    .rela.dyn :", with: "    __ex_table : ALIGN(4) { *(__ex_table) }\n    .rela.dyn :")
         let l = dir.appendingPathComponent("ex.lds").path
@@ -196,12 +209,12 @@ import Testing
     @Test func fillsAPlaceholderHeader() throws {
         let f = try fixtures()
         let dir = temporaryDirectory("placeholder")
-        let src = try String(contentsOf: repoRoot.appendingPathComponent("Tests/Fixtures/mini-kernel.S"), encoding: .utf8)
-            .replacingOccurrences(of: "    .quad   _kernel_size                // image_size (absolute linker-script symbol: no reloc)\n    .quad   _kernel_flags               // flags",
-                                  with: "    .quad   0\n    .quad   0")
-        let s = dir.appendingPathComponent("p.S").path, o = dir.appendingPathComponent("p.o").path, e = dir.appendingPathComponent("p.elf").path
-        try src.write(toFile: s, atomically: true, encoding: .utf8)
-        #expect(try run("clang", ["--target=aarch64-linux-gnu", "-c", s, "-o", o]).status == 0)
+        let s = try miniKernel(in: dir) {
+            $0.replacingOccurrences(of: "    .quad   _kernel_size                // image_size (absolute linker-script symbol: no reloc)\n    .quad   _kernel_flags               // flags",
+                                    with: "    .quad   0\n    .quad   0")
+        }
+        let o = dir.appendingPathComponent("p.o").path, e = dir.appendingPathComponent("p.elf").path
+        #expect(try run("clang", ["--target=aarch64-linux-gnu", "-c", "-I", repoRoot.appendingPathComponent("Tests/Fixtures").path, s, "-o", o]).status == 0)
         #expect(try run("ld.lld", ["-pie", "-z", "notext", "--no-dynamic-linker", "--no-apply-dynamic-relocs", "-T",
                                    repoRoot.appendingPathComponent("Tests/Fixtures/mini-kernel.lds").path, o, "-o", e]).status == 0)
         let out = dir.appendingPathComponent("Image").path

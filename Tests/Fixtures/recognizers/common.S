@@ -2,17 +2,7 @@
 // (thousands of R_AARCH64_RELATIVE entries, or RELR words, depending on the link), the layout a
 // kernel has minus its code. Each fixture adds one relocation routine of its shape, or none.
 
-    .section .head.text, "ax"
-    .globl _text_start
-_text_start:
-    nop                                 // code0
-    b       primary_entry               // code1
-    .quad   0                           // text_offset
-    .quad   _kernel_size                // image_size
-    .quad   _kernel_flags               // flags
-    .quad   0, 0, 0                     // res2-res4
-    .ascii  "ARM\x64"                   // magic
-    .long   0                           // res5
+#include "../image-header.S"
 
     .text
     .globl primary_entry
