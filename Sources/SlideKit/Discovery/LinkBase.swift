@@ -48,7 +48,7 @@ struct LinkBase {
         // The RELR places' implicit addends, read at the base the places allow, narrow it further.
         if let first = interval.best, !relrPlaces.isEmpty {
             var l = low, h = high, n = 0
-            for p in relrPlaces where p >= first && p - first <= UInt64(data.count) - 8 {
+            for p in relrPlaces where p >= first && p - first < UInt64(data.count) && UInt64(data.count) - (p - first) >= 8 {
                 let v = data.u64Unchecked(at: Int(p - first))
                 guard v != 0 else { continue }
                 l = min(l, v); h = max(h, v); n += 1

@@ -126,7 +126,7 @@ struct StructuralScan: TableRecognizer {
             var it = table.makePlaces()
             var seen = 0, pointers = 0
             while seen < 4096, let p = it.next() {
-                guard p >= base, p - base <= UInt64(data.count) - 8 else { continue }
+                guard p >= base, p - base < UInt64(data.count), UInt64(data.count) - (p - base) >= 8 else { continue }
                 let v = data.u64Unchecked(at: Int(p - base))
                 seen += 1
                 if v >= base, v - base <= window { pointers += 1 }
