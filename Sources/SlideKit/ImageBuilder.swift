@@ -109,7 +109,8 @@ public enum ImageBuilder {
         var places: [UInt64] = []
         var kept: [RelaEntry] = []
         var symbolic = 0
-        // Linux's own vmlinux keeps a few ABS64/GLOB_DAT entries its boot code skips (spec §2.2):
+        // Linux's own vmlinux keeps a few ABS64/GLOB_DAT entries its boot code skips (Debian 5.10-7.2:
+        // three ABS64 and one GLOB_DAT; head.S __relocate_kernel and pi/relocate.c apply RELATIVE only):
         // a Linux kernel (it has linux_banner) is accepted with them, and they are reported.
         let isLinux = symbols["linux_banner"] != nil
         let allowSymbolic = options.allowSymbolic || isLinux

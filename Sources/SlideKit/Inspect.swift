@@ -61,7 +61,7 @@ public struct InspectReport {
         let entrySize = t.kind == .rela ? RelaEntry.size : 8
         var lines = ["\(name) table:".padded(18) + "file offset \(hex(UInt64(t.fileOffset))), VA \(hex(k.linkBase &+ UInt64(t.imageOffset))), "
             + "size \(hex(UInt64(t.size))) (\(t.size / entrySize) \(t.kind == .rela ? "entries" : "words"))"]
-        lines.append("  found by:".padded(18) + "\(t.source.rawValue) (\(t.proven ? "proven" : "not proven, a guess"), confidence \(String(format2(t.confidence))))")
+        lines.append("  found by:".padded(18) + "\(t.source.rawValue) (\(t.proven ? "proven" : t.confidence < 1 ? "not proven, a guess" : "not proven"), confidence \(String(format2(t.confidence))))")
         lines.append("  reason:".padded(18) + t.reason)
         if let c = t.caveat { lines.append("  caveat:".padded(18) + c) }
         return lines
@@ -130,7 +130,7 @@ public struct InspectReport {
                 func text(_ t: (offset: Int, size: Int)?, _ name: String) -> String? { t.map { "\(name) \(hex(UInt64($0.offset)))+\(hex(UInt64($0.size)))" } }
                 let found = [text(r.rela, "RELA"), text(r.relr, "RELR")].compactMap { $0 }.joined(separator: ", ")
                 let verdict = r.problem.map { "not used: \($0)" } ?? (chosen ? "used" : "agrees")
-                row("  " + r.source.rawValue, "\(found) (\(r.proven ? "proven" : "guess"); \(verdict))")
+                row("  " + r.source.rawValue, "\(found) (\(r.proven ? "proven" : r.source == .structural ? "guess" : "not proven"); \(verdict))")
             }
         }
         for d in k.disagreements + k.guessDisagreements { row("Disagreement", d) }

@@ -46,31 +46,28 @@ enum TableFinder {
         let input = DiscoveryInput(data: data, memorySize: memorySize, traces: needsTraces ? TableRecognizers.traces(data) : [])
         var result = DiscoveryResult()
         var chosen: (Recognition, LinkBase)? = nil
-        var proposals: [(Recognition, LinkBase?, String?)] = []
+        var proposals: [(recognition: Recognition, base: LinkBase?, problem: String?, readsCode: Bool)] = []
         for recognizer in recognizers {
             guard let r = recognizer.recognize(input) else { continue }
             guard r.rela != nil || r.relr != nil else { result.notes.append("\(r.source.rawValue): \(r.reason)"); continue }
             let base = linkBaseOverride.map { LinkBase(value: $0, source: .user, reason: "given with --link-base") }
                 ?? LinkBase.derive(data, rela: r.rela, relr: r.relr, memorySize: memorySize, constant: r.linkBase, constantEvidence: r.linkBaseEvidence)
             let problem = base.map { validate(data, r, base: $0.value, memorySize: memorySize) } ?? "no link base fits its places and pointers"
-            proposals.append((r, base, problem))
+            proposals.append((r, base, problem, recognizer.readsCode))
             if chosen == nil, problem == nil, let base, recognizer.readsCode { chosen = (r, base) }
         }
         var chosenProblem: String? = nil
-        if chosen == nil, let (r, base, problem) = proposals.first(where: { $0.0.readsCodeShape && $0.1 != nil }) {
-            // The kernel's own code names these tables, but not every entry validates: they are what
-            // its boot code walks, so they are used (not proven) and verify reports each bad entry.
-            chosen = (r, base!)
-            chosenProblem = problem
-        } else if chosen == nil, let (r, base, problem) = proposals.first(where: { $0.0.source == .structural }), let base {
-            // Nothing read the code: the structural guess stands, marked as such (and why it is not proven).
-            chosen = (r, base)
-            chosenProblem = problem
+        // Else the kernel's own code names tables of which not every entry validates: they are what
+        // its boot code walks, so they are used (not proven) and verify reports each bad entry.
+        // Else nothing read the code: the structural guess stands, marked as such.
+        if chosen == nil, let p = proposals.first(where: { $0.readsCode && $0.base != nil }) ?? proposals.first(where: { $0.base != nil }) {
+            chosen = (p.recognition, p.base!)
+            chosenProblem = p.problem
         }
-        for (r, _, problem) in proposals {
+        for (r, _, problem, readsCode) in proposals {
             var outcome = RecognizerOutcome(source: r.source, rela: r.rela.map { ($0.offset, $0.size) }, relr: r.relr.map { ($0.offset, $0.size) },
                                             proven: problem == nil && r.confidence == 1, problem: problem, reason: r.reason)
-            if let problem, r.readsCodeShape {
+            if let problem, readsCode {
                 result.notes.append("\(r.source.rawValue): found tables but not every entry validates: \(problem)")
             }
             if let (c, _) = chosen, c.source != r.source, let d = disagreement(data, chosen: c, other: r) {
@@ -161,10 +158,6 @@ enum TableFinder {
         while o + 8 <= range.upperBound { if data.u64Unchecked(at: o) != 0 { return false }; o += 8 }
         return true
     }
-}
-
-extension Recognition {
-    var readsCodeShape: Bool { source != .structural }
 }
 
 extension KernelImage.Discovery {
