@@ -255,31 +255,16 @@ public enum ImageBuilder {
     /// Sorts 12-byte relative exception-table entries {s32 insn, s32 fixup, s16 type, s16 data}
     /// by the address each `insn` field points at, rewriting the relative fields for their new
     /// positions (spec §1.5). Returns the entry count.
+    /// Sorts the image's `__ex_table` in place with SlideCore's sort (the kernel bisects it).
     public static func sortExceptionTable(_ image: inout [UInt8], offset: Int, size: Int, path: String) throws(SlideKitError) -> Int {
-        guard size % 12 == 0, offset >= 0, offset + size <= image.count else {
+        guard size % ExceptionEntry.size == 0, offset >= 0, offset <= image.count, size <= image.count - offset else {
             throw SlideKitError(path, "__ex_table at \(hex(UInt64(offset))) (\(size) bytes) is not whole 12-byte entries inside the image")
         }
-        func s32(_ o: Int) -> Int64 { Int64(Int32(bitPattern: UInt32(image[o]) | UInt32(image[o + 1]) << 8 | UInt32(image[o + 2]) << 16 | UInt32(image[o + 3]) << 24)) }
-        struct Entry { var insn: Int64; var fixup: Int64; var rest: [UInt8] }
-        var entries: [Entry] = []
-        for i in 0..<(size / 12) {
-            let o = offset + i * 12
-            entries.append(Entry(insn: Int64(o) + s32(o), fixup: Int64(o + 4) + s32(o + 4), rest: Array(image[(o + 8)..<(o + 12)])))
+        do throws(SlideError) {
+            return try image.withMutableView { (m) throws(SlideError) -> Int in try ExceptionTable.sort(try m.slice(offset, size), at: offset) }
+        } catch {
+            throw SlideKitError(path, "__ex_table: \(error.description) after sorting")
         }
-        entries.sort { $0.insn < $1.insn }
-        for (i, e) in entries.enumerated() {
-            let o = offset + i * 12
-            let insn = e.insn - Int64(o), fixup = e.fixup - Int64(o + 4)
-            guard let a = Int32(exactly: insn), let b = Int32(exactly: fixup) else {
-                throw SlideKitError(path, "__ex_table entry \(i) does not fit a 32-bit relative field after sorting")
-            }
-            for j in 0..<4 {
-                image[o + j] = UInt8(truncatingIfNeeded: UInt32(bitPattern: a) >> (8 * UInt32(j)))
-                image[o + 4 + j] = UInt8(truncatingIfNeeded: UInt32(bitPattern: b) >> (8 * UInt32(j)))
-            }
-            image.replaceSubrange((o + 8)..<(o + 12), with: e.rest)
-        }
-        return entries.count
     }
 }
 

@@ -67,6 +67,12 @@ public struct ByteView {
         UInt64(littleEndian: base.unsafelyUnwrapped.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 
+    /// Reads a 32-bit word the caller has already bounds-checked.
+    @inlinable @inline(__always)
+    public func u32Unchecked(at offset: Int) -> UInt32 {
+        UInt32(littleEndian: base.unsafelyUnwrapped.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+    }
+
     /// A sub-window `[offset, offset + size)`.
     @inlinable
     public func slice(offset: Int, size: Int, _ what: StaticString = "range") throws(SlideError) -> ByteView {

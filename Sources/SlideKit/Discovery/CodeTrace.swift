@@ -285,9 +285,3 @@ extension A64Instruction {
         return false
     }
 }
-
-extension ByteView {
-    @inline(__always) func u32Unchecked(at offset: Int) -> UInt32 {
-        UInt32(littleEndian: base.unsafelyUnwrapped.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
-    }
-}
