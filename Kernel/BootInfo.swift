@@ -26,6 +26,8 @@ struct BootInfo {
     var seed: UInt64 = 0
     /// The translation table pool (physical) and kimage_voffset, for the steps after kernel_main starts.
     var tablePool: UInt64 = 0, kimageVoffset: UInt64 = 0
+    /// Faults resumed through __ex_table (Fixup.swift).
+    var extableFixups: UInt64 = 0
 }
 
 /// Physical or virtual addresses of the image's landmarks, filled in by boot.S with ADRP/ADD.

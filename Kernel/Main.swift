@@ -6,6 +6,8 @@
 @_silgen_name("read_sctlr") func readSCTLR() -> UInt64
 @_silgen_name("slide_set_heap_alias") func setHeapAlias(_ delta: UInt64)
 @_silgen_name("image_layout") func imageLayout(_ out: UnsafeMutablePointer<ImageLayout>)
+@_silgen_name("slide_read_u64_nofault") func readNoFault(_ address: UInt64, _ out: UnsafeMutablePointer<UInt64>) -> Int64
+@_silgen_name("extable_bounds") func extableBounds(_ out: UnsafeMutablePointer<(UInt64, UInt64, UInt64)>)
 
 func line(_ key: StaticString, _ value: String) { print("slide: \(key)=\(value)") }
 
@@ -82,6 +84,33 @@ func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1
     line("table_pages", String(info.tablePages))
     line("wx_violations", String(census.writableExecutable + low.writableExecutable))
     line("sctlr", hex(readSCTLR()))
+    extableSelfTest(layout)
     print("slide: done")
     return 0
+}
+
+/// The guarded read through __ex_table: an unmapped address (512 GiB into the linear map, past
+/// any RAM), a non-canonical one (neither TTBR0's nor TTBR1's range: a level 0 translation fault)
+/// and a valid one (the image's first word, read directly too). The table's entries are not
+/// relocation places: it is position independent.
+func extableSelfTest(_ layout: ImageLayout) {
+    var bounds: (UInt64, UInt64, UInt64) = (0, 0, 0)
+    extableBounds(&bounds)
+    line("extable_entries", String((bounds.1 - bounds.0) / UInt64(ExceptionEntry.size)))
+    let before = bootInfo().pointee.extableFixups
+    var value: UInt64 = 0xdead
+    let unmapped = readNoFault(pageOffset &+ (1 << 39), &value) == -14 && value == 0
+    value = 0xdead
+    let noncanonical = readNoFault(0x8000_0000_0000_0000, &value) == -14 && value == 0
+    let direct = UnsafePointer<UInt64>(bitPattern: UInt(layout.text))!.pointee
+    value = 0
+    let valid = readNoFault(layout.text, &value) == 0 && value == direct
+    let fixups = bootInfo().pointee.extableFixups - before
+    var failed: [String] = []
+    if !unmapped { failed.append("unmapped") }
+    if !noncanonical { failed.append("noncanonical") }
+    if !valid { failed.append("valid") }
+    if fixups != 2 { failed.append("fixups:\(fixups)") }
+    line("extable_test", failed.isEmpty ? "ok" : "fail:" + failed.joined(separator: ","))
+    line("extable_fixups", String(fixups))
 }

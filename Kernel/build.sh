@@ -21,10 +21,10 @@ core=$(find Sources/SlideCore -name '*.swift' | sort)
 swift_flags=(-target aarch64-none-none-elf -enable-experimental-feature Embedded -wmo -Osize -parse-as-library
              -Xfrontend -disable-stack-protector -Xfrontend -function-sections)
 # Two modules: what runs before relocation (checked by relacheck) and the rest.
-swiftc "${swift_flags[@]}" -module-name SlideEarly Kernel/Early.swift Kernel/Relocate.swift Kernel/BootInfo.swift \
+swiftc "${swift_flags[@]}" -module-name SlideEarly Kernel/Early.swift Kernel/Relocate.swift Kernel/Fixup.swift Kernel/BootInfo.swift \
   ${EXTRA_EARLY_SWIFT:-} $core -c -o "$out/early.o"
 swiftc "${swift_flags[@]}" -module-name SlideKernel Kernel/Main.swift Kernel/Exports.swift Kernel/Modules.swift Kernel/BootInfo.swift $core -c -o "$out/kernel-swift.o"
-"$slide" relacheck "$out/early.o" --root slide_early --root slide_relocate --root slide_exception --root slide_place ${EXTRA_EARLY_ROOTS:-}
+"$slide" relacheck "$out/early.o" --root slide_early --root slide_relocate --root slide_exception --root slide_fixup --root slide_place ${EXTRA_EARLY_ROOTS:-}
 clang --target=aarch64-none-elf -c Kernel/boot.S -o "$out/boot.o"
 clang --target=aarch64-none-elf -c Kernel/ksymtab.S -o "$out/ksymtab.o"
 clang --target=aarch64-none-elf -O2 -ffreestanding -fno-builtin -fPIE -mgeneral-regs-only -c Kernel/runtime.c -o "$out/runtime.o"

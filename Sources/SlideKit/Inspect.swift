@@ -123,6 +123,9 @@ public struct InspectReport {
             let sections = Set(exports.map(\.section)).sorted().joined(separator: ", ")
             row("Exports", "\(exports.count) symbols in \(sections) (PREL32 entries; `link-module --kernel` resolves modules with them)")
         }
+        if let (n, problem) = try? k.exceptionTableCheck() {
+            row("Exception table", "__ex_table, \(n) relative 12-byte entries: " + (problem ?? "sorted, every insn and fixup in the text, no relocation place inside"))
+        }
         if !k.recognitions.isEmpty {
             lines.append("Recognizers:")
             for r in k.recognitions {
@@ -192,6 +195,11 @@ public struct InspectReport {
             ])))
         }
         fields.append(("exports", .array(exports.map { .object([("name", .string($0.name)), ("address", .hex($0.address)), ("section", .string($0.section))]) })))
+        if let (n, problem) = try? k.exceptionTableCheck() {
+            fields.append(("exception_table", .object([("entries", .int(n)), ("problem", problem.map { .string($0) } ?? .null)])))
+        } else {
+            fields.append(("exception_table", .null))
+        }
         fields.append(("linux_version", k.banner.map { .string($0) } ?? .null))
         fields.append(("truncated", k.truncation.map { .string($0) } ?? .null))
         fields.append(("recognizers", .array(k.recognitions.map { r in

@@ -74,6 +74,9 @@ public struct KernelImage {
     public var notes: [String]
     /// Every recognizer that found tables in a raw Image, and whether it was proven and agreed.
     public var recognitions: [RecognizerOutcome] = []
+    /// The `__ex_table` section and the executable sections' span, as image offsets (ELF inputs).
+    public var exceptionTable: Range<Int>? = nil
+    public var text: Range<Int>? = nil
     /// The `Linux version …` banner, when the image holds one.
     public var banner: String? = nil
     /// Why the image data is shorter than its headers say, when it is.
@@ -220,11 +223,14 @@ public struct KernelImage {
                 }
             }
             var rela: TableLocation? = nil, relr: TableLocation? = nil
+            var extable: Range<Int>? = nil, textLow = Int.max, textHigh = 0
             for i in 0..<elf.sectionCount {
                 let s = try elf.section(i)
                 guard s.flags.contains(.alloc), s.type != .nobits, s.size > 0 else { continue }
                 let name = try elf.name(of: s)
                 let dst = Int(s.address - low)
+                if name == "__ex_table" { extable = dst..<(dst + Int(s.size)) }
+                if s.flags.contains(.execinstr) { textLow = min(textLow, dst); textHigh = max(textHigh, dst + Int(s.size)) }
                 if s.type == .rela && (rela == nil || name == ".rela.dyn") {
                     rela = TableLocation(kind: .rela, imageOffset: dst, size: Int(s.size), source: .elfSection, confidence: 1,
                                          reason: "section \(name) (SHT_RELA, SHF_ALLOC)", sectionName: name, fileOffset: Int(s.offset))
@@ -239,12 +245,15 @@ public struct KernelImage {
             }
             let header: ImageHeader? = flat.withUnsafeBytes { ImageHeader.isPresent(in: ByteView($0)) ? try? ImageHeader(from: ByteView($0)) : nil }
             let base = linkBaseOverride ?? low
-            return KernelImage(
+            var k = KernelImage(
                 path: path, format: .elf, containers: containers, bytes: flat, dataSize: flat.count, header: header, pe: nil,
                 linkBase: base, linkBaseSource: linkBaseOverride != nil ? .user : fromSegments ? .elfSegment : .elfSection,
                 linkBaseReason: linkBaseOverride != nil ? "given with --link-base"
                     : fromSegments ? "lowest PT_LOAD address (no section headers)" : "lowest address of an allocated section",
                 memorySize: memEnd - low, rela: rela, relr: relr, notes: [], elfBytes: bytes)
+            k.exceptionTable = extable
+            k.text = textLow < textHigh ? textLow..<textHigh : nil
+            return k
         } catch {
             throw SlideKitError(path, error)
         }
@@ -318,5 +327,35 @@ extension ByteView {
             return String(decoding: UnsafeBufferPointer(start: bytes + start, count: stop - start), as: UTF8.self)
         }
         return nil
+    }
+}
+
+extension KernelImage {
+    /// The exception table's entry count and its first problem (unsorted, a duplicate instruction,
+    /// an instruction or fixup outside the text), when the ELF has one.
+    public func exceptionTableCheck() throws(SlideKitError) -> (entries: Int, problem: String?)? {
+        guard let range = exceptionTable else { return nil }
+        let text = self.text ?? 0..<0
+        // Relative entries need no relocation: a relocation place inside the table is a defect.
+        let low = linkBase &+ UInt64(range.lowerBound), high = linkBase &+ UInt64(range.upperBound)
+        if let p = try RelrTool.relativePlaces(of: self).first(where: { $0 &+ 8 > low && $0 < high }) {
+            let n = range.count / ExceptionEntry.size
+            return (n, "relocation place \(hex(p)) lies inside the table (its entries are relative and must not be relocated)")
+        }
+        do throws(SlideError) {
+            return try bytes.withView { (v) throws(SlideError) -> (Int, String?) in
+                let t = try ExceptionTable(v.slice(offset: range.lowerBound, size: range.count, "__ex_table"), at: range.lowerBound)
+                guard let p = t.problem(text: Int64(text.lowerBound)..<Int64(text.upperBound)) else { return (t.count, nil) }
+                let at = hex(linkBase &+ UInt64(bitPattern: p.value))
+                switch p.kind {
+                case .unsorted: return (t.count, "entry \(p.index) (insn \(at)) is out of order: the table is not sorted")
+                case .duplicate: return (t.count, "entry \(p.index) lists insn \(at) again")
+                case .instructionOutsideText: return (t.count, "entry \(p.index): insn \(at) is outside the kernel text")
+                case .fixupOutsideText: return (t.count, "entry \(p.index): fixup \(at) is outside the kernel text")
+                }
+            }
+        } catch {
+            throw SlideKitError(path, error)
+        }
     }
 }

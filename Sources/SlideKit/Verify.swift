@@ -32,6 +32,7 @@ public enum Verifier {
         }
         checkHeader(k, add)
         if let t = k.truncation { add(.error, "image-truncated", "the image is truncated: \(t)") }
+        if let (_, problem) = try k.exceptionTableCheck(), let problem { add(.error, "extable-invalid", "__ex_table: \(problem)") }
 
         if k.rela == nil && k.relr == nil {
             // A kernel Image always carries its tables (RELOCATABLE is on in every arm64 defconfig

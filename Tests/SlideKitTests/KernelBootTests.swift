@@ -150,6 +150,13 @@ let testInitrd: String = {
         #expect(r.value("seed_source") == expectedSource)
         #expect(r.value("reloc_verify") == "ok")
         #expect(r.value("wx_violations") == "0")
+        // The guarded read resumed through __ex_table twice (unmapped, non-canonical) and read the
+        // valid address; the table (llvm-readelf's section size / 12 entries) holds no relocation place.
+        #expect(r.value("extable_test") == "ok" && r.value("extable_fixups") == "2", "\(r.output.suffix(1500))")
+        let elf = URL(fileURLWithPath: image).deletingLastPathComponent().appendingPathComponent("slide-kernel.elf").path
+        let extable = try #require(try sectionHeader(elf, "__ex_table"))
+        #expect(extable.size > 0 && r.value("extable_entries") == String(extable.size / 12))
+        #expect(try RelrTool.relativePlaces(of: k).allSatisfy { $0 + 8 <= extable.address || $0 >= extable.address + extable.size })
         // No module here: random initrd bytes are not a cpio archive; nothing was mapped in the module region.
         #expect(r.value("initrd") == (c.initrd ? "not-cpio" : "none"))
         #expect(r.value("module_map") == "rx:0,r:0,rw:0" && r.value("module_counter") == "0")

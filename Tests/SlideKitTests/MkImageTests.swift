@@ -166,6 +166,19 @@ func miniKernel(in dir: URL, header edit: (String) -> String) throws -> String {
         // Each insn keeps its fixup and type/data: primary_entry (0x1000) → after_relocation, type 2.
         #expect(entries[0].0 == 0x1000 && entries[0].2 == 0x10002)
         #expect(entries.map(\.2) == [0x10002, 0x20003, 0x30004]) // primary_entry 0x1000, after_relocation 0x1010, relocate_kernel+8 0x101c
+        // inspect and verify check the ELF's table: entry 1 is out of order; a table whose fixup
+        // leaves the text is named too.
+        let v = try slide("verify", e)
+        #expect(v.status == 1 && v.stdout.contains("error: __ex_table: entry 1 (insn 0xffff800008001000) is out of order: the table is not sorted [extable-invalid]"),
+                "\(v.stdout)")
+        #expect(try slide("inspect", e).stdout.contains("Exception table:  __ex_table, 3 relative 12-byte entries: entry 1"))
+        let outside = src.replacingOccurrences(of: "primary_entry - ., after_relocation - ., 0x10002", with: "primary_entry - ., ops_table - ., 0x10002")
+            .replacingOccurrences(of: "    .long   after_relocation - ., relocate_kernel - ., 0x20003\n", with: "")
+        try outside.write(toFile: s, atomically: true, encoding: .utf8)
+        #expect(try run("clang", ["--target=aarch64-linux-gnu", "-c", "-I", repoRoot.appendingPathComponent("Tests/Fixtures").path, s, "-o", o]).status == 0)
+        #expect(try run("ld.lld", ["-pie", "-z", "notext", "--no-dynamic-linker", "-T", l, o, "-o", e]).status == 0)
+        let w = try slide("verify", e)
+        #expect(w.status == 1 && w.stdout.contains("error: __ex_table: entry 0: fixup 0xffff800008002000 is outside the kernel text [extable-invalid]"), "\(w.stdout)")
     }
 }
 
