@@ -85,6 +85,11 @@ func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1
     line("wx_violations", String(census.writableExecutable + low.writableExecutable))
     line("sctlr", hex(readSCTLR()))
     extableSelfTest(layout)
+    if let fdtVA = UnsafeMutableRawPointer(bitPattern: UInt(pageOffset &+ (info.fdt &- info.physOffset))),
+       let fdt = try? FDT(at: fdtVA, limit: Int(info.fdtSize)), let args = try? fdt.property(node: "chosen", name: "bootargs"),
+       KASLR.commandLineHas(length: fdt.stringLength(args), byte: { fdt.byte(args, at: $0) }, option: "slide.crash=1") {
+        crashSelfTest()
+    }
     print("slide: done")
     return 0
 }
@@ -113,4 +118,13 @@ func extableSelfTest(_ layout: ImageLayout) {
     if fixups != 2 { failed.append("fixups:\(fixups)") }
     line("extable_test", failed.isEmpty ? "ok" : "fail:" + failed.joined(separator: ","))
     line("extable_fixups", String(fixups))
+}
+
+/// `slide.crash=1`: an unguarded read of an unmapped address, so the boot test sees the crash
+/// report name this function (no __ex_table entry covers it).
+@inline(never)
+func crashSelfTest() {
+    line("crash_test", "reading " + hex(pageOffset &+ (1 << 39)))
+    let p = UnsafePointer<UInt64>(bitPattern: UInt(pageOffset &+ (1 << 39)))!
+    line("crash_test", "survived " + hex(p.pointee))
 }

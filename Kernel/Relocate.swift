@@ -79,10 +79,14 @@ func slideRelocate(_ imagePA: UInt64, _ offset: UInt64, _ fdtPA: UInt64) -> UInt
     return 0
 }
 
-/// Any exception, before or after relocation: one report line, then boot.S exits with status 4.
-/// Runs without relocations (it may be the relocation that faulted): digits are computed, not formatted.
+@_silgen_name("symtab_bounds") func symtabBounds(_ out: UnsafeMutablePointer<(UInt64, UInt64, UInt64)>)
+
+/// Any exception slide_fixup did not resume, before or after relocation: the crash report, then
+/// boot.S exits with status 4. Runs without relocations (it may be the relocation that faulted):
+/// digits are computed, not formatted; names come from the SymbolMap slide mkimage embedded.
 @c(slide_exception)
-func slideException(_ esr: UInt64, _ elr: UInt64, _ far: UInt64, _ lr: UInt64) {
+func slideException(_ esr: UInt64, _ elr: UInt64, _ far: UInt64, _ frame: UnsafePointer<UInt64>) {
+    let lr = frame[30]
     say("slide: exception esr=")
     sayHex(esr)
     say(" elr=")
@@ -91,7 +95,36 @@ func slideException(_ esr: UInt64, _ elr: UInt64, _ far: UInt64, _ lr: UInt64) {
     sayHex(far)
     say(" lr=") // the caller, when the exception is a trap in a shared stub
     sayHex(lr)
+    say("\nslide: crash ec=")
+    sayHex(esr >> 26)
+    say(" elr=")
+    saySymbol(elr)
+    say(" lr=")
+    saySymbol(lr)
+    say(" offset=")
+    sayHex(bootInfo().pointee.offset)
+    say("\nslide: crash_registers")
+    for r in 0..<31 {
+        say(" ")
+        sayHex(frame[r])
+    }
     say("\nslide: reloc_verify=fail:exception\n")
+}
+
+/// `function+0xoff` for a code address of the image, from the embedded symbols; the address alone otherwise.
+func saySymbol(_ address: UInt64) {
+    var bounds: (UInt64, UInt64, UInt64) = (0, 0, 0)
+    symtabBounds(&bounds)
+    let (start, size, image) = bounds
+    if address >= image, let map = SymbolMap(ByteView(start: UnsafeRawPointer(bitPattern: UInt(start)), count: Int(size))),
+       let i = map.lookup(address - image) {
+        let name = map.name(i)
+        if let base = name.base { earlyPuts(base.assumingMemoryBound(to: UInt8.self), name.count) }
+        say("+")
+        sayHex(address - image - map.start(i))
+        return
+    }
+    sayHex(address)
 }
 
 func sayHex(_ v: UInt64) {

@@ -4,6 +4,7 @@
 // B/BL) until `slide_relocate` has returned.
 
     .equ    FRAME_SIZE, 256             // the exception frame: x0-x30 and ELR, 8 bytes each (Fixup.swift)
+    .equ    SYMTAB_SIZE, 64 * 1024      // room for the function symbols slide mkimage embeds
 
     .section .head.text, "ax"
     .globl _head
@@ -207,8 +208,8 @@ exception:
 1:  mrs     x0, esr_el1
     mrs     x1, elr_el1
     mrs     x2, far_el1
-    ldr     x3, [sp, #240]              // the link register at the fault
-    bl      slide_exception             // prints `slide: exception ...` (SlideEarly: position independent)
+    mov     x3, sp                      // the frame: the registers at the fault
+    bl      slide_exception             // the crash report (SlideEarly: position independent)
     mov     x0, #4
     b       semihosting_exit
 
@@ -230,6 +231,17 @@ slide_read_u64_nofault:
     .short  3                           // EX_TYPE_UACCESS_ERR_ZERO
     .short  (0 | 3 << 5)                // error register x0, zero register x3
     .popsection
+
+    .globl symtab_bounds
+symtab_bounds:                          // x0 → [slide_symtab, its size, _head], as we run
+    adrp    x1, slide_symtab
+    add     x1, x1, :lo12:slide_symtab
+    str     x1, [x0]
+    mov     x1, #SYMTAB_SIZE
+    str     x1, [x0, #8]
+    adrp    x1, _head
+    str     x1, [x0, #16]
+    ret
 
     .globl extable_bounds
 extable_bounds:                         // x0 → [__start___ex_table, __stop___ex_table, _head], as we run
@@ -402,6 +414,14 @@ semihosting_exit:                       // SYS_EXIT_EXTENDED(ADP_Stopped_Applica
 slide_seal:                             // written by `slide mkimage` (ImageSeal in SlideCore)
     .ascii  "SLIDEVF1"
     .quad   0, 0, 0, 0, 0, 0, 0
+
+    .balign 8
+    .globl slide_symtab
+    .type   slide_symtab, %object
+slide_symtab:                           // the function symbols, written by `slide mkimage` (SymbolMap in SlideCore)
+    .ascii  "SLIDESYM"
+    .zero   SYMTAB_SIZE - 8
+    .size   slide_symtab, SYMTAB_SIZE
 
     .bss
     .balign 16

@@ -44,6 +44,8 @@ public enum ImageBuilder {
 
         // What the ELF is.
         var pltEntries = 0
+        var functions: [(name: String, value: UInt64)] = []
+        var symtabSize: UInt64 = 0
         let (type, symbols, extable) = try lift { () throws(SlideError) in try bytes.withView { (view) throws(SlideError) -> (ELFFileType, [String: UInt64], (Int, Int)?) in
             let elf = try ELFFile(view)
             var symbols: [String: UInt64] = [:]
@@ -54,7 +56,11 @@ public enum ImageBuilder {
                     let n = try elf.entryCount(of: s, entrySize: Symbol.size, "SYMTAB sh_entsize")
                     for j in 0..<n {
                         let sym = try elf.symbol(j, inTable: i)
-                        if !sym.isUndefined { symbols[try elf.name(of: sym, inTable: i)] = sym.value }
+                        guard !sym.isUndefined else { continue }
+                        let name = try elf.name(of: sym, inTable: i)
+                        symbols[name] = sym.value
+                        if sym.symbolType == 2 { functions.append((name, sym.value)) } // STT_FUNC
+                        if name == "slide_symtab" { symtabSize = sym.size }
                     }
                 }
                 if try elf.name(of: s) == "__ex_table", s.flags.contains(.alloc) {
@@ -195,6 +201,12 @@ public enum ImageBuilder {
             notes.append("sorted __ex_table: \(extableEntries) entries")
         }
 
+        // The function symbols, for crash reports that name the faulting function.
+        if let at = symbols["slide_symtab"] {
+            let embedded = try embedSymbols(&image, functions: functions, at: Int(at &- k.linkBase), capacity: Int(symtabSize), linkBase: k.linkBase, path: path)
+            notes.append("embedded \(embedded) function symbols in slide_symtab")
+        }
+
         // The seal.
         var sealed = false
         if let sealVA = symbols["slide_seal"] {
@@ -255,6 +267,33 @@ public enum ImageBuilder {
     /// Sorts 12-byte relative exception-table entries {s32 insn, s32 fixup, s16 type, s16 data}
     /// by the address each `insn` field points at, rewriting the relative fields for their new
     /// positions (spec §1.5). Returns the entry count.
+    /// Writes the ELF's function symbols (sorted by address, one name per address) into the
+    /// `slide_symtab` placeholder (SlideCore's SymbolMap); refuses when they do not fit.
+    static func embedSymbols(_ image: inout [UInt8], functions: [(name: String, value: UInt64)], at offset: Int, capacity: Int,
+                             linkBase: UInt64, path: String) throws(SlideKitError) -> Int {
+        var byOffset: [UInt32: String] = [:]
+        for f in functions where f.value >= linkBase && f.value - linkBase < UInt64(image.count) {
+            let o = UInt32(f.value - linkBase)
+            if let existing = byOffset[o], existing <= f.name { continue }
+            byOffset[o] = f.name
+        }
+        let sorted = byOffset.sorted { $0.key < $1.key }.map { (offset: $0.key, name: Array($0.value.utf8)) }
+        guard offset >= 0, capacity >= SymbolMap.headerSize, offset <= image.count, capacity <= image.count - offset else {
+            throw SlideKitError(path, "slide_symtab (\(capacity) bytes at \(hex(UInt64(max(offset, 0))))) is not a placeholder inside the image data")
+        }
+        do throws(SlideError) {
+            try image.withMutableView { (m) throws(SlideError) in
+                guard m.readOnly.u64Unchecked(at: offset) == SymbolMap.magic else {
+                    throw SlideError.invalid("slide_symtab: no \"SLIDESYM\" placeholder at image offset", value: UInt64(offset))
+                }
+                try SymbolMap.write(sorted, to: try m.slice(offset, capacity))
+            }
+        } catch {
+            throw SlideKitError(path, error)
+        }
+        return sorted.count
+    }
+
     /// Sorts the image's `__ex_table` in place with SlideCore's sort (the kernel bisects it).
     public static func sortExceptionTable(_ image: inout [UInt8], offset: Int, size: Int, path: String) throws(SlideKitError) -> Int {
         guard size % ExceptionEntry.size == 0, offset >= 0, offset <= image.count, size <= image.count - offset else {

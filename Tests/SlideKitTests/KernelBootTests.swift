@@ -253,6 +253,39 @@ let testInitrd: String = {
     }
 }
 
+extension KernelFaults {
+    /// An unguarded fault (`slide.crash=1`: a read of an unmapped address that no __ex_table entry
+    /// covers) ends the boot with the crash report: exception class, ELR and LR as function+offset
+    /// from the symbols mkimage embedded (llvm-nm's address of that function is the oracle), the
+    /// randomized offset, the registers.
+    @Test(.enabled(if: (try? kernelImage("rela")) != nil, "no kernel built (make kernel)"))
+    func unguardedFaultNamesTheFunction() throws {
+        let image = try #require(try kernelImage("rela"))
+        var o = BootOptions()
+        o.seed = 0x1234_5678
+        o.timeout = 60
+        o.append = "slide.crash=1"
+        let r = try Booter.boot(image, o)
+        #expect(!r.timedOut && r.status == 4, "\(r.output.suffix(800))")
+        let crash = try #require(r.output.split(separator: "\n").first { $0.hasPrefix("slide: crash ec=") }, "\(r.output.suffix(800))")
+        #expect(crash.contains("ec=0x0000000000000025"), "a data abort")
+        // elr=NAME+0xOFF: NAME is the function that faulted, OFF its distance from llvm-nm's address for it.
+        let fields = crash.split(separator: " ")
+        let elrField = try #require(fields.first { $0.hasPrefix("elr=") }).dropFirst(4)
+        let parts = elrField.split(separator: "+")
+        #expect(parts.count == 2 && parts[0].contains("crashSelfTest"), "\(crash)")
+        let nm = try kernelSymbols("rela")
+        let function = try #require(nm[String(parts[0])], "llvm-nm knows \(parts[0])")
+        let elr = try #require(r.output.split(separator: " ").first { $0.hasPrefix("elr=0x") }.flatMap { UInt64($0.dropFirst(6), radix: 16) })
+        let offset = try #require(r.value("offset").flatMap { UInt64($0.dropFirst(2), radix: 16) })
+        #expect(UInt64(parts[1].dropFirst(2), radix: 16) == elr - offset - function, "function+offset at the randomized address")
+        #expect(crash.contains("offset=0x\(String(repeating: "0", count: 16 - String(offset, radix: 16).count))\(String(offset, radix: 16))"))
+        let registers = try #require(r.output.split(separator: "\n").first { $0.hasPrefix("slide: crash_registers ") })
+        #expect(registers.split(separator: " ").count == 2 + 31)
+        #expect(!r.output.contains("slide: done"))
+    }
+}
+
 @Suite struct RelocationCompleteness {
     /// The kernel linked at two bases: relocated for their own link addresses, the images differ
     /// exactly at the relocation places, each by the base delta. A pointer the table missed would
