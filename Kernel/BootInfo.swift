@@ -28,6 +28,8 @@ struct BootInfo {
     var tablePool: UInt64 = 0, kimageVoffset: UInt64 = 0
     /// Faults resumed through __ex_table (Fixup.swift).
     var extableFixups: UInt64 = 0
+    /// The boot identity map, which secondary CPUs turn their MMU on with (Smp.swift).
+    var ttbr0Boot: UInt64 = 0
 }
 
 /// Physical or virtual addresses of the image's landmarks, filled in by boot.S with ADRP/ADD.

@@ -97,6 +97,7 @@ func slideEarly(_ fdtPA: UInt64, _ imagePA: UInt64, _ x1: UInt64, _ x2: UInt64, 
         // The linear map: all RAM at PAGE_OFFSET + (PA - PHYS_OFFSET), largest blocks.
         try tables.map(root: ttbr1, va: pageOffset &+ (ramStart - physOffset), pa: ramStart, size: ramEnd - ramStart, .readWrite)
         info.pointee.ttbr0Late = ttbr0Late
+        info.pointee.ttbr0Boot = ttbr0
         info.pointee.ttbr1 = ttbr1
         info.pointee.tablePages = UInt64(tables.usedPages)
         info.pointee.tablePool = poolPA

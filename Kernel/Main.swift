@@ -86,6 +86,13 @@ func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1
     line("sctlr", hex(readSCTLR()))
     extableSelfTest(layout)
     if let fdtVA = UnsafeMutableRawPointer(bitPattern: UInt(pageOffset &+ (info.fdt &- info.physOffset))),
+       let fdt = try? FDT(at: fdtVA, limit: Int(info.fdtSize)) {
+        let smp = startSecondaries(info: bootInfo().pointee, fdt: fdt)
+        line("cpus_listed", String(smp.listed))
+        line("cpus_online", String(smp.online))
+        if !smp.errors.isEmpty { line("cpus_errors", smp.errors.joined(separator: ",")) }
+    }
+    if let fdtVA = UnsafeMutableRawPointer(bitPattern: UInt(pageOffset &+ (info.fdt &- info.physOffset))),
        let fdt = try? FDT(at: fdtVA, limit: Int(info.fdtSize)), let args = try? fdt.property(node: "chosen", name: "bootargs"),
        KASLR.commandLineHas(length: fdt.stringLength(args), byte: { fdt.byte(args, at: $0) }, option: "slide.crash=1") {
         crashSelfTest()

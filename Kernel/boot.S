@@ -338,6 +338,141 @@ slide_sync_tables:                      // new valid descriptors (no TLB entry t
     isb
     ret
 
+    // Secondary CPUs (PSCI CPU_ON, from Smp.swift): entered at the physical address of
+    // secondary_entry with the MMU off, x0 = the CPU's index. Same steps as the boot CPU, minus
+    // everything done once: EL1, FP/SIMD, a stack of its own, the boot CPU's tables and TCR from
+    // smp_block, the MMU on, then secondary_main at its virtual address.
+    .globl secondary_entry
+secondary_entry:
+    mov     x19, x0
+    mrs     x9, CurrentEL
+    cmp     x9, #(2 << 2)
+    b.ne    1f
+    mov     x9, #(1 << 31)              // HCR_EL2.RW: EL1 is AArch64
+    msr     hcr_el2, x9
+    mov     x9, #0x3c5                  // SPSR: EL1h, DAIF masked
+    msr     spsr_el2, x9
+    adr     x9, 1f
+    msr     elr_el2, x9
+    eret
+1:  mov     x9, #(3 << 20)              // CPACR_EL1.FPEN
+    msr     cpacr_el1, x9
+    adr     x9, vectors
+    msr     vbar_el1, x9
+    adrp    x9, secondary_stacks        // stack: CPU i uses the 16 KiB below secondary_stacks + i * 16 KiB
+    add     x9, x9, :lo12:secondary_stacks
+    add     x9, x9, x19, lsl #14
+    mov     sp, x9
+    adrp    x10, smp_block              // {TCR, TTBR0 (boot identity), TTBR1, secondary_main VA, kimage_voffset}
+    add     x10, x10, :lo12:smp_block
+    ldp     x1, x2, [x10]
+    ldp     x3, x4, [x10, #16]
+    ldr     x5, [x10, #32]
+    mov     x9, #0xff00                 // MAIR as the boot CPU's
+    movk    x9, #0x44, lsl #16
+    msr     mair_el1, x9
+    msr     tcr_el1, x1
+    msr     ttbr0_el1, x2
+    msr     ttbr1_el1, x3
+    isb
+    tlbi    vmalle1
+    dsb     nsh
+    isb
+    mrs     x9, sctlr_el1
+    mov     x10, #(1 << 0)              // M
+    orr     x10, x10, #(1 << 2)         // C
+    orr     x10, x10, #(1 << 12)        // I
+    orr     x9, x9, x10
+    msr     sctlr_el1, x9
+    isb
+    ldr     x9, =vectors                // relocated by the boot CPU: the virtual address
+    msr     vbar_el1, x9
+    isb
+    add     sp, sp, x5                  // the same stack through the kernel mapping
+    mov     x0, x19
+    br      x4                          // secondary_main(index): never returns
+    .ltorg
+
+    .globl psci_call
+psci_call:                              // psci_call(function, a1, a2, a3, use SMC) → x0 (SMCCC)
+    cbnz    x4, 1f
+    hvc     #0
+    ret
+1:  smc     #0
+    ret
+
+    .globl smp_check_in
+smp_check_in:                           // cpus_online += 1 (exclusive access: the MMU is on), then SEV
+    adrp    x1, cpus_online
+    add     x1, x1, :lo12:cpus_online
+1:  ldaxr   x2, [x1]
+    add     x2, x2, #1
+    stlxr   w3, x2, [x1]
+    cbnz    w3, 1b
+    sev
+    ret
+
+    .globl smp_cpus_online
+smp_cpus_online:                        // → cpus_online (acquire)
+    adrp    x1, cpus_online
+    add     x1, x1, :lo12:cpus_online
+    ldar    x0, [x1]
+    ret
+
+    .globl smp_block_address
+smp_block_address:
+    adrp    x0, smp_block
+    add     x0, x0, :lo12:smp_block
+    ret
+
+    .globl secondary_entry_address
+secondary_entry_address:                // → secondary_entry as we run (the boot CPU: its VA)
+    adrp    x0, secondary_entry
+    add     x0, x0, :lo12:secondary_entry
+    ret
+
+    .globl secondary_main_address
+secondary_main_address:                 // → secondary_main (Smp.swift) as we run
+    adrp    x0, secondary_main
+    add     x0, x0, :lo12:secondary_main
+    ret
+
+    .globl slide_clean_to_poc
+slide_clean_to_poc:                     // (VA, size): data a CPU with its MMU off will read (Arm ARM D7.5.9)
+    mrs     x2, ctr_el0
+    ubfx    x2, x2, #16, #4
+    mov     x3, #4
+    lsl     x2, x3, x2
+    add     x1, x0, x1
+    sub     x3, x2, #1
+    bic     x0, x0, x3
+1:  dc      cvac, x0
+    add     x0, x0, x2
+    cmp     x0, x1
+    b.lo    1b
+    dsb     sy
+    ret
+
+    .globl read_cntfrq
+read_cntfrq:
+    mrs     x0, cntfrq_el0
+    ret
+
+    .globl read_mpidr
+read_mpidr:
+    mrs     x0, mpidr_el1
+    ret
+
+    .globl read_tcr
+read_tcr:
+    mrs     x0, tcr_el1
+    ret
+
+    .globl park
+park:                                   // a secondary CPU's rest
+    wfe
+    b       park
+
     .globl boot_info_address
 boot_info_address:
     adrp    x0, boot_info
@@ -433,6 +568,14 @@ exit_block:
 boot_stack:
     .zero   64 * 1024
 boot_stack_top:
+    .balign 16
+cpus_online:
+    .quad   0
+smp_block:
+    .quad   0, 0, 0, 0, 0
+    .balign 4096
+secondary_stacks:                       // 8 secondaries, 16 KiB each (Smp.swift starts at most 8)
+    .zero   16 * 1024 * 8
     .globl page_table_pool
     .balign 4096
 page_table_pool:

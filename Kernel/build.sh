@@ -23,7 +23,7 @@ swift_flags=(-target aarch64-none-none-elf -enable-experimental-feature Embedded
 # Two modules: what runs before relocation (checked by relacheck) and the rest.
 swiftc "${swift_flags[@]}" -module-name SlideEarly Kernel/Early.swift Kernel/Relocate.swift Kernel/Fixup.swift Kernel/BootInfo.swift \
   ${EXTRA_EARLY_SWIFT:-} $core -c -o "$out/early.o"
-swiftc "${swift_flags[@]}" -module-name SlideKernel Kernel/Main.swift Kernel/Exports.swift Kernel/Modules.swift Kernel/BootInfo.swift $core -c -o "$out/kernel-swift.o"
+swiftc "${swift_flags[@]}" -module-name SlideKernel Kernel/Main.swift Kernel/Exports.swift Kernel/Modules.swift Kernel/Smp.swift Kernel/BootInfo.swift $core -c -o "$out/kernel-swift.o"
 "$slide" relacheck "$out/early.o" --root slide_early --root slide_relocate --root slide_exception --root slide_fixup --root slide_place ${EXTRA_EARLY_ROOTS:-}
 clang --target=aarch64-none-elf -c Kernel/boot.S -o "$out/boot.o"
 clang --target=aarch64-none-elf -c Kernel/ksymtab.S -o "$out/ksymtab.o"

@@ -87,6 +87,12 @@ let bootMatrix: [BootCase] = [
     BootCase(seed: 0x1d, initrd: true),                                  // physical randomization avoids the initrd
     BootCase(loader: .direct, at: 0x4500_0000, seed: 0x2d, initrd: true),
     BootCase(loader: .uBoot, at: 0x4500_0000, seed: 0x3d, initrd: true),
+    // Secondary CPUs (PSCI CPU_ON), every loader and both tables, with and without a physical move.
+    BootCase(seed: 0x5a5a, smp: 4),
+    BootCase(image: "relr", nokaslr: true, smp: 4),
+    BootCase(loader: .direct, at: 0x4820_1000, seed: 0x4321, smp: 4),
+    BootCase(image: "relr", loader: .uBoot, at: 0x4500_0000, seed: 0x6789, smp: 4),
+    BootCase(cpu: "max", smp: 4),
 ]
 
 /// A 3 MiB initrd of pseudo-random bytes, made once.
@@ -153,6 +159,9 @@ let testInitrd: String = {
         // The guarded read resumed through __ex_table twice (unmapped, non-canonical) and read the
         // valid address; the table (llvm-readelf's section size / 12 entries) holds no relocation place.
         #expect(r.value("extable_test") == "ok" && r.value("extable_fixups") == "2", "\(r.output.suffix(1500))")
+        // Every CPU QEMU was given came up through PSCI and checked in.
+        #expect(r.value("cpus_listed") == String(c.smp) && r.value("cpus_online") == String(c.smp) && r.value("cpus_errors") == nil,
+                "\(r.output.suffix(800))")
         let elf = URL(fileURLWithPath: image).deletingLastPathComponent().appendingPathComponent("slide-kernel.elf").path
         let extable = try #require(try sectionHeader(elf, "__ex_table"))
         #expect(extable.size > 0 && r.value("extable_entries") == String(extable.size / 12))

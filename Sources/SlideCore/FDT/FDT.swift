@@ -179,6 +179,21 @@ extension FDT {
         if let r = try initrd() { body(r.start, r.end - r.start) }
     }
 
+    /// Calls `body(mpidr)` with the `reg` of every `/cpus/cpu@…` node (its MPIDR affinity bits,
+    /// devicetree-specification §3.8; `#address-cells` of /cpus, 1 or 2).
+    public func forEachCPU(_ body: (UInt64) -> Void) throws(SlideError) {
+        var cells = 2
+        if let a = try property(node: "cpus", name: "#address-cells"), a.length == 4 { cells = Int(u32(a, at: 0)) }
+        guard (1...2).contains(cells) else { throw .unsupported("FDT /cpus #address-cells", value: UInt64(cells)) }
+        try walk { path, nameOffset, p in
+            if path.depth == 3 && nodeNameMatches(path.offset(1), path.length(1), "cpus") && nodeNameMatches(path.offset(2), path.length(2), "cpu")
+                && nameEquals(nameOffset, "reg") && p.length >= cells * 4 {
+                body(self.cells(p, at: 0, count: cells))
+            }
+            return true
+        }
+    }
+
     /// The initrd named in `/chosen` (`linux,initrd-start` and `-end`, one or two cells each), when non-empty.
     public func initrd() throws(SlideError) -> (start: UInt64, end: UInt64)? {
         guard let s = try property(node: "chosen", name: "linux,initrd-start"), let e = try property(node: "chosen", name: "linux,initrd-end") else {

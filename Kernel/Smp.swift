@@ -1,0 +1,67 @@
+// Secondary CPUs: the boot CPU starts every other CPU the devicetree lists through PSCI CPU_ON
+// (Arm DEN0022, PSCI 0.2+, SMC64 function 0xc4000003), over the conduit `/psci/method` names
+// (hvc or smc, the SMC Calling Convention). Each enters boot.S's secondary_entry at its physical
+// address with the MMU off, turns it on with the boot CPU's tables (relocation happened once,
+// before), joins at its virtual address in secondary_main, leaves the identity map, checks in and
+// parks. The boot CPU reports `cpus_online`.
+
+@_silgen_name("psci_call") func psciCall(_ function: UInt64, _ a1: UInt64, _ a2: UInt64, _ a3: UInt64, _ smc: UInt64) -> Int64
+@_silgen_name("smp_check_in") func smpCheckIn()
+@_silgen_name("smp_cpus_online") func smpCpusOnline() -> UInt64
+@_silgen_name("smp_block_address") func smpBlockAddress() -> UnsafeMutablePointer<UInt64>
+@_silgen_name("secondary_entry_address") func secondaryEntryAddress() -> UInt64
+@_silgen_name("secondary_main_address") func secondaryMainAddress() -> UInt64
+@_silgen_name("slide_clean_to_poc") func cleanToPoC(_ va: UInt64, _ size: UInt64)
+@_silgen_name("read_mpidr") func readMPIDR() -> UInt64
+@_silgen_name("read_tcr") func readTCR() -> UInt64
+@_silgen_name("read_cntfrq") func readCNTFRQ() -> UInt64
+@_silgen_name("read_cntvct") func readCNTVCT() -> UInt64
+@_silgen_name("park") func park() -> Never
+
+/// PSCI CPU_ON, SMC64 calling convention (DEN0022 §5.1.4).
+let psciCPUOn: UInt64 = 0xc400_0003
+/// The MPIDR_EL1 affinity fields Aff3 (39:32) and Aff2-Aff0 (23:0): what a cpu node's `reg` holds.
+let mpidrAffinity: UInt64 = 0xff_00ff_ffff
+/// Stacks boot.S has for secondaries.
+let maxSecondaries = 8
+
+/// Starts the other CPUs; returns how many CPUs are online (this one included) and any PSCI errors.
+func startSecondaries(info: BootInfo, fdt: FDT) -> (online: UInt64, listed: Int, errors: [String]) {
+    var mpidrs: [UInt64] = []
+    try? fdt.forEachCPU { mpidrs.append($0) }
+    let own = readMPIDR() & mpidrAffinity
+    let others = mpidrs.filter { $0 & mpidrAffinity != own }
+    guard !others.isEmpty, let method = try? fdt.property(node: "psci", name: "method") else { return (1, max(mpidrs.count, 1), []) }
+    let smc: UInt64 = fdt.stringLength(method) == 3 && fdt.byte(method, at: 0) == UInt8(ascii: "s") ? 1 : 0
+
+    // What a secondary reads with its MMU off: published to the point of coherency.
+    let block = smpBlockAddress()
+    block[0] = readTCR()
+    block[1] = info.ttbr0Boot
+    block[2] = info.ttbr1
+    block[3] = secondaryMainAddress()
+    block[4] = info.kimageVoffset
+    cleanToPoC(UInt64(UInt(bitPattern: block)), 40)
+    let entryPA = secondaryEntryAddress() &- info.kimageVoffset
+
+    var errors: [String] = [], started: UInt64 = 0
+    for (i, mpidr) in others.prefix(maxSecondaries).enumerated() {
+        let r = psciCall(psciCPUOn, mpidr, entryPA, UInt64(i + 1), smc)
+        if r == 0 { started += 1 } else { errors.append("cpu\(hex(mpidr)):psci\(r)") }
+    }
+    if others.count > maxSecondaries { errors.append("cpus-beyond-\(maxSecondaries)-not-started:\(others.count - maxSecondaries)") }
+    // Wait for them to check in, one second at most.
+    let deadline = readCNTVCT() &+ readCNTFRQ()
+    while smpCpusOnline() < started && readCNTVCT() < deadline {}
+    let online = smpCpusOnline()
+    if online < started { errors.append("timeout:\(started - online)-did-not-check-in") }
+    return (1 + online, mpidrs.count, errors)
+}
+
+/// A secondary CPU at its virtual address: off the identity map, checked in, parked.
+@c(secondary_main)
+func secondaryMain(_ index: UInt64) {
+    setTTBR0(bootInfo().pointee.ttbr0Late)
+    smpCheckIn()
+    park()
+}
