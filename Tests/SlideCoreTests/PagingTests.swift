@@ -74,3 +74,97 @@ import Testing
         }
     }
 }
+
+/// Every granule: the builder's tables, walked in software, translate every page of every mapped
+/// range to the PA and permissions asked for; leaf descriptors round-trip their attributes; the
+/// linear map of RAM on an ARM64_MEMSTART_ALIGN boundary needs only the largest blocks.
+@Suite struct GranulePageTables {
+    static let granules: [Granule] = [.k4, .k16, .k64]
+
+    func withBuilder(_ g: Granule, pages: Int, _ body: (inout PageTableBuilder) throws -> Void) throws {
+        let pool = UnsafeMutableRawPointer.allocate(byteCount: pages * Int(g.pageSize), alignment: Int(g.pageSize))
+        defer { pool.deallocate() }
+        let fakePA: UInt64 = 0x8000_0000
+        var b = PageTableBuilder(poolBase: fakePA, poolPages: pages, pointerDelta: UInt64(UInt(bitPattern: pool)) &- fakePA, granule: g)
+        try body(&b)
+    }
+
+    @Test func descriptorsRoundTrip() {
+        for memory in [MapAttributes.Memory.normal, .device] {
+            for writable in [false, true] {
+                for executable in [false, true] {
+                    let a = MapAttributes(memory: memory, writable: writable, executable: executable)
+                    #expect(MapAttributes(descriptor: Descriptor.leaf(a)) == a)
+                }
+            }
+        }
+        // Hand-checked geometry (Arm ARM D8-14/D8-16): index bits and block sizes.
+        #expect(Granule.k4.levelShift(0) == 39 && Granule.k4.blockSize(level: 1) == 1 << 30 && Granule.k4.entries == 512)
+        #expect(Granule.k16.levelShift(0) == 47 && Granule.k16.blockSize(level: 2) == 32 << 20 && Granule.k16.entries == 2048)
+        #expect(Granule.k64.levelShift(1) == 42 && Granule.k64.blockSize(level: 2) == 512 << 20 && Granule.k64.entries == 8192)
+        #expect(Granule.k16.index(0xffff_8000_0000_0000, level: 0) == 1 && Granule.k64.index(0xffff_ffc0_0000_0000, level: 1) == 63)
+    }
+
+    @Test(arguments: granules)
+    func softwareWalkTranslatesEveryPage(_ g: Granule) throws {
+        var rng: UInt64 = 0x9a9e ^ UInt64(g.shift)
+        func next() -> UInt64 { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return rng }
+        try withBuilder(g, pages: 256) { b in
+            let root = try b.allocateTable()
+            var ranges: [(va: UInt64, pa: UInt64, size: UInt64, a: MapAttributes)] = []
+            var va: UInt64 = 0xffff_8000_0000_0000, pa: UInt64 = 0x4000_0000
+            for i in 0..<12 {
+                // Sizes from a page to past a block, placements that do and do not share block alignment.
+                let pages = 1 + next() % (i % 3 == 0 ? 4 * UInt64(g.contiguousEntries(level: 3)) : 40)
+                let size = pages * g.pageSize
+                let skew = (next() % 3) * g.pageSize
+                let a = MapAttributes(memory: i % 5 == 0 ? .device : .normal, writable: i % 2 == 0, executable: i % 3 == 1 && i % 2 == 1)
+                ranges.append((va + skew, pa + skew, size, a))
+                va += skew + size + g.pageSize * (1 + next() % 8)
+                pa += skew + size + g.pageSize * (1 + next() % 4)
+            }
+            // And one that allows the largest block and a contiguous run of them where the granule has one.
+            let big = g.blockSize(level: g.firstBlockLevel)
+            let bigVA = (va + big) & ~(big - 1), bigPA = (pa + big) & ~(big - 1)
+            ranges.append((bigVA, bigPA, big * 2 + g.pageSize, .readWrite))
+            for r in ranges { try b.map(root: root, va: r.va, pa: r.pa, size: r.size, r.a) }
+            var pagesChecked = 0
+            for r in ranges {
+                var o: UInt64 = 0
+                while o < r.size {
+                    let t = try #require(PageTableWalker.translate(root: root, va: r.va + o, pointerDelta: b.pointerDelta, granule: g))
+                    #expect(t.pa == r.pa + o)
+                    #expect(MapAttributes(descriptor: t.descriptor) == r.a)
+                    o += g.pageSize
+                    pagesChecked += 1
+                }
+                // The page after a range is not mapped unless the next range starts there.
+                if !ranges.contains(where: { $0.va == r.va + r.size }) {
+                    #expect(PageTableWalker.translate(root: root, va: r.va + r.size, pointerDelta: b.pointerDelta, granule: g) == nil)
+                }
+            }
+            #expect(pagesChecked > 100)
+            let census = PageTableWalker.walk(root: root, vaBase: 0, pointerDelta: b.pointerDelta, granule: g) { _, _, _, _ in }
+            #expect(census.mappedBytes == ranges.reduce(0) { $0 + $1.size })
+            #expect(census.leafCount(level: g.firstBlockLevel) >= 2, "the aligned range used the largest blocks")
+        }
+    }
+
+    /// 4 GiB of RAM at 0x40000000 mapped at PAGE_OFFSET + (PA - PHYS_OFFSET), PHYS_OFFSET rounded down
+    /// to ARM64_MEMSTART_ALIGN: nothing but the largest blocks (4 KiB: 4 × 1 GiB; 16 KiB: 128 × 32 MiB,
+    /// all contiguous; 64 KiB: 8 × 512 MiB).
+    @Test(arguments: granules)
+    func alignedLinearMapNeedsNoSmallDescriptors(_ g: Granule) throws {
+        try withBuilder(g, pages: 16) { b in
+            let root = try b.allocateTable()
+            let ram: UInt64 = 0x4000_0000, size: UInt64 = 4 << 30
+            let physOffset = ram & ~(g.memstartAlign - 1)
+            try b.map(root: root, va: 0xffff_0000_0000_0000 + (ram - physOffset), pa: ram, size: size, .readWrite)
+            let c = PageTableWalker.walk(root: root, vaBase: 0xffff_0000_0000_0000, pointerDelta: b.pointerDelta, granule: g) { _, _, _, _ in }
+            let blocks = size / g.blockSize(level: g.firstBlockLevel)
+            #expect(c.leafCount(level: g.firstBlockLevel) == blocks && c.mappedBytes == size)
+            #expect(c.leafCount(level: 3) == 0 && (g.firstBlockLevel == 2 || c.leafCount(level: 2) == 0))
+            #expect(c.contiguous == (g == .k16 ? Int(blocks) : g == .k4 ? 0 : 0))
+        }
+    }
+}

@@ -1,8 +1,9 @@
-// Stage 1 translation tables for the 4 KiB granule, 48-bit VA, 4 levels (Arm ARM D8; spec §6).
+// Stage 1 translation tables, 48-bit VA, for any granule (Granule.swift; Arm ARM D8).
 //
-// The builder writes descriptors into a pool of zeroed 4 KiB pages and always puts down the
-// largest block the alignment of VA, PA and the remaining size allows (1 GiB at level 1,
-// 2 MiB at level 2, 4 KiB pages at level 3). It runs in the kernel with the MMU off, on
+// The builder writes descriptors into a pool of zeroed table pages and always puts down the
+// largest block the alignment of VA, PA and the remaining size allows (4 KiB granule: 1 GiB at
+// level 1, 2 MiB at level 2, pages at level 3; 16 KiB: 32 MiB, 64 KiB: 512 MiB at level 2), and
+// marks aligned runs of blocks or pages contiguous. It runs in the kernel with the MMU off, on
 // physical addresses: no allocation, no globals, aligned 64-bit stores only. On the host the
 // same code runs over a buffer, with `pointerDelta` translating "physical" to real addresses.
 
@@ -45,7 +46,7 @@ public enum Descriptor {
     /// PXN, bit 53; UXN, bit 54.
     public static let pxn: UInt64 = 1 << 53
     public static let uxn: UInt64 = 1 << 54
-    /// Output address bits 47:12.
+    /// Output address bits 47:12 (4 KiB granule; `Granule.addressMask` for the others).
     public static let addressMask: UInt64 = 0x0000_ffff_ffff_f000
 
     public static func leaf(_ a: MapAttributes) -> UInt64 {
@@ -67,14 +68,14 @@ public struct PageTableBuilder {
     public private(set) var usedPages = 0
     /// Real address of physical address p is p &+ pointerDelta (0 in the kernel with the MMU off).
     public let pointerDelta: UInt64
+    public let granule: Granule
 
-    public init(poolBase: UInt64, poolPages: Int, pointerDelta: UInt64 = 0) {
+    public init(poolBase: UInt64, poolPages: Int, pointerDelta: UInt64 = 0, granule: Granule = .k4) {
         self.poolBase = poolBase
         self.poolPages = poolPages
         self.pointerDelta = pointerDelta
+        self.granule = granule
     }
-
-    static let pageSize: UInt64 = 4096
 
     func pointer(_ pa: UInt64) -> UnsafeMutablePointer<UInt64> {
         UnsafeMutablePointer(bitPattern: UInt(pa &+ pointerDelta))!
@@ -83,53 +84,51 @@ public struct PageTableBuilder {
     /// A zeroed table page from the pool.
     public mutating func allocateTable() throws(SlideError) -> UInt64 {
         guard usedPages < poolPages else { throw .outOfRange("page-table pool pages", value: UInt64(usedPages + 1), low: 1, high: UInt64(poolPages)) }
-        let pa = poolBase + UInt64(usedPages) * Self.pageSize
+        let pa = poolBase + UInt64(usedPages) * granule.pageSize
         usedPages += 1
         let p = pointer(pa)
-        for i in 0..<512 { p[i] = 0 }
+        for i in 0..<granule.entries { p[i] = 0 }
         return pa
     }
 
-    /// Index of `va` in a table at `level` (0...3).
-    @inline(__always) static func index(_ va: UInt64, level: Int) -> Int { Int((va >> UInt64(39 - 9 * level)) & 511) }
-    @inline(__always) static func blockSize(level: Int) -> UInt64 { 1 << UInt64(39 - 9 * level) }
-
     /// Maps [va, va + size) to [pa, pa + size) in the tree rooted at `root`, with the largest blocks possible.
-    /// All three must be 4 KiB aligned. Overlapping an existing mapping is an error.
+    /// All three must be page aligned. Overlapping an existing mapping is an error.
     public mutating func map(root: UInt64, va: UInt64, pa: UInt64, size: UInt64, _ attributes: MapAttributes) throws(SlideError) {
-        guard va & 0xfff == 0, pa & 0xfff == 0, size & 0xfff == 0 else {
-            throw .misaligned("mapping", value: va | pa | size, alignment: 4096)
+        let g = granule
+        guard va & (g.pageSize - 1) == 0, pa & (g.pageSize - 1) == 0, size & (g.pageSize - 1) == 0 else {
+            throw .misaligned("mapping", value: va | pa | size, alignment: g.pageSize)
         }
         var done: UInt64 = 0
         while done < size {
             let v = va &+ done, p = pa &+ done, left = size - done
-            // Largest level whose block fits: level 1 (1 GiB), 2 (2 MiB), 3 (4 KiB).
-            var level = 1
+            // The largest level whose block fits (4 KiB granule: level 1, 1 GiB), else a page at level 3.
+            var level = g.firstBlockLevel
             while level < 3 {
-                let b = Self.blockSize(level: level)
+                let b = g.blockSize(level: level)
                 if v & (b - 1) == 0 && p & (b - 1) == 0 && left >= b { break }
                 level += 1
             }
             var table = root
-            for l in 0..<level {
-                let slot = pointer(table) + Self.index(v, level: l)
+            for l in g.startLevel..<level {
+                let slot = pointer(table) + g.index(v, level: l)
                 let d = slot.pointee
                 if d & Descriptor.valid == 0 {
                     let next = try allocateTable()
                     slot.pointee = next | Descriptor.valid | Descriptor.tableOrPage
                     table = next
                 } else if d & Descriptor.tableOrPage != 0 {
-                    table = d & Descriptor.addressMask
+                    table = d & g.addressMask
                 } else {
                     throw .invalid("mapping overlaps a block at VA", value: v)
                 }
             }
-            let slot = pointer(table) + Self.index(v, level: level)
-            let size = Self.blockSize(level: level)
-            // 16 entries of one run, aligned in VA and PA: mark them contiguous (levels 2 and 3).
-            let run = size * 16
+            let slot = pointer(table) + g.index(v, level: level)
+            let size = g.blockSize(level: level)
+            // One run of entries, aligned in VA and PA: mark them contiguous (levels 2 and 3, Arm ARM D8.6.1).
+            let runEntries = g.contiguousEntries(level: level)
+            let run = size * UInt64(runEntries)
             let group = level >= 2 && v & (run - 1) == 0 && p & (run - 1) == 0 && left >= run
-            let count = group ? 16 : 1
+            let count = group ? runEntries : 1
             for i in 0..<count {
                 guard slot[i] & Descriptor.valid == 0 else { throw .invalid("mapping overlaps a page at VA", value: v &+ UInt64(i) * size) }
             }
@@ -143,42 +142,44 @@ public struct PageTableBuilder {
 }
 
 extension PageTableBuilder {
-    /// Removes the mappings of [va, va + size), which must all be 4 KiB pages (level 3); a contiguous
+    /// Removes the mappings of [va, va + size), which must all be pages (level 3); a contiguous
     /// group must lie wholly inside the range (Arm ARM D8.6.1: its entries change together). Table pages
     /// are kept. Returns the number of pages removed; the caller invalidates their TLB entries.
     public func unmap(root: UInt64, va: UInt64, size: UInt64) throws(SlideError) -> Int {
-        guard va & 0xfff == 0, size & 0xfff == 0 else { throw .misaligned("unmapping", value: va | size, alignment: 4096) }
+        let g = granule, page = g.pageSize
+        guard va & (page - 1) == 0, size & (page - 1) == 0 else { throw .misaligned("unmapping", value: va | size, alignment: page) }
         // Check everything first, so a refused range changes nothing.
         func leaf(_ v: UInt64) throws(SlideError) -> UnsafeMutablePointer<UInt64> {
             var table = root
-            for level in 0..<3 {
-                let d = pointer(table)[Self.index(v, level: level)]
+            for level in g.startLevel..<3 {
+                let d = pointer(table)[g.index(v, level: level)]
                 guard d & Descriptor.valid != 0 else { throw .invalid("unmapping a VA that is not mapped", value: v) }
                 guard d & Descriptor.tableOrPage != 0 else { throw .invalid("unmapping part of a block at VA", value: v) }
-                table = d & Descriptor.addressMask
+                table = d & g.addressMask
             }
-            let slot = pointer(table) + Self.index(v, level: 3)
+            let slot = pointer(table) + g.index(v, level: 3)
             guard slot.pointee & Descriptor.valid != 0 else { throw .invalid("unmapping a VA that is not mapped", value: v) }
             return slot
         }
+        let run = UInt64(g.contiguousEntries(level: 3)) * page
         var v = va
         while v < va &+ size {
             let slot = try leaf(v)
             if slot.pointee & Descriptor.contiguous != 0 {
-                let group = v & ~UInt64(16 * 4096 - 1)
-                guard group >= va, group &+ 16 * 4096 <= va &+ size else { throw .invalid("unmapping part of a contiguous run at VA", value: v) }
+                let group = v & ~(run - 1)
+                guard group >= va, group &+ run <= va &+ size else { throw .invalid("unmapping part of a contiguous run at VA", value: v) }
             }
-            v &+= 4096
+            v &+= page
         }
         v = va
-        while v < va &+ size { try leaf(v).pointee = 0; v &+= 4096 }
-        return Int(size / 4096)
+        while v < va &+ size { try leaf(v).pointee = 0; v &+= page }
+        return Int(size / page)
     }
 }
 
 /// Counts of a walk over a translation table tree.
 public struct PageTableCensus: Equatable {
-    /// Leaf descriptors by level: [1] = 1 GiB blocks, [2] = 2 MiB blocks, [3] = 4 KiB pages.
+    /// Leaf descriptors by level (4 KiB granule: [1] = 1 GiB blocks, [2] = 2 MiB blocks, [3] = pages).
     public var leaves: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     /// Table descriptors.
     public var tables = 0
@@ -202,30 +203,56 @@ public struct PageTableCensus: Equatable {
 
 public enum PageTableWalker {
     /// Walks the tree at `root` (pointers are `pa &+ pointerDelta`), calling `visit(va, pa, size, descriptor)` per leaf.
-    public static func walk(root: UInt64, vaBase: UInt64, pointerDelta: UInt64 = 0,
+    public static func walk(root: UInt64, vaBase: UInt64, pointerDelta: UInt64 = 0, granule: Granule = .k4,
                             visit: (UInt64, UInt64, UInt64, UInt64) -> Void) -> PageTableCensus {
         var census = PageTableCensus()
+        let g = granule
         func table(_ pa: UInt64, level: Int, va: UInt64) {
             let p = UnsafeMutablePointer<UInt64>(bitPattern: UInt(pa &+ pointerDelta))!
-            for i in 0..<512 {
+            for i in 0..<g.entries {
                 let d = p[i]
                 guard d & Descriptor.valid != 0 else { continue }
-                let v = va | UInt64(i) << UInt64(39 - 9 * level)
+                let v = va | UInt64(i) << g.levelShift(level)
                 if level < 3 && d & Descriptor.tableOrPage != 0 {
                     census.tables += 1
-                    table(d & Descriptor.addressMask, level: level + 1, va: v)
+                    table(d & g.addressMask, level: level + 1, va: v)
                     continue
                 }
-                guard level > 0 else { continue } // no blocks at level 0 with 4 KiB granules
-                let size = PageTableBuilder.blockSize(level: level)
+                guard level >= g.firstBlockLevel else { continue } // no blocks above the first block level
+                let size = g.blockSize(level: level)
                 switch level { case 1: census.leaves.1 += 1; case 2: census.leaves.2 += 1; default: census.leaves.3 += 1 }
                 census.mappedBytes += size
                 if d & Descriptor.readOnly == 0 && d & Descriptor.pxn == 0 { census.writableExecutable += 1 }
                 if d & Descriptor.contiguous != 0 { census.contiguous += 1 }
-                visit(v, d & Descriptor.addressMask, size, d)
+                visit(v, d & g.addressMask, size, d)
             }
         }
-        table(root, level: 0, va: vaBase)
+        table(root, level: g.startLevel, va: vaBase)
         return census
+    }
+}
+
+extension MapAttributes {
+    /// The attributes a leaf descriptor grants (the inverse of `Descriptor.leaf`).
+    public init(descriptor d: UInt64) {
+        self.init(memory: (d >> 2) & 7 == 0 ? .device : .normal, writable: d & Descriptor.readOnly == 0, executable: d & Descriptor.pxn == 0)
+    }
+}
+
+extension PageTableWalker {
+    /// The software walk of one address: the physical address `va` translates to and the leaf
+    /// descriptor, or nil when it is not mapped (Arm ARM D8.2, as the MMU walks).
+    public static func translate(root: UInt64, va: UInt64, pointerDelta: UInt64 = 0, granule g: Granule = .k4) -> (pa: UInt64, descriptor: UInt64)? {
+        var table = root
+        var level = g.startLevel
+        while level <= 3 {
+            let d = UnsafeMutablePointer<UInt64>(bitPattern: UInt(table &+ pointerDelta))![g.index(va, level: level)]
+            guard d & Descriptor.valid != 0 else { return nil }
+            if level < 3 && d & Descriptor.tableOrPage != 0 { table = d & g.addressMask; level += 1; continue }
+            guard level >= g.firstBlockLevel, level < 3 || d & Descriptor.tableOrPage != 0 else { return nil }
+            let size = g.blockSize(level: level)
+            return ((d & g.addressMask & ~(size - 1)) | (va & (size - 1)), d)
+        }
+        return nil
     }
 }
