@@ -4,8 +4,8 @@
 /// Bytes of the Swift heap in runtime.c.
 let heapSize: UInt64 = 1 << 20
 
-/// The linear map's PAGE_OFFSET for 48-bit VA (spec §4.3).
-let pageOffset: UInt64 = 0xffff_0000_0000_0000
+/// The linear map's PAGE_OFFSET for 48-bit VA (SlideCore LinearMap).
+var pageOffset: UInt64 { LinearMap.pageOffset }
 
 // What the boot steps record for the report. Lives in boot.S's BSS (`boot_info`), reached
 // PC-relatively: at its physical address before the jump, at its virtual address after.

@@ -68,7 +68,7 @@ func slideEarly(_ fdtPA: UInt64, _ imagePA: UInt64, _ x1: UInt64, _ x2: UInt64, 
     if ramLow == UInt64.max { ramLow = imagePA & ~0x3fff_ffff; ramHigh = ramLow + (1 << 30) }
     info.pointee.ramLow = ramLow
     info.pointee.ramHigh = ramHigh
-    let physOffset = ramLow & ~UInt64(0x3fff_ffff) // PHYS_OFFSET rounded down to 1 GiB (spec §4.5)
+    let physOffset = LinearMap.physOffset(ramLow: ramLow, granule: .k4)
     info.pointee.physOffset = physOffset
 
     // Translation tables. A failure here leaves the tables empty and the boot stops in boot.S.
@@ -83,7 +83,7 @@ func slideEarly(_ fdtPA: UInt64, _ imagePA: UInt64, _ x1: UInt64, _ x2: UInt64, 
         // The Swift heap's physical alias (see runtime.c): read-write, never executable.
         try tables.map(root: ttbr0Late, va: layout.heap, pa: layout.heap, size: heapSize, .readWrite)
         // Boot identity map of RAM: boot.S and slide_relocate run from it with the MMU on.
-        let ramStart = ramLow & ~UInt64(0x1f_ffff), ramEnd = (ramHigh + 0x1f_ffff) & ~UInt64(0x1f_ffff)
+        let (ramStart, ramEnd) = LinearMap.range(ramLow: ramLow, ramHigh: ramHigh)
         try tables.map(root: ttbr0, va: ramStart, pa: ramStart, size: ramEnd - ramStart, .bootIdentity)
         // The kernel image at KIMAGE_VADDR + offset, per segment.
         let va = KASLR.kimageVaddr &+ offset
@@ -94,8 +94,8 @@ func slideEarly(_ fdtPA: UInt64, _ imagePA: UInt64, _ x1: UInt64, _ x2: UInt64, 
         try segment(layout.text, layout.etext, .text)
         try segment(layout.etext, layout.erodata, .readOnly)
         try segment(layout.erodata, layout.end, .readWrite)
-        // The linear map: all RAM at PAGE_OFFSET + (PA - PHYS_OFFSET), largest blocks.
-        try tables.map(root: ttbr1, va: pageOffset &+ (ramStart - physOffset), pa: ramStart, size: ramEnd - ramStart, .readWrite)
+        // The linear map: all RAM at PAGE_OFFSET + (PA - PHYS_OFFSET), largest blocks (SlideCore LinearMap).
+        try LinearMap.map(&tables, root: ttbr1, ramLow: ramLow, ramHigh: ramHigh, physOffset: physOffset)
         info.pointee.ttbr0Late = ttbr0Late
         info.pointee.ttbr0Boot = ttbr0
         info.pointee.ttbr1 = ttbr1

@@ -220,3 +220,32 @@ import Testing
         #expect(r.status == 1 && r.stdout.contains("[relr-bitmap-first]"))
     }
 }
+
+/// `slide pagetables`: the linear map per granule, with PHYS_OFFSET aligned and not.
+@Suite struct PageTablesCommandTests {
+    @Test(arguments: [("4k", "1G:4,2M:0,4K:0"), ("16k", "32M:128,16K:0"), ("64k", "512M:8,64K:0")])
+    func fourGiBAtOneGiBUsesOnlyTheLargestBlocks(granule: String, summary: String) throws {
+        let r = try slide("pagetables", "--memory", "0x40000000:4G", "--granule", granule, "--json")
+        #expect(r.status == 0, "\(r.stderr)")
+        let layouts = try #require(try jsonObject(r.stdout)["layouts"] as? [[String: Any]])
+        #expect(layouts.count == 2)
+        #expect(layouts[0]["summary"] as? String == summary + ",bytes:0x100000000")
+    }
+
+    /// RAM 2 MiB past a 1 GiB boundary: with PHYS_OFFSET rounded down, VA and PA agree modulo 1 GiB and
+    /// a 1 GiB block fits; with PHYS_OFFSET at the start of RAM they agree only modulo 2 MiB.
+    @Test func alignmentBuysGigabyteBlocks() throws {
+        let r = try slide("pagetables", "--memory", "0x40200000:0x7fe00000", "--json")
+        #expect(r.status == 0, "\(r.stderr)")
+        let layouts = try #require(try jsonObject(r.stdout)["layouts"] as? [[String: Any]])
+        #expect(layouts[0]["phys_offset"] as? String == "0x40000000" && layouts[1]["phys_offset"] as? String == "0x40200000")
+        #expect(layouts[0]["summary"] as? String == "1G:1,2M:511,4K:0,bytes:0x7fe00000") // [0x40200000, 0x80000000) in 2 MiB, then 1 GiB
+        #expect(layouts[1]["summary"] as? String == "1G:0,2M:1023,4K:0,bytes:0x7fe00000")
+        let text = try slide("pagetables", "--memory", "0x40200000:0x7fe00000").stdout
+        #expect(text.contains("level 1: 1 blocks of 1G") && text.contains("level 1: 0 blocks of 1G"))
+        // Bad input: one line naming what is wrong.
+        let bad = try slide("pagetables", "--memory", "0x40000000")
+        #expect(bad.status == 1 && bad.stderr == "slide: error: '--memory': '0x40000000' is not BASE:SIZE (for example 0x40000000:4G)\n")
+        #expect(try slide("pagetables", "--memory", "0x40000000:1G", "--granule", "8k").status == 64)
+    }
+}
