@@ -31,8 +31,9 @@ embedded:
 	swiftc $(EMBEDDED) -module-name SlideCore $(CORE_SRC) -c -o .build/embedded/SlideCore.o
 	@echo "embedded: SlideCore compiles for aarch64-none-none-elf ($$(stat -c %s .build/embedded/SlideCore.o) bytes)"
 
-# The Slide kernel, three ways: RELA, RELR (from the linker), and RELA linked at another base
-# (the completeness test compares the two links); and the example modules in a cpio initrd.
+# The Slide kernel: RELA, RELR (from the linker), and RELA linked at another base (the
+# completeness test compares the two links), with 4 KiB pages; RELA and RELR with 16 and 64 KiB
+# pages; and the example modules in a cpio initrd.
 KOUT := .build/kernel
 kernel: build
 	Kernel/build.sh $(KOUT)/rela
@@ -41,6 +42,10 @@ kernel: build
 	.build/debug/slide mkimage $(KOUT)/relr/slide-kernel.elf -o $(KOUT)/relr/Image
 	Kernel/build.sh $(KOUT)/rela-alt --base 0xffff800010000000
 	.build/debug/slide mkimage $(KOUT)/rela-alt/slide-kernel.elf -o $(KOUT)/rela-alt/Image
+	for g in 16k 64k; do \
+	  Kernel/build.sh $(KOUT)/rela-$$g --granule $$g && .build/debug/slide mkimage $(KOUT)/rela-$$g/slide-kernel.elf -o $(KOUT)/rela-$$g/Image && \
+	  Kernel/build.sh $(KOUT)/relr-$$g --granule $$g --relr && .build/debug/slide mkimage $(KOUT)/relr-$$g/slide-kernel.elf -o $(KOUT)/relr-$$g/Image || exit 1; \
+	done
 	Kernel/modules/build.sh $(KOUT)/modules
 
 test: deps testdata embedded kernel

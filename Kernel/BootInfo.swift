@@ -1,6 +1,15 @@
 // Shared by the two halves of the kernel (compiled as two modules: SlideEarly runs before
 // relocation and is checked by `slide relacheck`; SlideKernel runs after).
 
+/// The translation granule this kernel is built for (Kernel/build.sh --granule defines one of these).
+#if GRANULE_64K
+var kernelGranule: Granule { .k64 }
+#elseif GRANULE_16K
+var kernelGranule: Granule { .k16 }
+#else
+var kernelGranule: Granule { .k4 }
+#endif
+
 /// Bytes of the Swift heap in runtime.c.
 let heapSize: UInt64 = 1 << 20
 

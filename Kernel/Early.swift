@@ -68,11 +68,11 @@ func slideEarly(_ fdtPA: UInt64, _ imagePA: UInt64, _ x1: UInt64, _ x2: UInt64, 
     if ramLow == UInt64.max { ramLow = imagePA & ~0x3fff_ffff; ramHigh = ramLow + (1 << 30) }
     info.pointee.ramLow = ramLow
     info.pointee.ramHigh = ramHigh
-    let physOffset = LinearMap.physOffset(ramLow: ramLow, granule: .k4)
+    let physOffset = LinearMap.physOffset(ramLow: ramLow, granule: kernelGranule)
     info.pointee.physOffset = physOffset
 
     // Translation tables. A failure here leaves the tables empty and the boot stops in boot.S.
-    var tables = PageTableBuilder(poolBase: poolPA, poolPages: 64)
+    var tables = PageTableBuilder(poolBase: poolPA, poolPages: 64, granule: kernelGranule)
     do throws(SlideError) {
         let ttbr0 = try tables.allocateTable()
         let ttbr0Late = try tables.allocateTable()
@@ -101,9 +101,11 @@ func slideEarly(_ fdtPA: UInt64, _ imagePA: UInt64, _ x1: UInt64, _ x2: UInt64, 
         info.pointee.ttbr1 = ttbr1
         info.pointee.tablePages = UInt64(tables.usedPages)
         info.pointee.tablePool = poolPA
-        // TCR_EL1: T0SZ = T1SZ = 16 (48-bit), 4K granules, inner-shareable WBWA walks, IPS = PARange.
+        // TCR_EL1: T0SZ = T1SZ = 16 (48-bit), the kernel's granule, inner-shareable WBWA walks, IPS = PARange.
         let parange = min(readMMFR0() & 0xf, 5)
-        let tcr: UInt64 = 16 | 1 << 8 | 1 << 10 | 3 << 12 | 16 << 16 | 1 << 24 | 1 << 26 | 3 << 28 | 2 << 30 | parange << 32
+        let g = kernelGranule
+        let tcr: UInt64 = 16 | 1 << 8 | 1 << 10 | 3 << 12 | g.tcrTG0 << 14 | 16 << 16 | 1 << 24 | 1 << 26 | 3 << 28 | g.tcrTG1 << 30
+            | parange << 32
         out.pointee = EarlyResult(offset: offset, ttbr1: ttbr1, ttbr0: ttbr0, tcr: tcr, movedFrom: movedFrom, candidates: candidates)
     } catch {
         info.pointee.earlyFailure = 1

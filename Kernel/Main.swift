@@ -34,22 +34,26 @@ func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1
     let toLinear = pageOffset &- info.physOffset
     var linear = PageTableCensus(), kernel = PageTableCensus()
     var modulePages = (rx: 0, r: 0, rw: 0)
-    let census = PageTableWalker.walk(root: info.ttbr1, vaBase: 0xffff_0000_0000_0000, pointerDelta: toLinear) { v, _, size, d in
+    let census = PageTableWalker.walk(root: info.ttbr1, vaBase: 0xffff_0000_0000_0000, pointerDelta: toLinear, granule: kernelGranule) { v, _, size, d in
         let writableExecutable = d & Descriptor.readOnly == 0 && d & Descriptor.pxn == 0
         if v >= moduleBase && v < moduleEnd && !(v >= layout.text && v < layout.end) {
-            let pages = Int(size / 4096)
+            let pages = Int(size / kernelGranule.pageSize)
             if d & Descriptor.pxn == 0 { modulePages.rx += pages } else if d & Descriptor.readOnly != 0 { modulePages.r += pages } else { modulePages.rw += pages }
         }
         if v < 0xffff_8000_0000_0000 {
             linear.mappedBytes += size
-            switch size { case 1 << 30: linear.leaves.1 += 1; case 2 << 20: linear.leaves.2 += 1; default: linear.leaves.3 += 1 }
+            switch size {
+            case kernelGranule.blockSize(level: 1): linear.leaves.1 += 1
+            case kernelGranule.blockSize(level: 2): linear.leaves.2 += 1
+            default: linear.leaves.3 += 1
+            }
             if writableExecutable { linear.writableExecutable += 1 }
         } else {
             kernel.mappedBytes += size
             if writableExecutable { kernel.writableExecutable += 1 }
         }
     }
-    let low = PageTableWalker.walk(root: info.ttbr0Late, vaBase: 0, pointerDelta: toLinear) { _, _, _, _ in }
+    let low = PageTableWalker.walk(root: info.ttbr0Late, vaBase: 0, pointerDelta: toLinear, granule: kernelGranule) { _, _, _, _ in }
 
     line("pa", hex(info.pa))
     line("va", hex(va))
@@ -78,7 +82,8 @@ func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1
     line("fdt_seed_wiped", info.seedWiped != 0 ? "yes" : "no")
     line("x1_x3", x1 | x2 | x3 == 0 ? "zero" : "nonzero:\(hex(x1)),\(hex(x2)),\(hex(x3))")
     line("phys_offset", hex(info.physOffset))
-    line("linear_map", "1G:\(linear.leaves.1),2M:\(linear.leaves.2),4K:\(linear.leaves.3),bytes:\(hex(linear.mappedBytes))")
+    line("granule", String(kernelGranule.name.description))
+    line("linear_map", linear.summary(granule: kernelGranule))
     line("kernel_map_bytes", hex(kernel.mappedBytes))
     line("contiguous", String(census.contiguous))
     line("table_pages", String(info.tablePages))

@@ -34,8 +34,8 @@ struct ModuleLoader {
         self.symbols = symbols
         next = moduleBase
         // Table pages for the module region: the rest of the boot pool, reached through the linear map.
-        tables = PageTableBuilder(poolBase: info.tablePool &+ info.tablePages * 4096, poolPages: 64 - Int(info.tablePages),
-                                  pointerDelta: pageOffset &- info.physOffset)
+        tables = PageTableBuilder(poolBase: info.tablePool &+ info.tablePages * kernelGranule.pageSize, poolPages: 64 - Int(info.tablePages),
+                                  pointerDelta: pageOffset &- info.physOffset, granule: kernelGranule)
     }
 
     /// The linear-map address of a physical address.
@@ -58,6 +58,12 @@ struct ModuleLoader {
             return
         }
         line("initrd", "cpio:\(members)")
+        // SlideCore's ModuleLayout gives each part 4 KiB alignment; mapping them W^X needs the
+        // kernel's own page size (not done for 16 and 64 KiB pages yet).
+        guard kernelGranule == .k4 || modules.isEmpty else {
+            line("modules", "unsupported:module parts are 4K-aligned, this kernel maps \(kernelGranule.name) pages")
+            return
+        }
         for (name, data) in modules { load(name: name, data: data) }
         line("modules_loaded", String(loaded))
     }

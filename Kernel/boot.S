@@ -3,6 +3,16 @@
 // kernel's virtual address). Runs before relocation: only PC-relative references (ADRP/ADD,
 // B/BL) until `slide_relocate` has returned.
 
+#ifndef PAGE_SIZE
+#define PAGE_SIZE 4096                  // Kernel/build.sh --granule: 4096, 16384 or 65536
+#endif
+#if PAGE_SIZE == 65536
+#define FLAGS_PAGE_SIZE 3               // booting.rst flags bits 1-2: 1 = 4K, 2 = 16K, 3 = 64K
+#elif PAGE_SIZE == 16384
+#define FLAGS_PAGE_SIZE 2
+#else
+#define FLAGS_PAGE_SIZE 1
+#endif
     .equ    FRAME_SIZE, 256             // the exception frame: x0-x30 and ELR, 8 bytes each (Fixup.swift)
     .equ    SYMTAB_SIZE, 64 * 1024      // room for the function symbols slide mkimage embeds
 
@@ -13,7 +23,7 @@ _head:
     b       primary_entry               // code1
     .quad   0                           // text_offset
     .quad   _kernel_size                // image_size: _end - _text (absolute symbol: no relocation)
-    .quad   0xa                         // flags: little-endian, 4K pages, placement anywhere
+    .quad   (1 << 3) | (FLAGS_PAGE_SIZE << 1) // flags: little-endian, the page size, placement anywhere
     .quad   0, 0, 0                     // res2-res4
     .ascii  "ARM\x64"                   // magic
     .long   0                           // res5
@@ -564,7 +574,7 @@ boot_info:
     .zero   256
 exit_block:
     .quad   0, 0
-    .balign 4096
+    .balign PAGE_SIZE
 boot_stack:
     .zero   64 * 1024
 boot_stack_top:
@@ -573,10 +583,10 @@ cpus_online:
     .quad   0
 smp_block:
     .quad   0, 0, 0, 0, 0
-    .balign 4096
+    .balign PAGE_SIZE
 secondary_stacks:                       // 8 secondaries, 16 KiB each (Smp.swift starts at most 8)
     .zero   16 * 1024 * 8
     .globl page_table_pool
-    .balign 4096
+    .balign PAGE_SIZE
 page_table_pool:
-    .zero   64 * 4096
+    .zero   64 * PAGE_SIZE

@@ -2,33 +2,40 @@
 # Builds the Slide kernel ELF: Embedded Swift (two modules, each with SlideCore: SlideEarly runs
 # before relocation and must pass `slide relacheck`; SlideKernel runs after), boot.S and
 # runtime.c, linked by ld.lld as a PIE at KIMAGE_VADDR. `slide mkimage` then makes the Image.
-# Usage: Kernel/build.sh OUTDIR [--relr] [--base VA]
+# Usage: Kernel/build.sh OUTDIR [--relr] [--base VA] [--granule 4k|16k|64k]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$1; shift
-relr=no; base=0xffff800008000000
+relr=no; base=0xffff800008000000; granule=4k
 while [ $# -gt 0 ]; do
   case $1 in
     --relr) relr=yes ;;
     --base) base=$2; shift ;;
+    --granule) granule=$2; shift ;;
     *) echo "build.sh: unknown option $1" >&2; exit 64 ;;
   esac
   shift
 done
+case $granule in
+  4k) page=4096; gdef=() ;;
+  16k) page=16384; gdef=(-D GRANULE_16K) ;;
+  64k) page=65536; gdef=(-D GRANULE_64K) ;;
+  *) echo "build.sh: --granule takes 4k, 16k or 64k" >&2; exit 64 ;;
+esac
 mkdir -p "$out"
 slide=${SLIDE:-.build/debug/slide}
 core=$(find Sources/SlideCore -name '*.swift' | sort)
 swift_flags=(-target aarch64-none-none-elf -enable-experimental-feature Embedded -wmo -Osize -parse-as-library
-             -Xfrontend -disable-stack-protector -Xfrontend -function-sections)
+             -Xfrontend -disable-stack-protector -Xfrontend -function-sections ${gdef[@]+"${gdef[@]}"})
 # Two modules: what runs before relocation (checked by relacheck) and the rest.
 swiftc "${swift_flags[@]}" -module-name SlideEarly Kernel/Early.swift Kernel/Relocate.swift Kernel/Fixup.swift Kernel/BootInfo.swift \
   ${EXTRA_EARLY_SWIFT:-} $core -c -o "$out/early.o"
 swiftc "${swift_flags[@]}" -module-name SlideKernel Kernel/Main.swift Kernel/Exports.swift Kernel/Modules.swift Kernel/Smp.swift Kernel/BootInfo.swift $core -c -o "$out/kernel-swift.o"
 "$slide" relacheck "$out/early.o" --root slide_early --root slide_relocate --root slide_exception --root slide_fixup --root slide_place ${EXTRA_EARLY_ROOTS:-}
-clang --target=aarch64-none-elf -c Kernel/boot.S -o "$out/boot.o"
+clang --target=aarch64-none-elf -DPAGE_SIZE=$page -c Kernel/boot.S -o "$out/boot.o"
 clang --target=aarch64-none-elf -c Kernel/ksymtab.S -o "$out/ksymtab.o"
-clang --target=aarch64-none-elf -O2 -ffreestanding -fno-builtin -fPIE -mgeneral-regs-only -c Kernel/runtime.c -o "$out/runtime.o"
-link=(-pie -z notext --no-dynamic-linker -z norelro --gc-sections --defsym=KIMAGE_VADDR=$base -T Kernel/kernel.lds
+clang --target=aarch64-none-elf -O2 -ffreestanding -fno-builtin -fPIE -mgeneral-regs-only -DPAGE_SIZE=$page -c Kernel/runtime.c -o "$out/runtime.o"
+link=(-pie -z notext --no-dynamic-linker -z norelro --gc-sections --defsym=KIMAGE_VADDR=$base --defsym=PAGE_SIZE=$page -z max-page-size=$page -T Kernel/kernel.lds
       "$out/boot.o" "$out/ksymtab.o" "$out/early.o" "$out/kernel-swift.o" "$out/runtime.o"
       "$(dirname "$(command -v swiftc)")/../lib/swift/embedded/aarch64-none-none-elf/libswiftUnicodeDataTables.a"
       -o "$out/slide-kernel.elf")

@@ -8,13 +8,16 @@
  * not live at kernel VAs (0xffff...). The heap is handed out through its physical alias, which
  * the late identity map (TTBR0) keeps mapped read-write, never executable. */
 #define HEAP_SIZE (1u << 20)
-uint8_t slide_heap[HEAP_SIZE] __attribute__((aligned(4096)));
+#ifndef PAGE_SIZE
+#define PAGE_SIZE 4096 /* Kernel/build.sh --granule */
+#endif
+uint8_t slide_heap[HEAP_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static uint64_t slide_heap_alias_delta; /* VA - PA of the image: set by kernel_main before any allocation */
 static size_t heap_used;
 
 /* Memory for modules (Kernel/Modules.swift): written through the linear map, mapped at the
  * module region's addresses with per-part permissions. */
-uint8_t slide_module_pool[256u << 10] __attribute__((aligned(4096)));
+uint8_t slide_module_pool[256u << 10] __attribute__((aligned(PAGE_SIZE)));
 
 void slide_set_heap_alias(uint64_t delta) { slide_heap_alias_delta = delta; }
 

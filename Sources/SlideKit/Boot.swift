@@ -20,7 +20,9 @@ public struct BootOptions {
     public var nokaslr = false
     public var memoryMiB = 1024
     public var smp = 1
-    public var cpu = "cortex-a57"
+    /// QEMU CPU model; nil picks one that supports the Image's page size (cortex-a57 has no
+    /// 16 KiB granule: `max` then).
+    public var cpu: String? = nil
     public var append: String? = nil
     public var initrd: String? = nil
     public var timeout: Double = 60
@@ -75,7 +77,8 @@ public enum Booter {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("slide-boot-\(getpid())-\(UUID().uuidString.prefix(8))")
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let machine = ["-M", "virt,dtb-randomness=off", "-cpu", o.cpu, "-m", "\(o.memoryMiB)M", "-smp", "\(o.smp)"]
+        let cpu = o.cpu ?? (header.flags.pageSize.bytes == 16384 ? "max" : "cortex-a57")
+        let machine = ["-M", "virt,dtb-randomness=off", "-cpu", cpu, "-m", "\(o.memoryMiB)M", "-smp", "\(o.smp)"]
 
         // The DTB: QEMU's own for this machine, patched.
         let dtbPath = dir.appendingPathComponent("virt.dtb").path

@@ -11,12 +11,8 @@ public struct LinearMapLayout {
     public var tablePages: Int
     public var granule: Granule
 
-    /// "1G:4,2M:0,4K:0,bytes:0x100000000": leaf counts per level by size, as the kernel reports `linear_map`.
-    public var summary: String {
-        var parts: [String] = []
-        for level in granule.firstBlockLevel...3 { parts.append("\(sizeName(granule.blockSize(level: level))):\(census.leafCount(level: level))") }
-        return parts.joined(separator: ",") + ",bytes:\(hex(census.mappedBytes))"
-    }
+    /// Leaf counts per level by size, as the kernel reports `linear_map` (SlideCore's one formatter).
+    public var summary: String { census.summary(granule: granule) }
 }
 
 func sizeName(_ bytes: UInt64) -> String {

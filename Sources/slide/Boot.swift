@@ -25,7 +25,8 @@ struct Boot: ParsableCommand {
     @Flag(help: "Add nokaslr to the command line.") var nokaslr = false
     @Option(help: "RAM size in MiB.") var memory = 1024
     @Option(help: "Number of CPUs.") var smp = 1
-    @Option(help: "QEMU CPU model (cortex-a57 has no RNDR; max does).") var cpu = "cortex-a57"
+    @Option(help: "QEMU CPU model (default: cortex-a57, or max for a 16 KiB-page Image, which cortex-a57 cannot run; max has RNDR).")
+    var cpu: String?
     @Option(help: "Kernel command line.") var append: String?
     @Option(help: "Initial ramdisk.") var initrd: String?
     @Option(help: "Seconds before the boot is stopped.") var timeout: Double = 60

@@ -36,10 +36,16 @@ struct BootCase: CustomTestStringConvertible, Sendable {
     var nokaslr = false
     var memoryMiB = 1024
     var registers: (UInt64, UInt64, UInt64) = (0, 0, 0)
-    var cpu = "cortex-a57"
+    /// nil: `slide boot` picks (cortex-a57, or max for 16 KiB pages).
+    var cpu: String? = nil
     var smp = 1
     var append: String? = nil
     var initrd = false
+
+    /// The kernel's page size, from the image variant's name (`rela-16k`, `relr-64k`; 4k otherwise).
+    var granule: String { image.hasSuffix("-16k") ? "16k" : image.hasSuffix("-64k") ? "64k" : "4k" }
+    /// The CPU QEMU runs.
+    var effectiveCPU: String { cpu ?? (granule == "16k" ? "max" : "cortex-a57") }
 
     var testDescription: String {
         var s = "\(image) \(loader.rawValue)"
@@ -48,7 +54,7 @@ struct BootCase: CustomTestStringConvertible, Sendable {
         if nokaslr { s += " nokaslr" }
         if memoryMiB != 1024 { s += " \(memoryMiB / 1024)G" }
         if registers != (0, 0, 0) { s += " x1-x3" }
-        if cpu != "cortex-a57" { s += " cpu \(cpu)" }
+        if let cpu { s += " cpu \(cpu)" }
         if smp != 1 { s += " smp \(smp)" }
         if let append { s += " '\(append)'" }
         if initrd { s += " initrd" }
@@ -93,6 +99,14 @@ let bootMatrix: [BootCase] = [
     BootCase(loader: .direct, at: 0x4820_1000, seed: 0x4321, smp: 4),
     BootCase(image: "relr", loader: .uBoot, at: 0x4500_0000, seed: 0x6789, smp: 4),
     BootCase(cpu: "max", smp: 4),
+    // 16 KiB pages (32 MiB blocks in contiguous runs of 32; QEMU's max CPU) and 64 KiB pages
+    // (512 MiB blocks): page-aligned load addresses, every loader, RELA and RELR, one and four CPUs.
+    BootCase(image: "rela-16k", seed: 0x16, smp: 4),
+    BootCase(image: "relr-16k", loader: .uBoot, at: 0x4500_0000, seed: 0x1616),
+    BootCase(image: "rela-16k", loader: .direct, at: 0x4821_0000, nokaslr: true, memoryMiB: 4096),
+    BootCase(image: "rela-64k", seed: 0x64, memoryMiB: 4096),
+    BootCase(image: "relr-64k", loader: .direct, at: 0x4821_0000, seed: 0x6464, smp: 4),
+    BootCase(image: "rela-64k", loader: .uBoot, at: 0x4600_0000, nokaslr: true, smp: 4),
 ]
 
 /// A 3 MiB initrd of pseudo-random bytes, made once.
@@ -120,7 +134,7 @@ let testInitrd: String = {
         let loadPA = o.imageAddress
         let k = try KernelImage.load(path: image)
         let seedUsed = c.seed.map { $0 != 0 && !c.nokaslr } ?? false
-        let expectedSource = c.nokaslr ? "nokaslr" : seedUsed ? "fdt" : c.cpu == "max" ? "rndr" : "none"
+        let expectedSource = c.nokaslr ? "nokaslr" : seedUsed ? "fdt" : c.effectiveCPU == "max" ? "rndr" : "none"
         // Physical randomization: SlideCore's rule over RAM, minus the FDT, the reserved ranges the
         // kernel reports, and the loaded image.
         var pa = loadPA
@@ -177,12 +191,14 @@ let testInitrd: String = {
         #expect(r.value("relocs_relr") == String(relrCount))
         #expect(relaCount + relrCount > 50)
         // The linear map is what `slide pagetables` computes for the same RAM and granule (SlideCore's
-        // builder on the host): for RAM at 1 GiB, nothing but 1 GiB blocks.
-        let gib = c.memoryMiB / 1024
-        let model = try slide("pagetables", "--memory", "\(hex(BootOptions.ramBase)):\(c.memoryMiB)M", "--granule", "4k", "--json")
+        // builder on the host): for RAM at 1 GiB, nothing but the granule's largest blocks.
+        let model = try slide("pagetables", "--memory", "\(hex(BootOptions.ramBase)):\(c.memoryMiB)M", "--granule", c.granule, "--json")
         let layouts = try #require(try jsonObject(model.stdout)["layouts"] as? [[String: Any]])
         #expect(r.value("linear_map") == layouts.first?["summary"] as? String)
-        #expect(r.value("linear_map") == "1G:\(gib),2M:0,4K:0,bytes:\(hex(UInt64(gib) << 30))")
+        #expect(r.value("granule") == c.granule.uppercased())
+        let blocks = UInt64(c.memoryMiB) / (c.granule == "4k" ? 1024 : c.granule == "16k" ? 32 : 512)
+        let largest = c.granule == "4k" ? "1G:\(blocks),2M:0,4K:0" : c.granule == "16k" ? "32M:\(blocks),16K:0" : "512M:\(blocks),64K:0"
+        #expect(r.value("linear_map") == largest + ",bytes:\(hex(UInt64(c.memoryMiB) << 20))")
         #expect(r.value("phys_offset") == layouts.first?["phys_offset"] as? String && r.value("phys_offset") == "0x40000000")
         // The module region: the 2 GiB window covers the kernel; with an FDT seed, the host predicts it.
         let nm = try kernelSymbols(c.image)

@@ -51,6 +51,9 @@ public struct Granule: Equatable, Sendable {
     public var addressMask: UInt64 { 0x0000_ffff_ffff_ffff & ~(pageSize - 1) }
     /// ARM64_MEMSTART_ALIGN: PHYS_OFFSET is rounded down to this.
     public var memstartAlign: UInt64 { shift == 16 ? 512 << 20 : 1 << 30 }
-    /// The Image header's page-size field (booting.rst flags bits 1-2).
     public var name: StaticString { shift == 12 ? "4K" : shift == 14 ? "16K" : "64K" }
+    /// TCR_EL1.TG0 (bits 15:14) and TG1 (bits 31:30) for this granule (Arm ARM D17.2.138): their
+    /// encodings differ.
+    public var tcrTG0: UInt64 { shift == 12 ? 0b00 : shift == 14 ? 0b10 : 0b01 }
+    public var tcrTG1: UInt64 { shift == 12 ? 0b10 : shift == 14 ? 0b01 : 0b11 }
 }

@@ -199,6 +199,18 @@ public struct PageTableCensus: Equatable {
     public func leafCount(level: Int) -> UInt64 {
         switch level { case 1: leaves.1; case 2: leaves.2; case 3: leaves.3; default: leaves.0 }
     }
+
+    /// "1G:4,2M:0,4K:0,bytes:0x100000000": leaves per level from the first block level down, by
+    /// size (the kernel's `linear_map` report and `slide pagetables`' summary).
+    public func summary(granule g: Granule) -> String {
+        var out = String()
+        for level in g.firstBlockLevel...3 {
+            let size = g.blockSize(level: level)
+            let unit: UInt64 = size >= 1 << 30 ? 30 : size >= 1 << 20 ? 20 : 10
+            out += String(size >> unit) + (unit == 30 ? "G:" : unit == 20 ? "M:" : "K:") + String(leafCount(level: level)) + ","
+        }
+        return out + "bytes:" + hex(mappedBytes)
+    }
 }
 
 public enum PageTableWalker {
