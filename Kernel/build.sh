@@ -27,14 +27,26 @@ slide=${SLIDE:-.build/debug/slide}
 core=$(find Sources/SlideCore -name '*.swift' | sort)
 swift_flags=(-target aarch64-none-none-elf -enable-experimental-feature Embedded -wmo -Osize -parse-as-library
              -Xfrontend -disable-stack-protector -Xfrontend -function-sections ${gdef[@]+"${gdef[@]}"})
-# Two modules: what runs before relocation (checked by relacheck) and the rest.
-swiftc "${swift_flags[@]}" -module-name SlideEarly Kernel/Early.swift Kernel/Relocate.swift Kernel/Fixup.swift Kernel/BootInfo.swift \
+# Code that runs with the MMU off sees Device memory, where an unaligned access faults: SlideEarly
+# and runtime.c are compiled with strict alignment, and the build proves the flag takes effect on a
+# probe (an unaligned 8-byte load must become byte loads, not one ldr/ldur).
+strict=(-Xcc -mstrict-align)
+[ "${SLIDE_TEST_NO_STRICT_ALIGN:-}" != 1 ] || strict=()  # a test proves the check below catches it
+probe="$out/strict-align-probe"
+printf '@c(slide_probe_unaligned) public func probe(_ p: UnsafeRawPointer) -> UInt64 { p.loadUnaligned(fromByteOffset: 1, as: UInt64.self) }\n' > "$probe.swift"
+swiftc "${swift_flags[@]}" "${strict[@]}" -module-name StrictAlignProbe "$probe.swift" -c -o "$probe.o"
+if ! llvm-objdump -d "$probe.o" | awk '/<slide_probe_unaligned>:/,/ret/' | grep -q 'ldrb'; then
+  echo "build.sh: strict alignment is not in effect for the pre-MMU Swift (the probe's unaligned load is one instruction)" >&2
+  exit 1
+fi
+# Two modules: what runs before relocation (checked by relacheck, strict alignment) and the rest.
+swiftc "${swift_flags[@]}" "${strict[@]}" -module-name SlideEarly Kernel/Early.swift Kernel/Relocate.swift Kernel/Fixup.swift Kernel/BootInfo.swift \
   ${EXTRA_EARLY_SWIFT:-} $core -c -o "$out/early.o"
 swiftc "${swift_flags[@]}" -module-name SlideKernel Kernel/Main.swift Kernel/Exports.swift Kernel/Modules.swift Kernel/Smp.swift Kernel/BootInfo.swift $core -c -o "$out/kernel-swift.o"
 "$slide" relacheck "$out/early.o" --root slide_early --root slide_relocate --root slide_exception --root slide_fixup --root slide_place ${EXTRA_EARLY_ROOTS:-}
 clang --target=aarch64-none-elf -DPAGE_SIZE=$page -c Kernel/boot.S -o "$out/boot.o"
 clang --target=aarch64-none-elf -c Kernel/ksymtab.S -o "$out/ksymtab.o"
-clang --target=aarch64-none-elf -O2 -ffreestanding -fno-builtin -fPIE -mgeneral-regs-only -DPAGE_SIZE=$page -c Kernel/runtime.c -o "$out/runtime.o"
+clang --target=aarch64-none-elf -O2 -ffreestanding -fno-builtin -fPIE -mgeneral-regs-only -mstrict-align -DPAGE_SIZE=$page -c Kernel/runtime.c -o "$out/runtime.o"
 link=(-pie -z notext --no-dynamic-linker -z norelro --gc-sections --defsym=KIMAGE_VADDR=$base --defsym=PAGE_SIZE=$page -z max-page-size=$page -T Kernel/kernel.lds
       "$out/boot.o" "$out/ksymtab.o" "$out/early.o" "$out/kernel-swift.o" "$out/runtime.o"
       "$(dirname "$(command -v swiftc)")/../lib/swift/embedded/aarch64-none-none-elf/libswiftUnicodeDataTables.a"

@@ -349,6 +349,17 @@ extension KernelFaults {
         #expect(differing == places.count)
     }
 
+    /// The pre-MMU code is compiled with strict alignment and the build checks the flag works: without
+    /// it, the probe's unaligned load is one instruction and the build stops before linking.
+    @Test(.enabled(if: (try? kernelImage("rela")) != nil, "no kernel built (make kernel)"))
+    func buildRefusesWithoutStrictAlignment() throws {
+        let out = temporaryDirectory("no-strict-align").path
+        let r = try run("env", ["SLIDE_TEST_NO_STRICT_ALIGN=1", "SLIDE=\(slideBinary)", repoRoot.appendingPathComponent("Kernel/build.sh").path, out])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("strict alignment is not in effect"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out + "/slide-kernel.elf"))
+    }
+
     @Test func relacheckFailsOnAPlantedAbsoluteReference() throws {
         guard try kernelImage("rela") != nil else { return }
         let out = temporaryDirectory("planted").path
