@@ -128,7 +128,7 @@ func slidePlace(_ fdtPA: UInt64, _ imagePA: UInt64, _ imageSize: UInt64, _ candi
         if KASLR.commandLineDisables(length: n, byte: { fdt.byte(args, at: $0) }) { return 0 }
         if KASLR.commandLineHas(length: n, byte: { fdt.byte(args, at: $0) }, option: "kaslr.phys=0") { return 0 }
     }
-    var placement = PhysicalPlacement()
+    var placement = PhysicalPlacement(granule: kernelGranule)
     do throws(SlideError) {
         try fdt.forEachMemoryRange { placement.addRAM(base: $0, size: $1) }
         try fdt.forEachReservedRange { placement.exclude(base: $0, size: $1) }

@@ -45,6 +45,17 @@ import Testing
         #expect(p.candidateCount(imageSize: 0x100_0001, misalignment: 0) == 0)     // larger than RAM
     }
 
+    /// With 64 KiB pages no candidate straddles a 512 MiB boundary: 8 MiB of image in the 64 MiB
+    /// around 0x60000000 has 29 places with 4 KiB pages (2 MiB steps), 26 with 64 KiB: the bases
+    /// 0x5fa00000, 0x5fc00000 and 0x5fe00000 would cross it (0x5f800000 ends exactly on it).
+    @Test func sixtyFourKiBImagesDoNotStraddle512MiB() {
+        for (granule, expected) in [(Granule.k4, UInt64(29)), (.k16, 29), (.k64, 26)] {
+            var p = PhysicalPlacement(granule: granule)
+            p.addRAM(base: 0x5e00_0000, size: 64 << 20)
+            #expect(p.candidateCount(imageSize: 8 << 20, misalignment: 0) == expected, "\(granule.name)")
+        }
+    }
+
     @Test func choiceIsACandidateAndDeterministic() {
         let p = placement()
         let allowed: Set<UInt64> = [0x4020_0000, 0x4040_0000, 0x4080_0000, 0x40a0_0000, 0x40c0_0000, 0x40e0_0000]

@@ -140,7 +140,7 @@ let testInitrd: String = {
         var pa = loadPA
         var candidates: UInt64 = 0
         if seedUsed && !(c.append ?? "").contains("kaslr.phys=0") {
-            var placement = PhysicalPlacement()
+            var placement = PhysicalPlacement(granule: c.granule == "64k" ? .k64 : c.granule == "16k" ? .k16 : .k4)
             placement.addRAM(base: BootOptions.ramBase, size: UInt64(c.memoryMiB) << 20)
             let fdt = try #require(r.value("fdt").flatMap { UInt64($0.dropFirst(2), radix: 16) })
             let fdtSize = try #require(r.value("fdt_size").flatMap { UInt64($0.dropFirst(2), radix: 16) })

@@ -8,7 +8,10 @@
 //     exclusion, where m = loadPA mod 2 MiB (the kernel keeps its 4 KiB misalignment);
 //   index: the high 64 bits of mix(seed) × count (Lemire's range reduction), with
 //     mix = the SplitMix64 finaliser of (seed XOR 0x7068_7973_2d6b_6173, "phys-kas");
-//   result: candidate[index] + m, or no move when there is no candidate or it is the current base.
+//   result: candidate[index] + m, or no move when there is no candidate or it is the current base;
+//   with 64 KiB pages, a candidate whose image would straddle a 512 MiB boundary is not one (after
+//   Linux's early map, which maps the image with SWAPPER_BLOCK_SIZE blocks: 512 MiB for 64 KiB
+//   pages, arch/arm64/include/asm/kernel-pgtable.h, 6.1).
 // Runs before relocation: fixed-size storage, no allocation.
 
 public struct PhysicalPlacement {
@@ -23,7 +26,13 @@ public struct PhysicalPlacement {
     /// Set when more ranges were offered than fit (the extra RAM is ignored; extra exclusions make every candidate unsafe).
     public private(set) var overflowed = false
 
-    public init() {}
+    /// The kernel's page size: 64 KiB adds the 512 MiB rule.
+    public let granule: Granule
+
+    public init(granule: Granule = .k4) { self.granule = granule }
+
+    /// The boundary a 64 KiB-page image must not straddle.
+    public static let largeBlock: UInt64 = 512 << 20
 
     public mutating func addRAM(base: UInt64, size: UInt64) {
         guard size > 0 else { return }
@@ -52,7 +61,9 @@ public struct PhysicalPlacement {
         for r in 0..<ramCount {
             var b = (ramBase[r] &+ Self.alignment - 1) & ~(Self.alignment - 1)
             while b >= ramBase[r], b &+ misalignment &+ imageSize <= ramEnd[r], b &+ misalignment &+ imageSize > b {
-                if free(b &+ misalignment, b &+ misalignment &+ imageSize) && !body(b) { return }
+                let start = b &+ misalignment, end = start &+ imageSize
+                let straddles = granule == .k64 && start / Self.largeBlock != (end - 1) / Self.largeBlock
+                if !straddles && free(start, end) && !body(b) { return }
                 b &+= Self.alignment
             }
         }
