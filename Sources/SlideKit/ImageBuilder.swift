@@ -105,6 +105,11 @@ public enum ImageBuilder {
             guard let field = PageSizeField(bytes: page) else { throw refuse("--page-size must be 4096, 16384 or 65536") }
             if header.flags.pageSize != field { problems.append("flags page size \(header.flags.pageSize) differs from --page-size \(page / 1024)K") }
         }
+        // The Slide kernel's linker script records its page size as the absolute symbol PAGE_SIZE
+        // (Kernel/kernel.lds): the header's page-size flag must say the same.
+        if let page = symbols["PAGE_SIZE"], let field = PageSizeField(bytes: page), header.flags.pageSize != field {
+            problems.append("flags page size \(header.flags.pageSize) differs from the ELF's PAGE_SIZE \(page / 1024)K")
+        }
         if header.flags.reservedBits != 0 { problems.append("flags \(hex(header.flags.rawValue)) sets reserved bits") }
         if header.textOffset != 0 && header.textOffset % 4096 != 0 { problems.append("text_offset \(hex(header.textOffset)) is not 4 KiB aligned") }
         if !problems.isEmpty { throw refuse("Image header disagrees with the ELF: " + problems.joined(separator: "; ")) }

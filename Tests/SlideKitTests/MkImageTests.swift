@@ -219,6 +219,27 @@ func miniKernel(in dir: URL, header edit: (String) -> String) throws -> String {
         #expect(!FileManager.default.fileExists(atPath: shortImage))
     }
 
+    /// Each Slide kernel's header flags say its granule, and mkimage checks them against the ELF's
+    /// PAGE_SIZE symbol: a 64 KiB kernel whose header claims 4 KiB pages is refused.
+    @Test(.enabled(if: (try? kernelImage("rela-64k")) != nil, "no kernel built (make kernel)"))
+    func pageSizeFlagsMatchTheKernelsGranule() throws {
+        for (variant, bytes) in [("rela", 4096), ("rela-16k", 16384), ("rela-64k", 65536)] {
+            let k = try KernelImage.load(path: try #require(try kernelImage(variant)))
+            #expect(k.header?.flags.pageSize.bytes == UInt64(bytes), "\(variant)")
+        }
+        let elf = repoRoot.appendingPathComponent(".build/kernel/rela-64k/slide-kernel.elf").path
+        let head = try #require(try run("llvm-readelf", ["-S", "-W", elf]).stdout.split(separator: "\n").first { $0.contains(" .head.text ") })
+        let cols = head.split(separator: " ", omittingEmptySubsequences: true)
+        let fileOffset = try #require(Int(cols[cols.firstIndex(of: ".head.text")! + 3], radix: 16))
+        var bytes = try readBytes(elf)
+        bytes[fileOffset + 0x18] = 0xa // flags: 4K pages, placement anywhere
+        let lying = temporaryDirectory("page-size").appendingPathComponent("k.elf").path
+        try Data(bytes).write(to: URL(fileURLWithPath: lying))
+        let (r, out) = try build(lying)
+        #expect(r.status == 1 && r.stderr.contains("flags page size 4K differs from the ELF's PAGE_SIZE 64K"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
     @Test func fillsAPlaceholderHeader() throws {
         let f = try fixtures()
         let dir = temporaryDirectory("placeholder")
