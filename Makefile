@@ -68,6 +68,10 @@ demo: release testdata kernel
 	@$(SLIDE) boot $(KOUT)/rela/Image --seed 0x5eed5eed --initrd $(KOUT)/modules/initrd.cpio
 	@$(SLIDE) boot $(KOUT)/relr/Image --loader direct --at 0x48201000 --seed 0xfeedface
 	@$(SLIDE) boot $(KOUT)/rela/Image --loader u-boot --at 0x45000000 --seed 0x12345678
+	@echo
+	@echo "== 64 KiB pages on four CPUs (PSCI), and the linear map slide pagetables predicts for that RAM"
+	@$(SLIDE) boot $(KOUT)/rela-64k/Image --seed 0x64 --smp 4 --memory 4096 | grep -E "slide: (granule|phys_offset|linear_map|extable_test|cpus_online|done)"
+	@$(SLIDE) pagetables --memory 0x40000000:4G --granule 64k
 
 bench: deps testdata
 	@Benchmarks/run $(KERNEL)
