@@ -98,6 +98,15 @@ import Testing
                 }
             }
         }
+        // Per granule: a leaf's output address survives the attribute bits, at every page-aligned PA bit.
+        for g in Self.granules {
+            for bit in g.shift..<48 {
+                let pa = UInt64(1) << UInt64(bit) | (UInt64(bit % 3) << UInt64(g.shift))
+                let d = (pa & g.addressMask) | Descriptor.leaf(.text) | Descriptor.contiguous
+                #expect(d & g.addressMask == pa & g.addressMask && MapAttributes(descriptor: d) == .text)
+            }
+            #expect(Descriptor.leaf(.readWrite) & g.addressMask == 0, "attributes stay out of the address field")
+        }
         // Hand-checked geometry (Arm ARM D8-14/D8-16): index bits and block sizes.
         #expect(Granule.k4.levelShift(0) == 39 && Granule.k4.blockSize(level: 1) == 1 << 30 && Granule.k4.entries == 512)
         #expect(Granule.k16.levelShift(0) == 47 && Granule.k16.blockSize(level: 2) == 32 << 20 && Granule.k16.entries == 2048)
