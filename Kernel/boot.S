@@ -13,6 +13,48 @@
 #else
 #define FLAGS_PAGE_SIZE 1
 #endif
+    // Steps the boot CPU and the secondaries share.
+    .macro  drop_to_el1                 // entered at EL2: drop to EL1 (no hypervisor here); uses x9
+    mrs     x9, CurrentEL
+    cmp     x9, #(2 << 2)
+    b.ne    .Lat_el1\@
+    mov     x9, #(1 << 31)              // HCR_EL2.RW: EL1 is AArch64
+    msr     hcr_el2, x9
+    mov     x9, #0x3c5                  // SPSR: EL1h, DAIF masked
+    msr     spsr_el2, x9
+    adr     x9, .Lat_el1\@
+    msr     elr_el2, x9
+    eret
+.Lat_el1\@:
+    .endm
+
+    .macro  enable_mmu tcr, ttbr0, ttbr1 // MAIR attr0 Device-nGnRnE, attr1 Normal WBWA, attr2 Normal NC; uses x9, x10
+    mov     x9, #0xff00
+    movk    x9, #0x44, lsl #16
+    msr     mair_el1, x9
+    msr     tcr_el1, \tcr
+    msr     ttbr0_el1, \ttbr0
+    msr     ttbr1_el1, \ttbr1
+    isb
+    tlbi    vmalle1
+    dsb     nsh
+    isb
+    mrs     x9, sctlr_el1
+    mov     x10, #(1 << 0)              // M
+    orr     x10, x10, #(1 << 2)         // C
+    orr     x10, x10, #(1 << 12)        // I
+    orr     x9, x9, x10
+    msr     sctlr_el1, x9
+    isb
+    .endm
+
+    .macro  dcache_line reg, tmp        // \reg = the smallest D-cache line in bytes (CTR_EL0.DminLine)
+    mrs     \reg, ctr_el0
+    ubfx    \reg, \reg, #16, #4
+    mov     \tmp, #4
+    lsl     \reg, \tmp, \reg
+    .endm
+
     .equ    FRAME_SIZE, 256             // the exception frame: x0-x30 and ELR, 8 bytes each (Fixup.swift)
     .equ    SYMTAB_SIZE, 64 * 1024      // room for the function symbols slide mkimage embeds
 
@@ -36,17 +78,8 @@ primary_entry:
     mov     x21, x2
     mov     x22, x3
 
-    mrs     x9, CurrentEL               // entered at EL2: drop to EL1 (no hypervisor here)
-    cmp     x9, #(2 << 2)
-    b.ne    1f
-    mov     x9, #(1 << 31)              // HCR_EL2.RW: EL1 is AArch64
-    msr     hcr_el2, x9
-    mov     x9, #0x3c5                  // SPSR: EL1h, DAIF masked
-    msr     spsr_el2, x9
-    adr     x9, 1f
-    msr     elr_el2, x9
-    eret
-1:  mov     x26, xzr                    // x26: where the image was loaded, once it has moved
+    drop_to_el1
+    mov     x26, xzr                    // x26: where the image was loaded, once it has moved
     mov     x27, xzr                    // x27: how many places physical randomization had
     adrp    x28, _head                  // x28: the image's physical address
 
@@ -114,24 +147,7 @@ settle:                                 // entered again, in the moved copy, aft
     mov     x0, #2                      // no tables: exit status 2
     cbz     x24, boot_failed
 
-    // MMU on: MAIR attr0 Device-nGnRnE, attr1 Normal WBWA, attr2 Normal non-cacheable.
-    mov     x9, #0xff00
-    movk    x9, #0x44, lsl #16
-    msr     mair_el1, x9
-    msr     tcr_el1, x3
-    msr     ttbr0_el1, x25
-    msr     ttbr1_el1, x24
-    isb
-    tlbi    vmalle1
-    dsb     nsh
-    isb
-    mrs     x9, sctlr_el1
-    mov     x10, #(1 << 0)              // M
-    orr     x10, x10, #(1 << 2)         // C
-    orr     x10, x10, #(1 << 12)        // I
-    orr     x9, x9, x10
-    msr     sctlr_el1, x9
-    isb
+    enable_mmu x3, x25, x24             // TCR, TTBR0 (the identity map), TTBR1
 
     adrp    x0, _head                   // slide_relocate(image PA, displacement, fdt)
     mov     x1, x23
@@ -312,10 +328,7 @@ slide_call_init:                        // x0 = a module's init function: return
 
     .globl slide_sync_code
 slide_sync_code:                        // (VA, size): new code written through a data alias (Arm ARM D7.5.9)
-    mrs     x2, ctr_el0
-    ubfx    x2, x2, #16, #4             // DminLine: log2(words) of the smallest D-cache line
-    mov     x3, #4
-    lsl     x2, x3, x2                  // line size in bytes
+    dcache_line x2, x3
     add     x1, x0, x1                  // end
     sub     x3, x2, #1
     bic     x0, x0, x3
@@ -355,17 +368,8 @@ slide_sync_tables:                      // new valid descriptors (no TLB entry t
     .globl secondary_entry
 secondary_entry:
     mov     x19, x0
-    mrs     x9, CurrentEL
-    cmp     x9, #(2 << 2)
-    b.ne    1f
-    mov     x9, #(1 << 31)              // HCR_EL2.RW: EL1 is AArch64
-    msr     hcr_el2, x9
-    mov     x9, #0x3c5                  // SPSR: EL1h, DAIF masked
-    msr     spsr_el2, x9
-    adr     x9, 1f
-    msr     elr_el2, x9
-    eret
-1:  mov     x9, #(3 << 20)              // CPACR_EL1.FPEN
+    drop_to_el1
+    mov     x9, #(3 << 20)              // CPACR_EL1.FPEN
     msr     cpacr_el1, x9
     adr     x9, vectors
     msr     vbar_el1, x9
@@ -378,23 +382,7 @@ secondary_entry:
     ldp     x1, x2, [x10]
     ldp     x3, x4, [x10, #16]
     ldr     x5, [x10, #32]
-    mov     x9, #0xff00                 // MAIR as the boot CPU's
-    movk    x9, #0x44, lsl #16
-    msr     mair_el1, x9
-    msr     tcr_el1, x1
-    msr     ttbr0_el1, x2
-    msr     ttbr1_el1, x3
-    isb
-    tlbi    vmalle1
-    dsb     nsh
-    isb
-    mrs     x9, sctlr_el1
-    mov     x10, #(1 << 0)              // M
-    orr     x10, x10, #(1 << 2)         // C
-    orr     x10, x10, #(1 << 12)        // I
-    orr     x9, x9, x10
-    msr     sctlr_el1, x9
-    isb
+    enable_mmu x1, x2, x3               // the boot CPU's TCR and tables
     ldr     x9, =vectors                // relocated by the boot CPU: the virtual address
     msr     vbar_el1, x9
     isb
@@ -449,10 +437,7 @@ secondary_main_address:                 // → secondary_main (Smp.swift) as we 
 
     .globl slide_clean_to_poc
 slide_clean_to_poc:                     // (VA, size): data a CPU with its MMU off will read (Arm ARM D7.5.9)
-    mrs     x2, ctr_el0
-    ubfx    x2, x2, #16, #4
-    mov     x3, #4
-    lsl     x2, x3, x2
+    dcache_line x2, x3
     add     x1, x0, x1
     sub     x3, x2, #1
     bic     x0, x0, x3
