@@ -68,11 +68,9 @@ func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1
     line("fdt_size", hex(info.fdtSize))
     // The reserved ranges physical randomization avoided (besides the FDT and the loaded image),
     // read again through the linear map so the host can recompute the choice.
+    let fdt = linearFDT(info)
     var reserved: [String] = []
-    if let fdtVA = UnsafeMutableRawPointer(bitPattern: UInt(pageOffset &+ (info.fdt &- info.physOffset))),
-       let fdt = try? FDT(at: fdtVA, limit: Int(info.fdtSize)) {
-        try? fdt.forEachReservedRange { base, size in reserved.append("\(hex(base))+\(hex(size))") }
-    }
+    try? fdt?.forEachReservedRange { base, size in reserved.append("\(hex(base))+\(hex(size))") }
     line("phys_reserved", reserved.isEmpty ? "none" : reserved.joined(separator: ","))
     line("relocs_rela", String(info.relaApplied))
     line("relocs_relr", String(info.relrApplied))
@@ -90,17 +88,15 @@ func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1
     line("wx_violations", String(census.writableExecutable + low.writableExecutable))
     line("sctlr", hex(readSCTLR()))
     extableSelfTest(layout)
-    if let fdtVA = UnsafeMutableRawPointer(bitPattern: UInt(pageOffset &+ (info.fdt &- info.physOffset))),
-       let fdt = try? FDT(at: fdtVA, limit: Int(info.fdtSize)) {
+    if let fdt {
         let smp = startSecondaries(info: bootInfo().pointee, fdt: fdt)
         line("cpus_listed", String(smp.listed))
         line("cpus_online", String(smp.online))
         if !smp.errors.isEmpty { line("cpus_errors", smp.errors.joined(separator: ",")) }
-    }
-    if let fdtVA = UnsafeMutableRawPointer(bitPattern: UInt(pageOffset &+ (info.fdt &- info.physOffset))),
-       let fdt = try? FDT(at: fdtVA, limit: Int(info.fdtSize)), let args = try? fdt.property(node: "chosen", name: "bootargs"),
-       KASLR.commandLineHas(length: fdt.stringLength(args), byte: { fdt.byte(args, at: $0) }, option: "slide.crash=1") {
-        crashSelfTest()
+        if let args = try? fdt.property(node: "chosen", name: "bootargs"),
+           KASLR.commandLineHas(length: fdt.stringLength(args), byte: { fdt.byte(args, at: $0) }, option: "slide.crash=1") {
+            crashSelfTest()
+        }
     }
     print("slide: done")
     return 0
@@ -139,4 +135,10 @@ func crashSelfTest() {
     line("crash_test", "reading " + hex(pageOffset &+ (1 << 39)))
     let p = UnsafePointer<UInt64>(bitPattern: UInt(pageOffset &+ (1 << 39)))!
     line("crash_test", "survived " + hex(p.pointee))
+}
+
+/// The FDT through the linear map (all RAM is mapped there once kernel_main runs).
+func linearFDT(_ info: BootInfo) -> FDT? {
+    guard let va = UnsafeMutableRawPointer(bitPattern: UInt(pageOffset &+ (info.fdt &- info.physOffset))) else { return nil }
+    return try? FDT(at: va, limit: Int(info.fdtSize))
 }

@@ -139,8 +139,7 @@ struct ModuleLoader {
 
 /// Finds the initrd in /chosen and loads its modules; returns the end of the module addresses used.
 func loadModules(info: BootInfo, layout: ImageLayout, moduleBase: UInt64) -> UInt64 {
-    guard let fdtVA = UnsafeMutableRawPointer(bitPattern: UInt(pageOffset &+ (info.fdt &- info.physOffset))),
-          let fdt = try? FDT(at: fdtVA, limit: Int(info.fdtSize)), let range = try? fdt.initrd(),
+    guard let fdt = linearFDT(info), let range = try? fdt.initrd(),
           var loader = ModuleLoader(info: info, layout: layout, moduleBase: moduleBase) else {
         line("initrd", "none")
         return moduleBase
