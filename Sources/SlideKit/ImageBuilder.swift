@@ -220,6 +220,9 @@ public enum ImageBuilder {
             seal.covered = UInt64(image.count)
             seal.relaOffset = UInt64(relaRange.lowerBound); seal.relaSize = UInt64(relaRange.count)
             seal.relrOffset = UInt64(relrRange.lowerBound); seal.relrSize = UInt64(relrRange.count)
+            if let (offset, size) = extable, let o = UInt32(exactly: offset), let n = UInt32(exactly: size) {
+                seal.extableOffset = o; seal.extableSize = n
+            }
             do throws(SlideError) {
                 try image.withMutableView { (m) throws(SlideError) in
                     guard at & 7 == 0, at >= ImageHeader.size, m.contains(offset: at, size: ImageSeal.size),

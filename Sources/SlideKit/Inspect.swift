@@ -124,7 +124,8 @@ public struct InspectReport {
             row("Exports", "\(exports.count) symbols in \(sections) (PREL32 entries; `link-module --kernel` resolves modules with them)")
         }
         if let (n, problem) = try? k.exceptionTableCheck() {
-            row("Exception table", "__ex_table, \(n) relative 12-byte entries: " + (problem ?? "sorted, every insn and fixup in the text, no relocation place inside"))
+            row("Exception table", "__ex_table, \(n) relative 12-byte entries: "
+                + (problem ?? "sorted, every insn and fixup in the \(k.text != nil ? "text" : "image"), no relocation place inside"))
         }
         if !k.recognitions.isEmpty {
             lines.append("Recognizers:")

@@ -74,7 +74,8 @@ public struct KernelImage {
     public var notes: [String]
     /// Every recognizer that found tables in a raw Image, and whether it was proven and agreed.
     public var recognitions: [RecognizerOutcome] = []
-    /// The `__ex_table` section and the executable sections' span, as image offsets (ELF inputs).
+    /// The `__ex_table` (an ELF's section, or what a Slide Image's seal names) and the executable
+    /// sections' span (ELF inputs only), as image offsets.
     public var exceptionTable: Range<Int>? = nil
     public var text: Range<Int>? = nil
     /// The `Linux version …` banner, when the image holds one.
@@ -147,6 +148,7 @@ public struct KernelImage {
             k.recognitions = found.recognitions
             k.disagreements = found.disagreements
             k.guessDisagreements = found.guessDisagreements
+            k.exceptionTable = found.exceptionTable.map { $0.offset..<$0.end }
             k.banner = view.linuxBanner(limit: dataSize)
             k.truncation = truncation(header: header, pe: pe, fileSize: bytes.count)
             return k
@@ -335,7 +337,9 @@ extension KernelImage {
     /// an instruction or fixup outside the text), when the ELF has one.
     public func exceptionTableCheck() throws(SlideKitError) -> (entries: Int, problem: String?)? {
         guard let range = exceptionTable else { return nil }
-        let text = self.text ?? 0..<0
+        // A raw Image says nothing of where its text ends: there, instructions must lie in the image data.
+        let text = self.text ?? 0..<dataSize
+        let where_ = self.text != nil ? "the kernel text" : "the image data"
         // Relative entries need no relocation: a relocation place inside the table is a defect.
         let low = linkBase &+ UInt64(range.lowerBound), high = linkBase &+ UInt64(range.upperBound)
         if let p = try RelrTool.relativePlaces(of: self).first(where: { $0 &+ 8 > low && $0 < high }) {
@@ -350,8 +354,8 @@ extension KernelImage {
                 switch p.kind {
                 case .unsorted: return (t.count, "entry \(p.index) (insn \(at)) is out of order: the table is not sorted")
                 case .duplicate: return (t.count, "entry \(p.index) lists insn \(at) again")
-                case .instructionOutsideText: return (t.count, "entry \(p.index): insn \(at) is outside the kernel text")
-                case .fixupOutsideText: return (t.count, "entry \(p.index): fixup \(at) is outside the kernel text")
+                case .instructionOutsideText: return (t.count, "entry \(p.index): insn \(at) is outside \(where_)")
+                case .fixupOutsideText: return (t.count, "entry \(p.index): fixup \(at) is outside \(where_)")
                 }
             }
         } catch {

@@ -240,6 +240,19 @@ func miniKernel(in dir: URL, header edit: (String) -> String) throws -> String {
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 
+    /// A sealed Slide Image names its __ex_table in the seal: inspect and verify check it without
+    /// section headers (its entries as many as the ELF section holds).
+    @Test(.enabled(if: (try? kernelImage("rela")) != nil, "no kernel built (make kernel)"))
+    func sealedImageNamesItsExceptionTable() throws {
+        let image = try #require(try kernelImage("rela"))
+        let elf = URL(fileURLWithPath: image).deletingLastPathComponent().appendingPathComponent("slide-kernel.elf").path
+        let section = try #require(try sectionHeader(elf, "__ex_table"))
+        let doc = try jsonObject(try slide("inspect", "--json", image).stdout)
+        let table = try #require(doc["exception_table"] as? [String: Any])
+        #expect(table["entries"] as? Int == Int(section.size / 12) && table["problem"] is NSNull)
+        #expect(try slide("verify", image).status == 0)
+    }
+
     @Test func fillsAPlaceholderHeader() throws {
         let f = try fixtures()
         let dir = temporaryDirectory("placeholder")

@@ -2,7 +2,9 @@
 // the kernel reads, PC-relatively, before relocating:
 //
 //   0x00 magic "SLIDEVF1"   0x08 digest        0x10 covered bytes (= file data size)
-//   0x18 RELA offset        0x20 RELA size     0x28 RELR offset    0x30 RELR size   0x38 reserved
+//   0x18 RELA offset        0x20 RELA size     0x28 RELR offset    0x30 RELR size
+//   0x38 __ex_table offset (u32)  0x3c __ex_table size (u32): for inspect and verify (the kernel
+//        reaches its table through linker symbols)
 //
 // Offsets are from the image start. Keeping the table bounds here (not only in linker symbols)
 // lets mkimage repack RELA into RELR without relinking.
@@ -13,6 +15,7 @@ public struct ImageSeal: Equatable {
     public var covered: UInt64 = 0
     public var relaOffset: UInt64 = 0, relaSize: UInt64 = 0
     public var relrOffset: UInt64 = 0, relrSize: UInt64 = 0
+    public var extableOffset: UInt32 = 0, extableSize: UInt32 = 0
     public init() {}
 
     /// Reads the seal at `offset`; nil when the magic is missing.
@@ -25,6 +28,8 @@ public struct ImageSeal: Equatable {
         relaSize = image.u64Unchecked(at: offset + 32)
         relrOffset = image.u64Unchecked(at: offset + 40)
         relrSize = image.u64Unchecked(at: offset + 48)
+        extableOffset = image.u32Unchecked(at: offset + 56)
+        extableSize = image.u32Unchecked(at: offset + 60)
     }
 
     public func write(to image: MutableByteView, at offset: Int) throws(SlideError) {
@@ -35,6 +40,7 @@ public struct ImageSeal: Equatable {
         try image.setU64(relaSize, at: offset + 32)
         try image.setU64(relrOffset, at: offset + 40)
         try image.setU64(relrSize, at: offset + 48)
-        try image.setU64(0, at: offset + 56)
+        try image.setU32(extableOffset, at: offset + 56)
+        try image.setU32(extableSize, at: offset + 60)
     }
 }

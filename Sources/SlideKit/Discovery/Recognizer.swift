@@ -33,6 +33,8 @@ struct Recognition {
     var confidence: Double = 1
     /// For the structural scan: what it cannot see (a table end it had to guess).
     var caveat: String? = nil
+    /// The seal also names the image's `__ex_table`.
+    var exceptionTable: TableBounds? = nil
 }
 
 /// What every recognizer reads: the image data (no appended signature) and the image's size in memory.

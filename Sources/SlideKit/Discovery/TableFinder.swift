@@ -17,6 +17,8 @@ struct DiscoveryResult {
     var rela: TableLocation?
     var relr: TableLocation?
     var linkBase: LinkBase?
+    /// The `__ex_table` a seal names.
+    var exceptionTable: TableBounds?
     /// Every recognizer that found something, with what became of it.
     var recognitions: [RecognizerOutcome] = []
     /// Code recognizers (or the seal) that read different tables from the ones used: errors.
@@ -89,6 +91,7 @@ enum TableFinder {
                               caveat: [r.caveat, chosenProblem.map { "not every entry validates: \($0)" }].compactMap { $0 }.joined(separator: "; ").nilIfEmpty)
             }
         }
+        result.exceptionTable = r.exceptionTable
         result.rela = location(.rela, r.rela)
         result.relr = location(.relr, r.relr)
         result.linkBase = base

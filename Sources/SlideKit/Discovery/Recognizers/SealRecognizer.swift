@@ -22,8 +22,10 @@ struct SealRecognizer: TableRecognizer {
                 guard size > 0, offset <= UInt64(data.count), size <= UInt64(data.count) - offset else { return nil }
                 return TableBounds(offset: Int(offset), size: Int(size))
             }
-            return Recognition(source: source, rela: bounds(seal.relaOffset, seal.relaSize), relr: bounds(seal.relrOffset, seal.relrSize),
-                               reason: "table bounds in the slide mkimage seal at \(hex(UInt64(o))) (digest verified)", evidence: o)
+            var r = Recognition(source: source, rela: bounds(seal.relaOffset, seal.relaSize), relr: bounds(seal.relrOffset, seal.relrSize),
+                                reason: "table bounds in the slide mkimage seal at \(hex(UInt64(o))) (digest verified)", evidence: o)
+            r.exceptionTable = bounds(UInt64(seal.extableOffset), UInt64(seal.extableSize))
+            return r
         }
         return nil
     }
