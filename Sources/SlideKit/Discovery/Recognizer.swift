@@ -41,8 +41,21 @@ struct Recognition {
 struct DiscoveryInput {
     let data: ByteView
     let memorySize: UInt64
-    /// Traces of every routine that compares a type with R_AARCH64_RELATIVE, computed once for all code recognizers.
-    let traces: [CodeTrace]
+    /// Every routine that compares a type with R_AARCH64_RELATIVE, traced, with its relocation
+    /// loops: computed once for all code recognizers.
+    let routines: [TracedRoutine]
+
+    init(data: ByteView, memorySize: UInt64, traces: [CodeTrace]) {
+        self.data = data
+        self.memorySize = memorySize
+        routines = traces.map { t in let l = RelocationLoops.find(in: t); return TracedRoutine(trace: t, rela: l.rela, relr: l.relr) }
+    }
+}
+
+struct TracedRoutine {
+    let trace: CodeTrace
+    let rela: RelocationLoop?
+    let relr: RelocationLoop?
 }
 
 protocol TableRecognizer: Sendable {

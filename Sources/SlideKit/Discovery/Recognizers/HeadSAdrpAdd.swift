@@ -10,8 +10,8 @@ struct HeadSAdrpAdd: TableRecognizer {
     var readsCode: Bool { true }
 
     func recognize(_ input: DiscoveryInput) -> Recognition? {
-        for trace in input.traces {
-            let loops = RelocationLoops.find(in: trace)
+        for loops in input.routines {
+            let trace = loops.trace
             // head.S: the offset is x23, never the first argument register, and RELA records are read as a pair.
             guard let rela = loops.rela, rela.readsPair, let r = rela.offsetRegister, r != 0,
                   let relaBounds = rela.imageBounds(in: input) else { continue }

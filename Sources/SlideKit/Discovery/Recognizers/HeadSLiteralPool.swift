@@ -14,8 +14,8 @@ struct HeadSLiteralPool: TableRecognizer {
     var readsCode: Bool { true }
 
     func recognize(_ input: DiscoveryInput) -> Recognition? {
-        for trace in input.traces {
-            let loops = RelocationLoops.find(in: trace)
+        for loops in input.routines {
+            let trace = loops.trace
             guard let rela = loops.rela, let linkBase = Self.linkBase(of: rela), let relaBounds = bounds(rela, linkBase, input) else { continue }
             let relrBounds = loops.relr.flatMap { l in Self.linkBase(of: l) == linkBase ? bounds(l, linkBase, input) : nil }
             return Recognition(

@@ -13,8 +13,8 @@ struct PiRelocateC: TableRecognizer {
     var readsCode: Bool { true }
 
     func recognize(_ input: DiscoveryInput) -> Recognition? {
-        for trace in input.traces {
-            let loops = RelocationLoops.find(in: trace)
+        for loops in input.routines {
+            let trace = loops.trace
             guard let rela = loops.rela, rela.offsetRegister == 0, let relaBounds = rela.imageBounds(in: input) else { continue }
             let relr = loops.relr.flatMap { $0.offsetRegister == 0 ? $0.imageBounds(in: input) : nil }
             return Recognition(
