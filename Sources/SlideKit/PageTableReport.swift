@@ -15,10 +15,6 @@ public struct LinearMapLayout {
     public var summary: String { census.summary(granule: granule) }
 }
 
-func sizeName(_ bytes: UInt64) -> String {
-    bytes >= 1 << 30 ? "\(bytes >> 30)G" : bytes >= 1 << 20 ? "\(bytes >> 20)M" : "\(bytes >> 10)K"
-}
-
 public enum PageTableReport {
     /// The linear map of RAM [ramLow, ramHigh) with `physOffset`.
     public static func layout(ramLow: UInt64, ramHigh: UInt64, granule: Granule, physOffset: UInt64, why: String) throws(SlideKitError) -> LinearMapLayout {
@@ -42,7 +38,7 @@ public enum PageTableReport {
         let aligned = physOffset ?? LinearMap.physOffset(ramLow: ramLow, granule: granule)
         let first = try layout(ramLow: ramLow, ramHigh: ramHigh, granule: granule, physOffset: aligned,
                                why: physOffset != nil ? "given with --phys-offset"
-                                   : "the start of RAM rounded down to \(sizeName(granule.memstartAlign)) (ARM64_MEMSTART_ALIGN)")
+                                   : "the start of RAM rounded down to \(sizeText(granule.memstartAlign)) (ARM64_MEMSTART_ALIGN)")
         let start = LinearMap.range(ramLow: ramLow, ramHigh: ramHigh).start
         let second = try layout(ramLow: ramLow, ramHigh: ramHigh, granule: granule, physOffset: start, why: "the start of RAM (2 MiB-aligned), not rounded")
         return [first, second]
@@ -50,14 +46,14 @@ public enum PageTableReport {
 
     public static func text(_ layouts: [LinearMapLayout], ramLow: UInt64, ramHigh: UInt64) -> String {
         guard let g = layouts.first?.granule else { return "" }
-        var out = "granule \(g.name), 48-bit VA; RAM \(hex(ramLow))-\(hex(ramHigh)) (\(sizeName(ramHigh - ramLow)))\n"
+        var out = "granule \(g.name), 48-bit VA; RAM \(hex(ramLow))-\(hex(ramHigh)) (\(sizeText(ramHigh - ramLow)))\n"
         for l in layouts {
             out += "PHYS_OFFSET \(hex(l.physOffset)) (\(l.why)): PAGE_OFFSET + \(hex(LinearMap.range(ramLow: ramLow, ramHigh: ramHigh).start - l.physOffset)) maps it\n"
             for level in g.firstBlockLevel...3 {
                 let n = l.census.leafCount(level: level)
-                out += "  level \(level): \(n) \(level == 3 ? "pages" : "blocks") of \(sizeName(g.blockSize(level: level)))\n"
+                out += "  level \(level): \(n) \(level == 3 ? "pages" : "blocks") of \(sizeText(g.blockSize(level: level)))\n"
             }
-            out += "  contiguous: \(l.census.contiguous) descriptors in runs; tables: \(l.tablePages) pages of \(sizeName(g.pageSize)); mapped \(hex(l.census.mappedBytes)) bytes\n"
+            out += "  contiguous: \(l.census.contiguous) descriptors in runs; tables: \(l.tablePages) pages of \(sizeText(g.pageSize)); mapped \(hex(l.census.mappedBytes)) bytes\n"
             out += "  summary: \(l.summary)\n"
         }
         return out

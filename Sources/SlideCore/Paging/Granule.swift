@@ -51,6 +51,7 @@ public struct Granule: Equatable, Sendable {
     public var addressMask: UInt64 { 0x0000_ffff_ffff_ffff & ~(pageSize - 1) }
     /// ARM64_MEMSTART_ALIGN: PHYS_OFFSET is rounded down to this.
     public var memstartAlign: UInt64 { shift == 16 ? 512 << 20 : 1 << 30 }
+    /// "4K", "16K" or "64K" (a StaticString: the kernel prints it).
     public var name: StaticString { shift == 12 ? "4K" : shift == 14 ? "16K" : "64K" }
     /// TCR_EL1.TG0 (bits 15:14) and TG1 (bits 31:30) for this granule (Arm ARM D17.2.138): their
     /// encodings differ.

@@ -204,11 +204,7 @@ public struct PageTableCensus: Equatable {
     /// size (the kernel's `linear_map` report and `slide pagetables`' summary).
     public func summary(granule g: Granule) -> String {
         var out = String()
-        for level in g.firstBlockLevel...3 {
-            let size = g.blockSize(level: level)
-            let unit: UInt64 = size >= 1 << 30 ? 30 : size >= 1 << 20 ? 20 : 10
-            out += String(size >> unit) + (unit == 30 ? "G:" : unit == 20 ? "M:" : "K:") + String(leafCount(level: level)) + ","
-        }
+        for level in g.firstBlockLevel...3 { out += sizeText(g.blockSize(level: level)) + ":" + String(leafCount(level: level)) + "," }
         return out + "bytes:" + hex(mappedBytes)
     }
 }
@@ -267,4 +263,10 @@ extension PageTableWalker {
         }
         return nil
     }
+}
+
+/// "1G", "512M", "4K": a power-of-two size in its largest whole unit.
+public func sizeText(_ bytes: UInt64) -> String {
+    let unit: UInt64 = bytes >= 1 << 30 ? 30 : bytes >= 1 << 20 ? 20 : 10
+    return String(bytes >> unit) + (unit == 30 ? "G" : unit == 20 ? "M" : "K")
 }

@@ -114,8 +114,3 @@ extension RelocationLoop {
         return TableBounds(offset: Int(start.constant), size: size)
     }
 }
-
-extension Provenance {
-    /// The recognizer names, as `--table-method` takes them.
-    static var recognizerNames: [String] { TableRecognizers.all.map(\.source.rawValue) }
-}
