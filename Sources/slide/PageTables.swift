@@ -7,12 +7,14 @@ struct PageTablesCommand: ParsableCommand {
         commandName: "pagetables",
         abstract: "Count the linear map's descriptors for given RAM and granule, as the Slide kernel builds it.",
         discussion: """
-            Builds the linear map (all RAM at PAGE_OFFSET + PA - PHYS_OFFSET, largest blocks,
-            contiguous runs) with SlideCore's page-table builder, the one the Slide kernel runs,
-            twice: with PHYS_OFFSET rounded down to ARM64_MEMSTART_ALIGN (1 GiB for 4 and 16 KiB
-            pages, 512 MiB for 64 KiB; or --phys-offset), and with PHYS_OFFSET at the start of RAM.
-            Prints the blocks and pages per level, the contiguous descriptors and the table pages.
-            Several --memory ranges are mapped as one, from the lowest start to the highest end.
+            Builds the linear map (all RAM at PAGE_OFFSET + PA - PHYS_OFFSET, largest
+            blocks, contiguous runs) with SlideCore's page-table builder, the one the
+            Slide kernel runs, twice: with PHYS_OFFSET rounded down to
+            ARM64_MEMSTART_ALIGN (1 GiB for 4 and 16 KiB pages, 512 MiB for 64 KiB; or
+            --phys-offset), and with PHYS_OFFSET at the start of RAM. Prints the
+            blocks and pages per level, the contiguous descriptors and the table
+            pages. Several --memory ranges are mapped as one, from the lowest start to
+            the highest end.
 
             Examples:
               slide pagetables --memory 0x40000000:4G --granule 64k
