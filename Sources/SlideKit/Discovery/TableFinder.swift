@@ -5,11 +5,14 @@
 // inside [base, base + image size), RELATIVE addends inside the image; RELR well formed with
 // every place inside the image. Places must be even, not 8-byte aligned: GNU ld 2.47 (Debian's
 // 7.x) puts pointers of packed structures at 2-byte-aligned places into RELR, and the kernel
-// relocates with the MMU on, where an unaligned store is fine (`verify` warns about them). The first code recognizer (in
-// `TableRecognizers.all` order) whose proposal is proven is used. Every other recognizer that
-// found something is compared with it; a disagreement is kept and reported (`inspect` notes,
-// `verify` errors), never dropped. With no code recognizer, the structural scan's tables are
-// used and marked as a guess.
+// relocates with the MMU on, where an unaligned store is fine (`verify` warns about them).
+//
+// Which tables are used: the first code recognizer (in `TableRecognizers.all` order) whose
+// proposal is proven; else the first code recognizer that found tables at all, not proven (its
+// bounds are what the boot code walks; verify reports the bad entries); else the structural
+// scan's guess. Every other recognizer that found something is compared with them; a
+// disagreement is kept and reported (`inspect`; `verify`: an error between code recognizers, a
+// warning from the structural scan), never dropped.
 
 import SlideCore
 
