@@ -32,7 +32,7 @@ struct Relocate: ParsableCommand {
     @Flag(help: "Relocate for a displacement the kernel could not run at (not a multiple of 4 KiB).") var force = false
     @Option(name: .shortAndLong, help: "Output file.") var output: String?
     @Flag(name: .customLong("in-place"), help: "Allow the output to replace the input file.") var inPlace = false
-    @Option(help: "Output format: raw (the image bytes) or elf (an ELF64 with one PT_LOAD at the run-time address).")
+    @Option(help: "Output format: raw (the image bytes) or elf (for disassemblers: one PT_LOAD at the run-time address, sections split at the kernel's boundary symbols, a .symtab from kallsyms or the Slide symbol map).")
     var format: OutputFormat = .raw
     @Flag(help: "Print the summary as JSON (schema slide/v1).") var json = false
     @Argument(help: "Kernel file.") var file: String
@@ -62,9 +62,11 @@ struct Relocate: ParsableCommand {
             }
             let r = try Relocator.relocate(k, displacement: displacement)
             var bytes = r.bytes
+            var symbolCount = 0
             if format == .elf {
-                let entry = k.header?.entryOffset.map { r.runtimeBase &+ UInt64(bitPattern: $0) } ?? r.runtimeBase
-                bytes = Relocator.wrapInELF(r.bytes, dataSize: k.dataSize, memorySize: k.memorySize, address: r.runtimeBase, entry: entry)
+                let symbols = KernelSymbols.forELF(k, warn: { warn("'\(file)': \($0)") })
+                symbolCount = symbols.count
+                bytes = try ImageELF.build(k, relocated: r, symbols: symbols)
             }
             try Files.writeAtomically(bytes, to: out)
             if json {
@@ -74,11 +76,13 @@ struct Relocate: ParsableCommand {
                     ("runtime_base", .hex(r.runtimeBase)), ("rela_relative", .int(r.rela.relative)),
                     ("rela_symbolic_skipped", .int(r.rela.unresolved)), ("rela_none", .int(r.rela.none)),
                     ("rela_unsupported", .int(r.rela.unsupported)), ("relr_places", .int(r.relrPlaces)),
-                ]).rendered() + "\n")
+                ] + (format == .elf ? [("elf_symbols", .int(symbolCount))] : [])).rendered() + "\n")
             } else {
                 emit("relocated \(file) for \(hex(r.runtimeBase)) (link base \(hex(k.linkBase)) \(Int64(bitPattern: displacement) < 0 ? "-" : "+") \(hex(Int64(bitPattern: displacement).magnitude))): "
                      + "\(r.rela.relative) RELA RELATIVE, \(r.relrPlaces) RELR places; skipped \(r.rela.unresolved) symbol-based, "
-                     + "\(r.rela.none) NONE\(r.rela.unsupported > 0 ? ", \(r.rela.unsupported) unsupported" : "")\nwrote \(out)\n")
+                     + "\(r.rela.none) NONE\(r.rela.unsupported > 0 ? ", \(r.rela.unsupported) unsupported" : "")\n"
+                     + (format == .elf ? "ELF: sections from the kernel's boundary symbols, \(symbolCount) symbols at run-time addresses\n" : "")
+                     + "wrote \(out)\n")
             }
             if r.rela.unsupported > 0 {
                 warn("'\(file)': \(r.rela.unsupported) entries of types the boot code cannot process were left unapplied")

@@ -127,3 +127,56 @@ public struct DynamicTag: RawRepresentable, Sendable, Equatable, Hashable, Custo
 public enum ELFMachine {
     public static let aarch64: UInt16 = 183
 }
+
+/// Special `st_shndx` values (gABI "Sections", Table "Special Section Indexes").
+public enum SectionIndex {
+    public static let undefined: UInt16 = 0          // SHN_UNDEF
+    public static let lowReserve: UInt16 = 0xff00    // SHN_LORESERVE
+    public static let absolute: UInt16 = 0xfff1      // SHN_ABS
+    public static let common: UInt16 = 0xfff2        // SHN_COMMON
+}
+
+/// `ELF64_ST_BIND(st_info)` (gABI "Symbol Table", "Symbol Binding").
+public struct SymbolBinding: RawRepresentable, Sendable, Equatable, Hashable, CustomStringConvertible {
+    public var rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public static let local = SymbolBinding(rawValue: 0)
+    public static let global = SymbolBinding(rawValue: 1)
+    public static let weak = SymbolBinding(rawValue: 2)
+    public var description: String {
+        switch rawValue {
+        case 0: "STB_LOCAL"
+        case 1: "STB_GLOBAL"
+        case 2: "STB_WEAK"
+        default: "STB_<" + hex(UInt64(rawValue)) + ">"
+        }
+    }
+}
+
+/// `ELF64_ST_TYPE(st_info)` (gABI "Symbol Table", "Symbol Types").
+public struct SymbolType: RawRepresentable, Sendable, Equatable, Hashable, CustomStringConvertible {
+    public var rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public static let noType = SymbolType(rawValue: 0)
+    public static let object = SymbolType(rawValue: 1)
+    public static let function = SymbolType(rawValue: 2)
+    public static let section = SymbolType(rawValue: 3)
+    public static let file = SymbolType(rawValue: 4)
+    public var description: String {
+        switch rawValue {
+        case 0: "STT_NOTYPE"
+        case 1: "STT_OBJECT"
+        case 2: "STT_FUNC"
+        case 3: "STT_SECTION"
+        case 4: "STT_FILE"
+        default: "STT_<" + hex(UInt64(rawValue)) + ">"
+        }
+    }
+}
+
+/// `p_flags` bits (gABI "Program Header").
+public enum SegmentFlags {
+    public static let execute: UInt32 = 1   // PF_X
+    public static let write: UInt32 = 2     // PF_W
+    public static let read: UInt32 = 4      // PF_R
+}

@@ -47,6 +47,35 @@ public struct ELFHeader: Equatable {
         sectionHeaderCount = try b.u16(at: 60)
         sectionNameTableIndex = try b.u16(at: 62)
     }
+
+    public init(type: ELFFileType, machine: UInt16, entry: UInt64, programHeaderOffset: UInt64, programHeaderCount: UInt16,
+                sectionHeaderOffset: UInt64, sectionHeaderCount: UInt16, sectionNameTableIndex: UInt16, flags: UInt32 = 0) {
+        self.type = type; self.machine = machine; self.entry = entry; self.flags = flags
+        self.programHeaderOffset = programHeaderOffset; self.programHeaderCount = programHeaderCount
+        self.programHeaderEntrySize = UInt16(programHeaderCount == 0 ? 0 : ProgramHeader.size)
+        self.sectionHeaderOffset = sectionHeaderOffset; self.sectionHeaderCount = sectionHeaderCount
+        self.sectionHeaderEntrySize = UInt16(sectionHeaderCount == 0 ? 0 : SectionHeader.size)
+        self.sectionNameTableIndex = sectionNameTableIndex
+    }
+
+    /// Writes the header at offset 0: `e_ident` (ELFCLASS64, ELFDATA2LSB, EV_CURRENT), then the fields.
+    public func write(to b: MutableByteView) throws(SlideError) {
+        for (i, v) in [0x7f, 0x45, 0x4c, 0x46, 2, 1, 1].enumerated() { try b.setU8(UInt8(v), at: i, "e_ident") }
+        for i in 7..<16 { try b.setU8(0, at: i, "e_ident") }
+        try b.setU16(type.rawValue, at: 16)
+        try b.setU16(machine, at: 18)
+        try b.setU32(1, at: 20)                           // e_version = EV_CURRENT
+        try b.setU64(entry, at: 24)
+        try b.setU64(programHeaderOffset, at: 32)
+        try b.setU64(sectionHeaderOffset, at: 40)
+        try b.setU32(flags, at: 48)
+        try b.setU16(UInt16(Self.size), at: 52)           // e_ehsize
+        try b.setU16(programHeaderEntrySize, at: 54)
+        try b.setU16(programHeaderCount, at: 56)
+        try b.setU16(sectionHeaderEntrySize, at: 58)
+        try b.setU16(sectionHeaderCount, at: 60)
+        try b.setU16(sectionNameTableIndex, at: 62)
+    }
 }
 
 /// A section header (`Elf64_Shdr`).
@@ -89,6 +118,26 @@ public struct SectionHeader: Equatable {
         entrySize = try b.u64(at: o + 56)
     }
 
+    public init(nameOffset: UInt32, type: SectionType, flags: SectionFlags, address: UInt64, offset: UInt64, size: UInt64,
+                link: UInt32 = 0, info: UInt32 = 0, addressAlignment: UInt64 = 1, entrySize: UInt64 = 0) {
+        self.nameOffset = nameOffset; self.type = type; self.flags = flags; self.address = address; self.offset = offset
+        self.size = size; self.link = link; self.info = info; self.addressAlignment = addressAlignment; self.entrySize = entrySize
+    }
+
+    public func write(to b: MutableByteView, at o: Int) throws(SlideError) {
+        guard b.contains(offset: o, size: Self.size) else { throw .truncated("section header", offset: o, size: Self.size, available: b.count) }
+        try b.setU32(nameOffset, at: o)
+        try b.setU32(type.rawValue, at: o + 4)
+        try b.setU64(flags.rawValue, at: o + 8)
+        try b.setU64(address, at: o + 16)
+        try b.setU64(offset, at: o + 24)
+        try b.setU64(size, at: o + 32)
+        try b.setU32(link, at: o + 40)
+        try b.setU32(info, at: o + 44)
+        try b.setU64(addressAlignment, at: o + 48)
+        try b.setU64(entrySize, at: o + 56)
+    }
+
     /// Bytes the section occupies in the file (NOBITS occupy none).
     public var fileSize: UInt64 { type == .nobits ? 0 : size }
 }
@@ -126,6 +175,24 @@ public struct ProgramHeader: Equatable {
         memorySize = try b.u64(at: o + 40)
         alignment = try b.u64(at: o + 48)
     }
+
+    public init(type: SegmentType, flags: UInt32, offset: UInt64, virtualAddress: UInt64, physicalAddress: UInt64,
+                fileSize: UInt64, memorySize: UInt64, alignment: UInt64) {
+        self.type = type; self.flags = flags; self.offset = offset; self.virtualAddress = virtualAddress
+        self.physicalAddress = physicalAddress; self.fileSize = fileSize; self.memorySize = memorySize; self.alignment = alignment
+    }
+
+    public func write(to b: MutableByteView, at o: Int) throws(SlideError) {
+        guard b.contains(offset: o, size: Self.size) else { throw .truncated("program header", offset: o, size: Self.size, available: b.count) }
+        try b.setU32(type.rawValue, at: o)
+        try b.setU32(flags, at: o + 4)
+        try b.setU64(offset, at: o + 8)
+        try b.setU64(virtualAddress, at: o + 16)
+        try b.setU64(physicalAddress, at: o + 24)
+        try b.setU64(fileSize, at: o + 32)
+        try b.setU64(memorySize, at: o + 40)
+        try b.setU64(alignment, at: o + 48)
+    }
 }
 
 /// A symbol (`Elf64_Sym`).
@@ -154,6 +221,21 @@ public struct Symbol: Equatable {
         sectionIndex = try b.u16(at: o + 6)
         value = try b.u64(at: o + 8)
         size = try b.u64(at: o + 16)
+    }
+
+    public init(nameOffset: UInt32, binding: SymbolBinding, type: SymbolType, other: UInt8 = 0, sectionIndex: UInt16, value: UInt64, size: UInt64) {
+        self.nameOffset = nameOffset; self.info = binding.rawValue << 4 | (type.rawValue & 0xf); self.other = other
+        self.sectionIndex = sectionIndex; self.value = value; self.size = size
+    }
+
+    public func write(to b: MutableByteView, at o: Int) throws(SlideError) {
+        guard b.contains(offset: o, size: Self.size) else { throw .truncated("symbol", offset: o, size: Self.size, available: b.count) }
+        try b.setU32(nameOffset, at: o)
+        try b.setU8(info, at: o + 4)
+        try b.setU8(other, at: o + 5)
+        try b.setU16(sectionIndex, at: o + 6)
+        try b.setU64(value, at: o + 8)
+        try b.setU64(size, at: o + 16)
     }
 
     public var binding: UInt8 { info >> 4 }

@@ -1,0 +1,197 @@
+// `relocate --format elf`: a flat kernel image, already relocated, as an ELF64 that
+// disassemblers and debuggers load without help (gABI "ELF Header", "Sections", "Symbol Table").
+//
+// One PT_LOAD holds the image at its run-time address (file bytes = the image's data, memory
+// size = its image_size, so BSS is covered). Section headers split it where the kernel's own
+// boundary symbols say (`_stext`, `_etext`, `__start_rodata`, `_sinittext`, `_einittext`,
+// `_sdata`, `_edata`, `__bss_start`, `_end`, as arch/arm64/kernel/vmlinux.lds.S defines them in
+// 5.10 to 7.x): code is SHF_EXECINSTR, read-only data is not SHF_WRITE, BSS is SHT_NOBITS. A
+// boundary kallsyms does not list (5.10 and 6.1 list text symbols only) just leaves its
+// neighbours merged; with no boundaries at all, one section covers the image. `.symtab` holds
+// every symbol at its run-time address, locals first as gABI requires; sizes are 0 (kallsyms
+// records none, and the distance to the next symbol would be a guess).
+
+import SlideCore
+
+public enum ImageELF {
+    /// A symbol to write: its link-time address and `nm` type letter (kallsyms keeps both).
+    public struct Symbol {
+        public var address: UInt64
+        public var type: Character
+        public var name: String
+        public init(address: UInt64, type: Character, name: String) { self.address = address; self.type = type; self.name = name }
+    }
+
+    /// A section of the image, in image offsets.
+    public struct Region: Equatable {
+        public enum Kind: Equatable, Sendable { case code, readOnly, data, bss, whole }
+        public var name: String
+        public var start: UInt64
+        public var end: UInt64
+        public var kind: Kind
+    }
+
+    /// What starts at each boundary symbol. Consecutive spans with the same name are one section.
+    static let boundaries: [(symbol: String, section: String, kind: Region.Kind)] = [
+        ("_text", ".head.text", .code),
+        ("_stext", ".text", .code),
+        ("_etext", ".rodata", .readOnly),
+        ("__start_rodata", ".rodata", .readOnly),
+        ("__init_begin", ".init.data", .data),
+        ("_sinittext", ".init.text", .code),
+        ("_einittext", ".init.data", .data),
+        ("__exittext_begin", ".exit.text", .code),
+        ("__exittext_end", ".init.data", .data),
+        ("__initdata_begin", ".init.data", .data),
+        ("_sdata", ".data", .data),
+        ("_edata", ".data", .data),
+        ("__bss_start", ".bss", .bss),
+    ]
+
+    /// The sections for an image of `dataSize` file bytes and `memorySize` bytes in memory, from
+    /// the boundary symbols `symbols` names (link-time addresses, image at `linkBase`).
+    public static func regions(symbols: [Symbol], linkBase: UInt64, dataSize: Int, memorySize: UInt64) -> [Region] {
+        let data = UInt64(dataSize), memory = max(memorySize, data)
+        var firstAddress: [String: UInt64] = [:]
+        for s in symbols where firstAddress[s.name] == nil { firstAddress[s.name] = s.address }
+        // The boundaries inside the image, in address order (ties keep the table's order).
+        var marks: [(offset: UInt64, section: String, kind: Region.Kind)] = []
+        for b in boundaries {
+            guard let a = firstAddress[b.symbol], a >= linkBase, a &- linkBase < memory else { continue }
+            marks.append((a &- linkBase, b.section, b.kind))
+        }
+        let end = firstAddress["_end"].flatMap { $0 >= linkBase && $0 &- linkBase <= memory ? $0 &- linkBase : nil } ?? memory
+        guard !marks.isEmpty else {
+            return [Region(name: ".image", start: 0, end: data, kind: .whole)]
+                + (memory > data ? [Region(name: ".bss", start: data, end: memory, kind: .bss)] : [])
+        }
+        marks = marks.enumerated().sorted { ($0.element.offset, $0.offset) < ($1.element.offset, $1.offset) }.map(\.element)
+        if marks[0].offset > 0 { marks.insert((0, ".head.text", .code), at: 0) }
+        var regions: [Region] = []
+        func add(_ name: String, _ start: UInt64, _ stop: UInt64, _ kind: Region.Kind) {
+            guard stop > start else { return }
+            // File-backed kinds end where the file does; the rest is memory only.
+            if kind != .bss && stop > data {
+                add(name, start, data, kind)
+                add(".bss", max(start, data), stop, .bss)
+                return
+            }
+            if var last = regions.last, last.name == name, last.kind == kind, last.end == start {
+                last.end = stop
+                regions[regions.count - 1] = last
+            } else {
+                regions.append(Region(name: name, start: start, end: stop, kind: kind))
+            }
+        }
+        for (i, m) in marks.enumerated() {
+            let stop = i + 1 < marks.count ? marks[i + 1].offset : max(end, m.offset)
+            add(m.section, m.offset, min(stop, memory), m.kind)
+        }
+        if end < data { add(".data", end, data, .data) }
+        return regions
+    }
+
+    /// The ELF: header, one PT_LOAD, the image, `.symtab`/`.strtab`/`.shstrtab`, section headers.
+    /// `image` is already relocated for `address`; symbol addresses are link-time and get
+    /// `address - linkBase` added (absolute `A`/`a` symbols keep their value).
+    public static func build(image: [UInt8], dataSize: Int, memorySize: UInt64, linkBase: UInt64, address: UInt64, entry: UInt64,
+                             regions: [Region], symbols: [Symbol]) throws(SlideKitError) -> [UInt8] {
+        let displacement = address &- linkBase
+        // Section names.
+        var shstrtab: [UInt8] = [0]
+        func name(_ s: String) -> UInt32 { let o = UInt32(shstrtab.count); shstrtab += Array(s.utf8) + [0]; return o }
+        // The symbols: locals first (gABI), each in the section holding its address.
+        var strtab: [UInt8] = [0]
+        var locals: [SlideCore.Symbol] = [], globals: [SlideCore.Symbol] = []
+        let sortedRegions = regions
+        func sectionIndex(_ offset: UInt64) -> UInt16 {
+            var lo = 0, hi = sortedRegions.count
+            while lo < hi { let mid = (lo + hi) / 2; if sortedRegions[mid].start <= offset { lo = mid + 1 } else { hi = mid } }
+            guard lo > 0 else { return SectionIndex.absolute }
+            let r = sortedRegions[lo - 1]
+            return offset < r.end || offset == r.end ? UInt16(lo) : SectionIndex.absolute
+        }
+        for s in symbols {
+            let letter = s.type, lower = Character(letter.lowercased())
+            let absolute = lower == "a" || s.address < linkBase || s.address &- linkBase > max(memorySize, UInt64(dataSize))
+            let section = absolute ? SectionIndex.absolute : sectionIndex(s.address &- linkBase)
+            let inCode = section != SectionIndex.absolute && regions[Int(section) - 1].kind == .code
+            let type: SymbolType = lower == "t" || (inCode && (lower == "w" || lower == "v")) ? .function
+                : "dbrgsv".contains(lower) || lower == "w" ? .object : .noType
+            let binding: SymbolBinding = letter == "W" || letter == "V" || letter == "w" || letter == "v" ? .weak
+                : letter.isUppercase ? .global : .local
+            let offset = UInt32(strtab.count)
+            strtab += Array(s.name.utf8) + [0]
+            let sym = SlideCore.Symbol(nameOffset: offset, binding: binding, type: type, sectionIndex: section,
+                                       value: absolute ? s.address : s.address &+ displacement, size: 0)
+            if binding == .local { locals.append(sym) } else { globals.append(sym) }
+        }
+        guard strtab.count < Int(UInt32.max) else { throw SlideKitError("relocate", "symbol names exceed 4 GiB") }
+        let allSymbols = [SlideCore.Symbol(nameOffset: 0, binding: .local, type: .noType, sectionIndex: SectionIndex.undefined, value: 0, size: 0)]
+            + locals + globals
+
+        // Layout. p_offset ≡ p_vaddr (mod page), so a misaligned address still loads.
+        func align(_ x: Int, _ a: Int) -> Int { (x + a - 1) & ~(a - 1) }
+        let phOffset = ELFHeader.size
+        let dataOffset = 0x1000 + Int(address & 0xfff)
+        let symtabOffset = align(dataOffset + dataSize, 8)
+        let strtabOffset = symtabOffset + allSymbols.count * SlideCore.Symbol.size
+        var headers: [SectionHeader] = [SectionHeader(nameOffset: 0, type: .null, flags: [], address: 0, offset: 0, size: 0, addressAlignment: 0)]
+        for r in regions {
+            let flags: SectionFlags = switch r.kind {
+            case .code: [.alloc, .execinstr]
+            case .readOnly: [.alloc]
+            case .data, .bss: [.alloc, .write]
+            case .whole: [.alloc, .write, .execinstr]
+            }
+            headers.append(SectionHeader(nameOffset: name(r.name), type: r.kind == .bss ? .nobits : .progbits, flags: flags,
+                                         address: address &+ r.start, offset: UInt64(dataOffset) + min(r.start, UInt64(dataSize)),
+                                         size: r.end - r.start, addressAlignment: r.kind == .code ? 4 : 1))
+        }
+        let symtabIndex = headers.count
+        headers.append(SectionHeader(nameOffset: name(".symtab"), type: .symtab, flags: [], address: 0, offset: UInt64(symtabOffset),
+                                     size: UInt64(allSymbols.count * SlideCore.Symbol.size), link: UInt32(symtabIndex + 1),
+                                     info: UInt32(1 + locals.count), addressAlignment: 8, entrySize: UInt64(SlideCore.Symbol.size)))
+        headers.append(SectionHeader(nameOffset: name(".strtab"), type: .strtab, flags: [], address: 0, offset: UInt64(strtabOffset),
+                                     size: UInt64(strtab.count)))
+        let shstrtabIndex = headers.count
+        let shstrtabOffset = strtabOffset + strtab.count
+        headers.append(SectionHeader(nameOffset: name(".shstrtab"), type: .strtab, flags: [], address: 0, offset: UInt64(shstrtabOffset),
+                                     size: 0))
+        headers[shstrtabIndex].size = UInt64(shstrtab.count)
+        let shOffset = align(shstrtabOffset + shstrtab.count, 8)
+        let total = shOffset + headers.count * SectionHeader.size
+
+        let header = ELFHeader(type: .exec, machine: ELFMachine.aarch64, entry: entry, programHeaderOffset: UInt64(phOffset),
+                               programHeaderCount: 1, sectionHeaderOffset: UInt64(shOffset), sectionHeaderCount: UInt16(headers.count),
+                               sectionNameTableIndex: UInt16(shstrtabIndex))
+        let load = ProgramHeader(type: .load, flags: SegmentFlags.read | SegmentFlags.write | SegmentFlags.execute,
+                                 offset: UInt64(dataOffset), virtualAddress: address, physicalAddress: address,
+                                 fileSize: UInt64(dataSize), memorySize: max(memorySize, UInt64(dataSize)), alignment: 0x1000)
+        var out = [UInt8](repeating: 0, count: total)
+        do {
+            try out.withMutableView { (b) throws(SlideError) in
+                try header.write(to: b)
+                try load.write(to: b, at: phOffset)
+                for (i, s) in allSymbols.enumerated() { try s.write(to: b, at: symtabOffset + i * SlideCore.Symbol.size) }
+                for (i, h) in headers.enumerated() { try h.write(to: b, at: shOffset + i * SectionHeader.size) }
+            }
+        } catch {
+            throw SlideKitError("relocate", "ELF layout: \(error)")
+        }
+        out.replaceSubrange(dataOffset..<(dataOffset + dataSize), with: image[0..<dataSize])
+        out.replaceSubrange(strtabOffset..<(strtabOffset + strtab.count), with: strtab)
+        out.replaceSubrange(shstrtabOffset..<(shstrtabOffset + shstrtab.count), with: shstrtab)
+        return out
+    }
+}
+
+extension ImageELF {
+    /// The ELF for kernel `k` relocated as `r`, with `symbols` (link-time addresses).
+    public static func build(_ k: KernelImage, relocated r: RelocateResult, symbols: [Symbol]) throws(SlideKitError) -> [UInt8] {
+        let entry = k.header?.entryOffset.map { r.runtimeBase &+ UInt64(bitPattern: $0) } ?? r.runtimeBase
+        let regions = regions(symbols: symbols, linkBase: k.linkBase, dataSize: k.dataSize, memorySize: k.memorySize)
+        return try build(image: r.bytes, dataSize: k.dataSize, memorySize: k.memorySize, linkBase: k.linkBase, address: r.runtimeBase,
+                         entry: entry, regions: regions, symbols: symbols)
+    }
+}

@@ -1,0 +1,33 @@
+// The symbols a kernel image carries, from whichever table it has: Linux's kallsyms, or the
+// function map `slide mkimage` embeds in a Slide Image (SlideCore SymbolMap, "SLIDESYM").
+// Addresses are link-time; `relocate --format elf` and `slide symbols` add the slide.
+
+import SlideCore
+
+public enum KernelSymbols {
+    public enum Source: String { case kallsyms, slideSymbolMap = "slide-symbol-map" }
+
+    /// The Slide symbol map in a Slide Image: the first 8-aligned "SLIDESYM" that decodes.
+    public static func slideSymbolMap(_ k: KernelImage) -> [ImageELF.Symbol]? {
+        k.bytes.withUnsafeBytes { raw -> [ImageELF.Symbol]? in
+            let whole = ByteView(raw)
+            var o = 0
+            while o + SymbolMap.headerSize <= whole.count {
+                if whole.u64Unchecked(at: o) == SymbolMap.magic,
+                   let map = SymbolMap(ByteView(start: whole.base.map { $0 + o }, count: whole.count - o)) {
+                    return (0..<map.count).map { ImageELF.Symbol(address: k.linkBase &+ map.start($0), type: "T", name: String(map.name($0))) }
+                }
+                o += 8
+            }
+            return nil
+        }
+    }
+
+    /// The image's symbols for an ELF: kallsyms, else the Slide map, else none (with a warning).
+    public static func forELF(_ k: KernelImage, warn: (String) -> Void) -> [ImageELF.Symbol] {
+        if let map = slideSymbolMap(k) { return map }
+        // KALLSYMS-PENDING: kallsyms joins here.
+        warn("no symbols found; the ELF has section headers but an empty .symtab")
+        return []
+    }
+}
