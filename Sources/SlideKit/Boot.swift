@@ -46,6 +46,40 @@ public struct BootResult {
     /// `slide: key=value` lines, in order.
     public var report: [(String, String)]
     public func value(_ key: String) -> String? { report.last { $0.0 == key }?.1 }
+    /// What a Linux kernel printed about its layout (nil for a Slide kernel).
+    public var linux: LinuxBootReport?
+}
+
+/// The layout lines Linux prints when it panics (arch/arm64/kernel/setup.c, dump_kernel_offset,
+/// 5.10 to 7.x): `Kernel Offset: 0x… from 0x…` (or `Kernel Offset: disabled`) and `PHYS_OFFSET: 0x…`.
+public struct LinuxBootReport: Equatable {
+    /// nil when the kernel printed "disabled" (or nothing); then `offsetPrinted` tells which.
+    public var kernelOffset: UInt64?
+    public var linkBase: UInt64?
+    public var offsetPrinted = false
+    public var physOffset: UInt64?
+    /// The kernel's `Linux version` line, as printed.
+    public var version: String?
+
+    public init(_ output: String) {
+        for line in output.split(whereSeparator: \.isNewline) {
+            // Strip the "[    1.234567] " timestamp.
+            let text = line.firstIndex(of: "]").map { line.hasPrefix("[") ? line[line.index(after: $0)...] : line[...] } ?? line[...]
+            let t = text.trimmingCharacters(in: .whitespaces)
+            if t.hasPrefix("Kernel Offset: ") {
+                offsetPrinted = true
+                let words = t.split(separator: " ")
+                if words.count >= 5, words[3] == "from" {
+                    kernelOffset = UInt64(words[2].dropFirst(2), radix: 16)
+                    linkBase = UInt64(words[4].dropFirst(2), radix: 16)
+                }
+            } else if t.hasPrefix("PHYS_OFFSET: ") {
+                physOffset = UInt64(t.dropFirst("PHYS_OFFSET: 0x".count), radix: 16)
+            } else if t.hasPrefix("Linux version "), version == nil {
+                version = t
+            }
+        }
+    }
 }
 
 public enum Booter {
@@ -78,6 +112,7 @@ public enum Booter {
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let cpu = o.cpu ?? (header.flags.pageSize.bytes == 16384 ? "max" : "cortex-a57")
+        let linux = k.banner != nil
         let machine = ["-M", "virt,dtb-randomness=off", "-cpu", cpu, "-m", "\(o.memoryMiB)M", "-smp", "\(o.smp)"]
 
         // The DTB: QEMU's own for this machine, patched.
@@ -92,7 +127,7 @@ public enum Booter {
             if let seed = o.seed, o.loader != .uBoot {
                 try dtb.setProperty(path: ["chosen"], name: "kaslr-seed", value: (0..<8).map { UInt8(truncatingIfNeeded: seed >> (56 - 8 * UInt64($0))) })
             }
-            if let args = bootargs(o), o.loader != .uBoot {
+            if let args = bootargs(o, linux: linux), o.loader != .uBoot {
                 try dtb.setProperty(path: ["chosen"], name: "bootargs", value: Array(args.utf8) + [0])
             }
         } catch {
@@ -144,7 +179,7 @@ public enum Booter {
             }
             var commands = ["fdt addr ${fdtcontroladdr}", "fdt resize 512"]
             if let seed = o.seed { commands.append("fdt set /chosen kaslr-seed <\(hex(seed >> 32)) \(hex(seed & 0xffff_ffff))>") }
-            commands.append("setenv bootargs '\(bootargs(o) ?? "")'")
+            commands.append("setenv bootargs '\(bootargs(o, linux: linux) ?? "")'")
             commands.append("booti \(hex(pa)) \(initrdArgument) ${fdtcontroladdr}")
             script = [("Hit any key to stop autoboot", "\n")] + commands.map { ("=> ", $0 + "\n") }
         }
@@ -153,11 +188,15 @@ public enum Booter {
             guard line.hasPrefix("slide: "), let eq = line.firstIndex(of: "=") else { return nil }
             return (String(line[line.index(line.startIndex, offsetBy: 7)..<eq]), String(line[line.index(after: eq)...]))
         }
-        return BootResult(output: r.output, status: r.status, timedOut: r.timedOut, report: report)
+        return BootResult(output: r.output, status: r.status, timedOut: r.timedOut, report: report,
+                          linux: linux ? LinuxBootReport(r.output) : nil)
     }
 
-    static func bootargs(_ o: BootOptions) -> String? {
-        let parts = [o.append, o.nokaslr ? "nokaslr" : nil].compactMap { $0 }
+    /// The command line. Linux gets its console on the PL011 and `panic=-1`, so a boot with no
+    /// root file system ends (QEMU runs with -no-reboot) after printing the panic's layout lines.
+    static func bootargs(_ o: BootOptions, linux: Bool) -> String? {
+        let console = linux && !(o.append ?? "").contains("console=") ? "console=ttyAMA0 panic=-1" : nil
+        let parts = [console, o.append, o.nokaslr ? "nokaslr" : nil].compactMap { $0 }
         return parts.isEmpty ? nil : parts.joined(separator: " ")
     }
 
