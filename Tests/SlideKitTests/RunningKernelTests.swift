@@ -4,6 +4,7 @@
 
 import Foundation
 import Testing
+import SlideCore
 @testable import SlideKit
 
 /// A newc initramfs whose /init (a busybox shell script) prints /proc/kallsyms between markers
