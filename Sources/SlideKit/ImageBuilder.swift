@@ -206,10 +206,14 @@ public enum ImageBuilder {
             notes.append("sorted __ex_table: \(extableEntries) entries")
         }
 
-        // The function symbols, for crash reports that name the faulting function.
+        // The function symbols, for crash reports that name the faulting function, and the
+        // layout's boundary symbols (`_stext`, `_etext`, `_end`…) where no function starts, for
+        // `relocate --format elf` sections and `slide kaslr`'s module region.
         if let at = symbols["slide_symtab"] {
-            let embedded = try embedSymbols(&image, functions: functions, at: Int(at &- k.linkBase), capacity: Int(symtabSize), linkBase: k.linkBase, path: path)
-            notes.append("embedded \(embedded) function symbols in slide_symtab")
+            let markers = ImageELF.boundarySymbols.compactMap { name in symbols[name].map { (name: name, value: $0) } }
+            let embedded = try embedSymbols(&image, functions: functions, markers: markers, at: Int(at &- k.linkBase), capacity: Int(symtabSize),
+                                            linkBase: k.linkBase, path: path)
+            notes.append("embedded \(embedded) function and boundary symbols in slide_symtab")
         }
 
         // The seal.
@@ -277,13 +281,18 @@ public enum ImageBuilder {
     /// positions (spec §1.5). Returns the entry count.
     /// Writes the ELF's function symbols (sorted by address, one name per address) into the
     /// `slide_symtab` placeholder (SlideCore's SymbolMap); refuses when they do not fit.
-    static func embedSymbols(_ image: inout [UInt8], functions: [(name: String, value: UInt64)], at offset: Int, capacity: Int,
-                             linkBase: UInt64, path: String) throws(SlideKitError) -> Int {
+    static func embedSymbols(_ image: inout [UInt8], functions: [(name: String, value: UInt64)], markers: [(name: String, value: UInt64)],
+                             at offset: Int, capacity: Int, linkBase: UInt64, path: String) throws(SlideKitError) -> Int {
         var byOffset: [UInt32: String] = [:]
         for f in functions where f.value >= linkBase && f.value - linkBase < UInt64(image.count) {
             let o = UInt32(f.value - linkBase)
             if let existing = byOffset[o], existing <= f.name { continue }
             byOffset[o] = f.name
+        }
+        // A boundary past the image data (`_end`, `__bss_start`) still fits the map's u32 offsets.
+        for m in markers where m.value >= linkBase && m.value - linkBase <= UInt64(UInt32.max) {
+            let o = UInt32(m.value - linkBase)
+            if byOffset[o] == nil { byOffset[o] = m.name }
         }
         let sorted = byOffset.sorted { $0.key < $1.key }.map { (offset: $0.key, name: Array($0.value.utf8)) }
         guard offset >= 0, capacity >= SymbolMap.headerSize, offset <= image.count, capacity <= image.count - offset else {

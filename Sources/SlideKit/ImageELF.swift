@@ -48,6 +48,9 @@ public enum ImageELF {
         ("__bss_start", ".bss", .bss),
     ]
 
+    /// Every boundary symbol the sections are cut at, `_end` included.
+    public static var boundarySymbols: [String] { boundaries.map(\.symbol) + ["_end"] }
+
     /// The sections for an image of `dataSize` file bytes and `memorySize` bytes in memory, from
     /// the boundary symbols `symbols` names (link-time addresses, image at `linkBase`).
     public static func regions(symbols: [Symbol], linkBase: UInt64, dataSize: Int, memorySize: UInt64) -> [Region] {

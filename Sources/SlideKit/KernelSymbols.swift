@@ -23,11 +23,27 @@ public enum KernelSymbols {
         }
     }
 
-    /// The image's symbols for an ELF: kallsyms, else the Slide map, else none (with a warning).
-    public static func forELF(_ k: KernelImage, warn: (String) -> Void) -> [ImageELF.Symbol] {
-        if let map = slideSymbolMap(k) { return map }
+    /// The image's symbols: the Slide map, else kallsyms; the error says why there are none.
+    public static func read(_ k: KernelImage) throws(SlideKitError) -> (source: Source, symbols: [ImageELF.Symbol]) {
+        if let map = slideSymbolMap(k) { return (.slideSymbolMap, map) }
         // KALLSYMS-PENDING: kallsyms joins here.
-        warn("no symbols found; the ELF has section headers but an empty .symtab")
-        return []
+        throw SlideKitError(k.path, "no kallsyms table found")
+    }
+
+    /// The image's symbols for an ELF, or none (with a warning).
+    public static func forELF(_ k: KernelImage, warn: (String) -> Void) -> [ImageELF.Symbol] {
+        do {
+            return try read(k).symbols
+        } catch {
+            warn("\(error.message); the ELF has section headers but an empty .symtab")
+            return []
+        }
+    }
+
+    /// The first address of each name.
+    public static func addresses(_ symbols: [ImageELF.Symbol]) -> [String: UInt64] {
+        var first: [String: UInt64] = [:]
+        for s in symbols where first[s.name] == nil { first[s.name] = s.address }
+        return first
     }
 }

@@ -38,11 +38,7 @@ struct PageTablesCommand: ParsableCommand {
             let g: Granule = granule.lowercased() == "16k" ? .k16 : granule.lowercased() == "64k" ? .k64 : .k4
             var low = UInt64.max, high: UInt64 = 0
             for m in memory {
-                let parts = m.split(separator: ":")
-                guard parts.count == 2, let base = try? parseNumber(String(parts[0])), let size = sizeValue(String(parts[1])), size > 0,
-                      base <= UInt64.max - size else {
-                    throw SlideKitError("--memory", "'\(m)' is not BASE:SIZE (for example 0x40000000:4G)")
-                }
+                let (base, size) = try parseRange(m, "--memory")
                 low = min(low, base); high = max(high, base + size)
             }
             if let p = physOffset, p > LinearMap.range(ramLow: low, ramHigh: high).start {
@@ -51,13 +47,5 @@ struct PageTablesCommand: ParsableCommand {
             let layouts = try PageTableReport.layouts(ramLow: low, ramHigh: high, granule: g, physOffset: physOffset)
             emit(json ? PageTableReport.json(layouts, ramLow: low, ramHigh: high).rendered() + "\n" : PageTableReport.text(layouts, ramLow: low, ramHigh: high))
         }
-    }
-
-    func sizeValue(_ s: String) -> UInt64? {
-        let units: [Character: UInt64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
-        if let last = s.uppercased().last, let unit = units[last], let n = try? parseNumber(String(s.dropLast())) {
-            return n.multipliedReportingOverflow(by: unit).overflow ? nil : n * unit
-        }
-        return try? parseNumber(s)
     }
 }

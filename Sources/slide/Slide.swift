@@ -16,7 +16,7 @@ struct Slide: ParsableCommand {
             Diagnostics go to stderr as `slide: error: 'FILE': message`. Exit status: 0 success,
             1 verification failures or unreadable input, 64 usage errors.
             """,
-        subcommands: [Inspect.self, Relocs.self, Verify.self, Relocate.self, RelrCommand.self, MkImage.self, Boot.self, RelaCheckCommand.self, LinkModule.self, PageTablesCommand.self])
+        subcommands: [Inspect.self, Relocs.self, Verify.self, Relocate.self, RelrCommand.self, MkImage.self, Boot.self, RelaCheckCommand.self, LinkModule.self, PageTablesCommand.self, KASLRCommand.self])
 }
 
 /// Options every command that reads a kernel shares.
@@ -45,6 +45,22 @@ func parseNumber(_ s: String) throws -> UInt64 {
     if t.lowercased().hasPrefix("0x") { value = UInt64(t.dropFirst(2), radix: 16) } else { value = UInt64(t, radix: 10) }
     guard let v = value else { throw ValidationError("'\(s)' is not a number (use 0x-prefixed hex or decimal)") }
     return negative ? 0 &- v : v
+}
+
+/// BASE:SIZE (hex or decimal; SIZE may end in K, M or G), for --memory and --reserve.
+func parseRange(_ s: String, _ option: String) throws(SlideKitError) -> (base: UInt64, size: UInt64) {
+    let parts = s.split(separator: ":")
+    func size(_ t: String) -> UInt64? {
+        let units: [Character: UInt64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+        if let last = t.uppercased().last, let unit = units[last], let n = try? parseNumber(String(t.dropLast())) {
+            return n.multipliedReportingOverflow(by: unit).overflow ? nil : n * unit
+        }
+        return try? parseNumber(t)
+    }
+    guard parts.count == 2, let base = try? parseNumber(String(parts[0])), let n = size(String(parts[1])), n > 0, base <= UInt64.max - n else {
+        throw SlideKitError(option, "'\(s)' is not BASE:SIZE (for example 0x40000000:4G)")
+    }
+    return (base, n)
 }
 
 /// Runs `body`, turning a SlideKitError into `slide: error: ...` and exit status 1.

@@ -1,0 +1,71 @@
+// Linux 5.4 to 5.10: kaslr_early_init in arch/arm64/kernel/kaslr.c, applied by head.S (5.10.223
+// measured: Debian 5.10.0-32).
+//   D = 2^(VA_BITS_MIN-3) + (seed & (2^(VA_BITS_MIN-2) - 1) & ~(2 MiB - 1))   (seed bits 21..45)
+//   With RNDR the early code XORs a hardware random value into the seed even when the DTB has
+//   one: the layout is then not reproducible.
+//   PHYS_OFFSET: s16 = seed >> 48; range = linear region (2^(VA_BITS_MIN-1)) - the RAM's span
+//   (arch/arm64/mm/init.c arm64_memblock_init; the PARange form came in 5.11).
+//   Modules: base = max(_end - 2 GiB, MODULES_VADDR) + ⌊(2 GiB - (_end - _stext)) · (seed & 0x1fffff) / 2^21⌋,
+//   page-aligned (RANDOMIZE_MODULE_REGION_FULL); 128 MiB, with a 2 GiB fallback. KASLR off: _etext - 128 MiB.
+//   MODULES_VADDR = _PAGE_END(VA_BITS_MIN) + 128 MiB (the BPF JIT region comes first).
+
+public enum Linux510KASLR: LinuxKASLRFormula {
+    public static let name = "linux-5.4"
+    public static let firstVersion = (5, 4)
+    public static let source = "arch/arm64/kernel/kaslr.c kaslr_early_init, arch/arm64/mm/init.c arm64_memblock_init (Linux 5.10)"
+    public static let measured = "Debian 5.10.0-32 (5.10.223) under QEMU"
+    public static let measuredVersions = [(5, 10)]
+    public static let modulesUseStext = true
+
+    /// The first "nokaslr" decides: at the start or after a space (what follows is not checked).
+    public static func disables(commandLine: String) -> Bool {
+        let bytes = Array(commandLine.utf8)
+        return KASLR.commandLineDisables(length: bytes.count, byte: { bytes[$0] })
+    }
+
+    public static func layout(_ i: LinuxKASLRInputs) -> LinuxKASLRLayout {
+        let source = LinuxKASLR.seedSource(i, rndrAlwaysMixed: true)
+        let vmin = i.vaBitsMin
+        let mask = ((1 << UInt64(vmin - 2)) - 1) & ~(LinuxKASLR.imageAlignment - 1)
+        let low = UInt64(1) << UInt64(vmin - 3), high = low + mask
+        let d: Predicted = switch source {
+        case .fdt: .exact(low + (i.seed & mask))
+        case .rndr: .within(low: low, high: high)
+        case .none, .disabled: .exact(0)
+        }
+        let offset = LinuxKASLR.offset(d, i)
+
+        let linearRegion = UInt64(1) << UInt64(vmin - 1)
+        let memstart = LinuxKASLR.memstartBase(i, linearRegionSize: linearRegion)
+        let range = Int64(bitPattern: linearRegion) - Int64(bitPattern: i.ramHigh - i.ramLow)
+        let phys: Predicted = switch source {
+        case .fdt: .exact(LinuxKASLR.randomizeMemstart(memstart, range: range, s16: i.seed >> 48))
+        case .rndr: LinuxKASLR.memstartRange(memstart, range: range)
+        case .none, .disabled: .exact(memstart)
+        }
+
+        // The module region, from seed bits 0..20.
+        let modulesVaddr = LinuxKASLR.minus(vmin - 1) &+ (128 << 20)
+        let span = i.imageSize - i.stextOffset
+        let windowRange = (2 << 30) - span
+        func base(_ text: UInt64, _ fraction: UInt64) -> UInt64 {
+            let end = text &+ i.imageSize
+            return (max(end &- (2 << 30), modulesVaddr) &+ ((windowRange &* fraction) >> 21)) & ~0xfff
+        }
+        let modules: Predicted
+        switch (source, offset) {
+        case (.fdt, .exact(let o)): modules = .exact(base(i.linkBase &+ o, i.seed & 0x1f_ffff))
+        case (.rndr, .within(let l, let h)): modules = .within(low: base(i.linkBase &+ l, 0), high: base(i.linkBase &+ h, 0x1f_ffff))
+        default: modules = LinuxKASLR.etextBase(i, offset: offset)
+        }
+        let moduleValues = ((windowRange &* 0x1f_ffff) >> 21) >> 12 + 1
+        return LinuxKASLRLayout(
+            vaBitsActual: vmin, seedSource: source, offset: offset, physOffset: phys,
+            moduleBase: modules, moduleSize: 128 << 20,
+            moduleRandomness: source == .fdt || source == .rndr ? "seed bits 0..20" : "not randomized (_etext - 128 MiB)",
+            imageEntropy: LinuxKASLR.bits(LinuxKASLR.slots(low: low, high: high)),
+            physEntropy: LinuxKASLR.bits(LinuxKASLR.memstartValues(range: range)),
+            moduleEntropy: LinuxKASLR.bits(moduleValues),
+            imageSeedBits: "21..\(vmin - 3)", physSeedBits: "48..63")
+    }
+}

@@ -1,0 +1,63 @@
+// Linux 5.11 to 6.8: kaslr_early_init in arch/arm64/kernel/pi/kaslr_early.c (6.1), split by
+// head.S (6.1 measured: Debian 6.1.0-57).
+//   r = 2^(VA_BITS_MIN-3) + (seed & (2^(VA_BITS_MIN-2) - 1)); D = r & ~(2 MiB - 1) (seed bits 21..45,
+//   the same D as 5.10's for every seed); r's low 16 bits are the linear-map seed (seed bits 0..15).
+//   No DTB seed: RNDR when the CPU has it.
+//   PHYS_OFFSET: range = linear region (2^(VA_BITS_MIN-1)) - 2^PARange (arch/arm64/mm/init.c
+//   arm64_memblock_init), so a CPU with 48-bit or larger PA gets none.
+//   Modules (arch/arm64/kernel/kaslr.c kaslr_init): the 5.10 shape with get_random_u32() at boot
+//   (not derivable from the seed), when the offset is not 0; else _etext - 128 MiB.
+//   MODULES_VADDR = _PAGE_END(VA_BITS_MIN).
+
+public enum Linux61KASLR: LinuxKASLRFormula {
+    public static let name = "linux-5.11"
+    public static let firstVersion = (5, 11)
+    public static let source = "arch/arm64/kernel/pi/kaslr_early.c, head.S __primary_switch, arch/arm64/mm/init.c arm64_memblock_init, arch/arm64/kernel/kaslr.c (Linux 6.1)"
+    public static let measured = "Debian 6.1.0-57 under QEMU"
+    public static let measuredVersions = [(6, 1)]
+    public static let modulesUseStext = true
+
+    public static func disables(commandLine: String) -> Bool { Linux510KASLR.disables(commandLine: commandLine) }
+
+    public static func layout(_ i: LinuxKASLRInputs) -> LinuxKASLRLayout {
+        let source = LinuxKASLR.seedSource(i)
+        let vmin = i.vaBitsMin
+        let low = (UInt64(1) << UInt64(vmin - 3)), high = (low + ((1 << UInt64(vmin - 2)) - 1)) & ~(LinuxKASLR.imageAlignment - 1)
+        let d: Predicted = switch source {
+        case .fdt: .exact((low + (i.seed & ((1 << UInt64(vmin - 2)) - 1))) & ~(LinuxKASLR.imageAlignment - 1))
+        case .rndr: .within(low: low, high: high)
+        case .none, .disabled: .exact(0)
+        }
+        let offset = LinuxKASLR.offset(d, i)
+
+        let linearRegion = UInt64(1) << UInt64(vmin - 1)
+        let memstart = LinuxKASLR.memstartBase(i, linearRegionSize: linearRegion)
+        let range = Int64(bitPattern: linearRegion) - Int64(bitPattern: UInt64(1) << UInt64(i.cpu.paBits))
+        let phys: Predicted = switch source {
+        case .fdt: .exact(LinuxKASLR.randomizeMemstart(memstart, range: range, s16: i.seed & 0xffff))
+        case .rndr: LinuxKASLR.memstartRange(memstart, range: range)
+        case .none, .disabled: .exact(memstart)
+        }
+
+        let modulesVaddr = LinuxKASLR.minus(vmin - 1)
+        let windowRange = (2 << 30) - (i.imageSize - i.stextOffset)
+        func base(_ text: UInt64, _ fraction: UInt64) -> UInt64 {
+            (max(text &+ i.imageSize &- (2 << 30), modulesVaddr) &+ ((windowRange &* fraction) >> 21)) & ~0xfff
+        }
+        let randomized = offset != .exact(0)
+        let modules: Predicted
+        switch offset {
+        case .exact(let o) where randomized: modules = .within(low: base(i.linkBase &+ o, 0), high: base(i.linkBase &+ o, 0x1f_ffff))
+        case .within(let l, let h): modules = .within(low: base(i.linkBase &+ l, 0), high: base(i.linkBase &+ h, 0x1f_ffff))
+        default: modules = LinuxKASLR.etextBase(i, offset: offset)
+        }
+        return LinuxKASLRLayout(
+            vaBitsActual: vmin, seedSource: source, offset: offset, physOffset: phys,
+            moduleBase: modules, moduleSize: 128 << 20,
+            moduleRandomness: randomized ? "get_random_u32() at boot (not from the seed)" : "not randomized (_etext - 128 MiB)",
+            imageEntropy: LinuxKASLR.bits(LinuxKASLR.slots(low: low, high: high)),
+            physEntropy: LinuxKASLR.bits(LinuxKASLR.memstartValues(range: range)),
+            moduleEntropy: LinuxKASLR.bits(((windowRange &* 0x1f_ffff) >> 21) >> 12 + 1),
+            imageSeedBits: "21..\(vmin - 3)", physSeedBits: "0..15")
+    }
+}

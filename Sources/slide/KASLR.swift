@@ -1,0 +1,79 @@
+import ArgumentParser
+import SlideCore
+import SlideKit
+
+struct KASLRCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kaslr",
+        abstract: "Predict the layout a KASLR seed gives a kernel Image on a CPU (Linux 5.4 to 7.x, or Slide).",
+        discussion: """
+            For a Linux Image, the model of its version's formula (chosen from its
+            `Linux version` banner): linux-5.4 (kaslr.c), linux-5.11 (pi/kaslr_early.c),
+            linux-6.9 (the VA-size-dependent range) and linux-6.16 (no linear-map
+            randomization). Each was checked against real boots of Debian's 5.10, 6.1,
+            6.12 and 7.2 kernels under QEMU. The CPU matters: a kernel built for 52-bit
+            VA runs 52-bit only where the CPU has LPA2 (QEMU's max), which moves the
+            Kernel Offset and PHYS_OFFSET, and the CPU's PA size decides whether the
+            linear map is randomized. For a Slide Image, the Slide kernel's own rules:
+            the same offset formula, physical randomization over --memory minus the
+            image and --reserve, and the module region drawn from the seed.
+
+            Prints the Kernel Offset (as the kernel prints it when it panics), the
+            kernel's VA range, kimage_voffset for --pa, PHYS_OFFSET for --memory, and
+            the module region; --entropy adds the bits of entropy of each part. Values
+            the kernel draws from a random source at boot are shown as ranges, and
+            anything taken on trust is listed as "Assumed".
+
+            CPUs: \(QEMUCPU.names).
+
+            Examples:
+              slide kaslr --image vmlinuz --seed 0x123456789abcdef0
+              slide kaslr --image vmlinuz --seed 0x123456789abcdef0 --cpu max --entropy
+              slide kaslr --image vmlinuz --seed 1 --memory 0x40000000:4G --json
+              slide kaslr --image Image --seed 0x5eed --pa 0x48201000
+            """)
+
+    @Option(help: "The kernel Image (any container Slide reads).") var image: String
+    @Option(parsing: .unconditional, help: "The 64-bit /chosen/kaslr-seed (0 or absent: none).", transform: { try parseNumber($0) })
+    var seed: UInt64 = 0
+    @Option(help: "QEMU CPU model (sets the PA size, LPA2 and RNDR).") var cpu = "cortex-a57"
+    @Option(name: .customLong("va-bits"), help: "The VA size the kernel may use (48 forces 48-bit on an LPA2 CPU, like arm64.nolva).")
+    var vaBits: Int?
+    @Option(name: .customLong("pa-bits"), help: "The CPU's PA size in bits, instead of the model's.") var paBits: Int?
+    @Option(parsing: .unconditional, help: "Physical address of the Image's first byte (default 0x40200000, QEMU's -kernel).",
+            transform: { try parseNumber($0) })
+    var pa: UInt64 = BootOptions.qemuKernelAddress
+    @Option(parsing: .singleValue, help: "RAM as BASE:SIZE (default 0x40000000:1G, QEMU virt -m 1G); repeatable.") var memory: [String] = []
+    @Option(parsing: .singleValue, help: "Physical range a Slide kernel must avoid (BASE:SIZE: the DTB, an initrd); repeatable.")
+    var reserve: [String] = []
+    @Option(help: "Kernel command line (nokaslr, kaslr.phys=0, arm64_sw.nokaslr=1 …).") var append = ""
+    @Flag(help: "Print the bits of entropy of each part.") var entropy = false
+    @Flag(help: "Print JSON (schema slide/v1).") var json = false
+
+    func validate() throws {
+        guard QEMUCPU.named(cpu) != nil else { throw ValidationError("--cpu '\(cpu)' is not one of: \(QEMUCPU.names)") }
+        if let v = vaBits, ![39, 42, 47, 48, 52].contains(v) { throw ValidationError("--va-bits takes 39, 42, 47, 48 or 52") }
+        if let p = paBits, !(32...52).contains(p) { throw ValidationError("--pa-bits takes 32 to 52") }
+    }
+
+    func run() throws {
+        try reportingErrors { () throws(SlideKitError) in
+            let q = try query()
+            let k = try KernelImage.load(path: image)
+            let p = try KASLRPredictor.predict(k, q)
+            emit(json ? p.json(file: image, query: q, entropy: entropy).rendered() + "\n" : p.text(query: q, entropy: entropy))
+        }
+    }
+
+    func query() throws(SlideKitError) -> KASLRQuery {
+        var q = KASLRQuery()
+        q.seed = seed
+        q.cpu = QEMUCPU.named(cpu)!
+        q.vaBits = vaBits; q.paBits = paBits
+        q.loadPA = pa
+        q.commandLine = append
+        if !memory.isEmpty { q.memory = try memory.map { (m) throws(SlideKitError) in try parseRange(m, "--memory") } }
+        q.reserved = try reserve.map { (r) throws(SlideKitError) in try parseRange(r, "--reserve") }
+        return q
+    }
+}
