@@ -139,7 +139,7 @@ public enum Booter {
         switch o.loader {
         case .qemu:
             let patched = dir.appendingPathComponent("patched.dtb").path
-            try Files.writeAtomically(dtb.bytes, to: patched)
+            try Files.writeAtomically(try packed(dtb, dtbPath), to: patched)
             args += ["-kernel", imagePath, "-dtb", patched]
             if let initrd = o.initrd { args += ["-initrd", initrd] }
         case .direct:
@@ -157,7 +157,7 @@ public enum Booter {
             }
             if let r = initrdRange, r.0 < pa + header.imageSize { throw SlideKitError(imagePath, "the initrd overlaps the image") }
             let patched = dir.appendingPathComponent("patched.dtb").path
-            try Files.writeAtomically(dtb.bytes, to: patched)
+            try Files.writeAtomically(try packed(dtb, dtbPath), to: patched)
             let trampoline = dir.appendingPathComponent("trampoline.bin").path
             try Files.writeAtomically(Trampoline.code(x0: dtbAddress, x1: o.registers.0, x2: o.registers.1, x3: o.registers.2, entry: pa),
                                       to: trampoline)
@@ -194,10 +194,14 @@ public enum Booter {
 
     /// The command line. Linux gets its console on the PL011 and `panic=-1`, so a boot with no
     /// root file system ends (QEMU runs with -no-reboot) after printing the panic's layout lines.
-    static func bootargs(_ o: BootOptions, linux: Bool) -> String? {
+    public static func bootargs(_ o: BootOptions, linux: Bool) -> String? {
         let console = linux && !(o.append ?? "").contains("console=") ? "console=ttyAMA0 panic=-1" : nil
         let parts = [console, o.append, o.nokaslr ? "nokaslr" : nil].compactMap { $0 }
         return parts.isEmpty ? nil : parts.joined(separator: " ")
+    }
+
+    static func packed(_ dtb: FDTEditor, _ path: String) throws(SlideKitError) -> [UInt8] {
+        do throws(SlideError) { return try dtb.packed() } catch { throw SlideKitError(path, error) }
     }
 
     static func be64(_ v: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: v >> (56 - 8 * UInt64($0))) } }

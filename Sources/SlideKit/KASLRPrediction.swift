@@ -285,13 +285,25 @@ extension KASLRPrediction {
         return .object(fields)
     }
 
-    /// Each printed layout line beside the prediction: (what, predicted, printed, agree).
+    /// Each printed layout line beside the prediction: (what, predicted, printed, agree). A value
+    /// drawn at boot (RNDR) agrees when the printed one lies in its range, on its lattice.
     public func compare(_ boot: LinuxBootReport) -> [(what: String, predicted: String, printed: String, agree: Bool)] {
-        let printedOffset = boot.offsetPrinted ? (boot.kernelOffset.map { "\(hex($0)) from \(hex(boot.linkBase ?? 0))" } ?? "disabled") : "(not printed)"
-        var rows = [("Kernel Offset", self.printedOffset, printedOffset, self.printedOffset == printedOffset)]
-        if offset != .exact(0) {
-            let printed = boot.physOffset.map { hex($0) } ?? "(not printed)"
-            rows.append(("PHYS_OFFSET", physOffset.text, printed, physOffset.exact != nil && physOffset.exact == boot.physOffset))
+        let printed = boot.offsetPrinted ? (boot.kernelOffset.map { "\(hex($0)) from \(hex(boot.linkBase ?? 0))" } ?? "disabled") : "(not printed)"
+        let offsetAgrees: Bool
+        switch offset {
+        case .exact: offsetAgrees = printedOffset == printed
+        case .within(let l, let h):
+            offsetAgrees = boot.linkBase == linkBase && boot.kernelOffset.map { $0 >= l && $0 <= h && $0 & 0x1f_ffff == l & 0x1f_ffff } == true
+        case .unknown: offsetAgrees = false
+        }
+        var rows = [("Kernel Offset", printedOffset, printed, offsetAgrees)]
+        if boot.kernelOffset != nil || offset.exact.map({ $0 != 0 }) == true {
+            let physAgrees: Bool = switch physOffset {
+            case .exact(let v): boot.physOffset == v
+            case .within(let l, let h): boot.physOffset.map { $0 &- l <= h &- l && ($0 &- l) % LinuxKASLR.memstartAlign == 0 } == true
+            case .unknown: false
+            }
+            rows.append(("PHYS_OFFSET", physOffset.text, boot.physOffset.map { hex($0) } ?? "(not printed)", physAgrees))
         }
         return rows
     }

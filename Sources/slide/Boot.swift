@@ -11,12 +11,19 @@ struct Boot: ParsableCommand {
             the Image placed raw at --at, `booti` typed at its prompt), direct (Slide places the
             Image, the DTB and a trampoline that sets x0-x3: any 4 KiB-aligned --at, chosen x1-x3).
             The DTB is QEMU's own, with no random seed; --seed writes /chosen/kaslr-seed.
-            The kernel's output is printed; its semihosting exit status is returned.
+            A Slide kernel's output is printed and its semihosting exit status returned.
+
+            A Linux Image (one with a `Linux version` banner) is booted with
+            `console=ttyAMA0 panic=-1` and no root file system, so it panics and prints
+            its `Kernel Offset` and `PHYS_OFFSET` lines; they are printed beside what
+            `slide kaslr` predicts for the same seed, CPU, load address and RAM, and
+            the exit status is 0 when they agree (--console shows the kernel's log).
 
             Examples:
               slide boot Image
               slide boot Image --loader direct --at 0x48201000 --seed 0x1234
               slide boot Image --loader u-boot --at 0x45000000 --nokaslr
+              slide boot vmlinuz --seed 0x123456789abcdef0 --cpu max --memory 2048
             """)
 
     @Option(help: "qemu, u-boot or direct.") var loader: BootOptions.Loader = .qemu
@@ -32,6 +39,7 @@ struct Boot: ParsableCommand {
     @Option(help: "Seconds before the boot is stopped.") var timeout: Double = 60
     @Option(help: "x1,x2,x3 for the direct loader (comma-separated).") var registers: String?
     @Flag(help: "Print the kernel's report as JSON.") var json = false
+    @Flag(help: "Linux: print the kernel's log too.") var console = false
     @Argument(help: "The Image.") var image: String
 
     func validate() throws {
@@ -55,6 +63,10 @@ struct Boot: ParsableCommand {
                 o.registers = (v[0], v[1], v[2])
             }
             let r = try Booter.boot(image, o)
+            if let linux = r.linux {
+                status = try compare(linux, r, o)
+                return
+            }
             if json {
                 emit(JSON.object([
                     ("schema", .string(jsonSchemaVersion)), ("image", .string(image)), ("loader", .string(loader.rawValue)),
@@ -70,4 +82,40 @@ struct Boot: ParsableCommand {
         if status != 0 { throw ExitCode(status) }
     }
 }
+extension Boot {
+    /// A Linux boot's printed layout beside `slide kaslr`'s prediction; 0 when they agree.
+    func compare(_ linux: LinuxBootReport, _ r: BootResult, _ o: BootOptions) throws(SlideKitError) -> Int32 {
+        if console { emit(r.output) }
+        guard linux.offsetPrinted else {
+            throw SlideKitError(image, r.timedOut ? "no `Kernel Offset` line within \(timeout) s (--timeout, --console)"
+                                : "the kernel ended without printing `Kernel Offset` (--console shows its log)")
+        }
+        var q = KASLRQuery()
+        q.seed = o.seed ?? 0
+        q.cpu = QEMUCPU.named(o.cpu ?? "cortex-a57") ?? QEMUCPU.named("max")!
+        q.loadPA = o.imageAddress
+        q.memory = [(BootOptions.ramBase, UInt64(o.memoryMiB) << 20)]
+        q.commandLine = Booter.bootargs(o, linux: true) ?? ""
+        let p = try KASLRPredictor.predict(try KernelImage.load(path: image), q)
+        let rows = p.compare(linux)
+        let agree = rows.allSatisfy(\.agree)
+        if json {
+            emit(JSON.object([
+                ("schema", .string(jsonSchemaVersion)), ("image", .string(image)), ("kernel", .string(linux.version ?? "")), ("version", .string(p.version ?? "")),
+                ("cpu", .string(q.cpu.name)), ("seed", .hex(q.seed)), ("model", .string(p.model)), ("agree", .bool(agree)),
+                ("lines", .array(rows.map { .object([("what", .string($0.what)), ("predicted", .string($0.predicted)),
+                                                     ("printed", .string($0.printed)), ("agree", .bool($0.agree))]) })),
+            ]).rendered() + "\n")
+        } else {
+            emit("Linux \(p.version ?? "?") on \(q.cpu.name), seed \(o.seed.map { hex($0) } ?? "none"), model \(p.model)\n")
+            let w0 = 15, w1 = max(24, rows.map(\.predicted.count).max() ?? 0) + 2, w2 = max(24, rows.map(\.printed.count).max() ?? 0) + 2
+            func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
+            emit(pad("", w0) + pad("slide kaslr predicts", w1) + pad("the kernel printed", w2) + "\n")
+            for row in rows { emit(pad(row.what, w0) + pad(row.predicted, w1) + pad(row.printed, w2) + (row.agree ? "agree" : "DIFFER") + "\n") }
+        }
+        if !agree { FileHandle.standardError.write(Data("slide: error: '\(image)': the kernel's layout differs from the model's\n".utf8)) }
+        return agree ? 0 : 1
+    }
+}
+
 extension BootOptions.Loader: ExpressibleByArgument {}

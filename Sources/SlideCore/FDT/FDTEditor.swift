@@ -33,6 +33,24 @@ public struct FDTEditor {
         return Array(bytes[o..<e])
     }
 
+    /// The blob without the free space after its last block (QEMU's own DTB carries 1 MiB of it,
+    /// and Linux 5.10 to 7.x does not boot from QEMU's -dtb with it: nothing reaches the console).
+    public func packed() throws(SlideError) -> [UInt8] {
+        var h = try header()
+        var reserveEnd = h.reserveOffset
+        while reserveEnd + 16 <= h.total {
+            let pair = (0..<16).reduce(0) { $0 | UInt64(bytes[reserveEnd + $1]) }
+            reserveEnd += 16
+            if pair == 0 { break }
+        }
+        let used = max(reserveEnd, h.structOffset + h.structSize, h.stringsOffset + h.stringsSize)
+        var copy = self
+        h.total = (used + 7) & ~7
+        copy.bytes += [UInt8](repeating: 0, count: max(0, h.total - copy.bytes.count))
+        copy.writeHeader(h)
+        return copy.bytes
+    }
+
     /// Sets property `name` of the node at `path` (e.g. ["chosen"]; [] is the root) to `value`.
     public mutating func setProperty(path: [String], name: String, value: [UInt8]) throws(SlideError) {
         var h = try header()
