@@ -120,7 +120,7 @@ public enum KASLRPredictor {
                                       vaBits: vaBits, vaBitsMin: vaBitsMin, linkBase: k.linkBase, imageSize: header.imageSize,
                                       stextOffset: stext!, etextOffset: etext, loadPA: q.loadPA, ramLow: q.ramLow, ramHigh: q.ramHigh)
         let l = formula.layout(inputs)
-        var p = KASLRPrediction(kind: .linux, model: formula.name, modelSource: formula.source, modelMeasured: formula.measured,
+        var p = KASLRPrediction(kind: .linux, model: "\(formula.name)", modelSource: "\(formula.source)", modelMeasured: "\(formula.measured)",
                                 version: banner.split(separator: " ").dropFirst(2).first.map(String.init), facts: facts,
                                 assumptions: assumptions, linkBase: k.linkBase, imageSize: header.imageSize, vaBits: vaBits,
                                 vaBitsActual: l.vaBitsActual, seedSource: l.seedSource.rawValue, offset: l.offset, physOffset: l.physOffset,
@@ -145,11 +145,10 @@ public enum KASLRPredictor {
             for m in q.memory { placement.addRAM(base: m.base, size: m.size) }
             for r in q.reserved { placement.exclude(base: r.base, size: r.size) }
             placement.exclude(base: q.loadPA, size: header.imageSize)
+            // The kernel reports the candidates only when it moved.
             if let choice = placement.choose(seed: q.seed, loadPA: q.loadPA, imageSize: header.imageSize) {
                 pa = .exact(choice.address)
                 candidates = choice.candidates
-            } else {
-                candidates = placement.candidateCount(imageSize: header.imageSize, misalignment: q.loadPA & 0x1f_ffff)
             }
         } else if source == "rndr" {
             pa = .unknown
@@ -182,8 +181,13 @@ public enum KASLRPredictor {
                                 moduleRandomness: source == "fdt" ? "from the seed (mix(seed ^ \"modules!\"), 21 bits)" : "not randomized (_etext - 128 MiB)",
                                 physicalAddress: pa)
         p.physicalCandidates = candidates
-        p.entropy = [("image", LinuxKASLR.bits(1 << 25), "0..45 (2 MiB steps)"),
-                     ("physical", LinuxKASLR.bits(candidates ?? 1), "all (mix(seed), Lemire reduction)"),
+        var placement = PhysicalPlacement(granule: granule)
+        for m in q.memory { placement.addRAM(base: m.base, size: m.size) }
+        for r in q.reserved { placement.exclude(base: r.base, size: r.size) }
+        placement.exclude(base: q.loadPA, size: header.imageSize)
+        p.entropy = [("image", LinuxKASLR.bits(1 << 25), "21..45"),
+                     ("physical", LinuxKASLR.bits(placement.candidateCount(imageSize: header.imageSize, misalignment: q.loadPA & 0x1f_ffff)),
+                      "all (mix(seed), Lemire reduction)"),
                      ("modules", 21, "all (mix(seed ^ \"modules!\"))")]
         return p
     }

@@ -224,6 +224,27 @@ let testInitrd: String = {
             #expect(r.value("va") == hex(KASLR.kimageVaddr &+ offset))
             #expect(r.value("kimage_voffset") == hex(KASLR.kimageVaddr &+ offset &- pa))
         }
+
+        // slide kaslr, given the same inputs and the ranges the kernel reported avoiding, predicts the report.
+        var args = ["kaslr", "--image", image, "--cpu", c.effectiveCPU, "--pa", hex(loadPA), "--memory", "\(hex(BootOptions.ramBase)):\(c.memoryMiB)M",
+                    "--append", Booter.bootargs(o, linux: false) ?? "", "--json"]
+        if let seed = c.seed { args += ["--seed", hex(seed)] }
+        if let fdt = r.value("fdt"), let size = r.value("fdt_size") { args += ["--reserve", "\(fdt):\(size)"] }
+        for range in (r.value("phys_reserved") ?? "none").split(separator: ",") where range != "none" {
+            args += ["--reserve", range.replacingOccurrences(of: "+", with: ":")]
+        }
+        let predicted = try slide(args)
+        let p = try jsonObject(predicted.stdout)
+        #expect(predicted.status == 0 && p["kind"] as? String == "slide", "\(predicted.stderr)")
+        #expect(p["seed_source"] as? String == r.value("seed_source"))
+        if expectedSource != "rndr" {
+            #expect(p["kernel_offset"] as? String == r.value("offset"))
+            #expect(p["physical_address"] as? String == r.value("pa"))
+            #expect((p["physical_candidates"] as? Int).map(String.init) ?? "0" == r.value("phys_candidates"))
+            #expect(p["kimage_voffset"] as? String == r.value("kimage_voffset"))
+            #expect(p["module_base"] as? String == r.value("module_base"))
+        }
+        #expect(p["phys_offset"] as? String == r.value("phys_offset"))
     }
 }
 

@@ -10,10 +10,10 @@
 //   MODULES_VADDR = _PAGE_END(VA_BITS_MIN) + 128 MiB (the BPF JIT region comes first).
 
 public enum Linux510KASLR: LinuxKASLRFormula {
-    public static let name = "linux-5.4"
+    public static let name: StaticString = "linux-5.4"
     public static let firstVersion = (5, 4)
-    public static let source = "arch/arm64/kernel/kaslr.c kaslr_early_init, arch/arm64/mm/init.c arm64_memblock_init (Linux 5.10)"
-    public static let measured = "Debian 5.10.0-32 (5.10.223) under QEMU"
+    public static let source: StaticString = "arch/arm64/kernel/kaslr.c kaslr_early_init, arch/arm64/mm/init.c arm64_memblock_init (Linux 5.10)"
+    public static let measured: StaticString = "Debian 5.10.0-32 (5.10.223) under QEMU"
     public static let measuredVersions = [(5, 10)]
     public static let modulesUseStext = true
 

@@ -4,10 +4,10 @@
 // 2^52 - 2^48 when a 52-bit kernel runs 48-bit). 7.2 measured: Debian 7.2.13.
 
 public enum Linux616KASLR: LinuxKASLRFormula {
-    public static let name = "linux-6.16"
+    public static let name: StaticString = "linux-6.16"
     public static let firstVersion = (6, 16)
-    public static let source = "arch/arm64/kernel/pi/kaslr_early.c, pi/map_kernel.c, arch/arm64/mm/init.c after 1db780bafa4c (Linux 6.16+)"
-    public static let measured = "Debian 7.2.13 under QEMU (cortex-a57, max)"
+    public static let source: StaticString = "arch/arm64/kernel/pi/kaslr_early.c, pi/map_kernel.c, arch/arm64/mm/init.c after 1db780bafa4c (Linux 6.16+)"
+    public static let measured: StaticString = "Debian 7.2.13 under QEMU (cortex-a57, max)"
     public static let measuredVersions = [(7, 2)]
     public static let modulesUseStext = false
 

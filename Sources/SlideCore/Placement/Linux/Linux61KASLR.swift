@@ -10,10 +10,10 @@
 //   MODULES_VADDR = _PAGE_END(VA_BITS_MIN).
 
 public enum Linux61KASLR: LinuxKASLRFormula {
-    public static let name = "linux-5.11"
+    public static let name: StaticString = "linux-5.11"
     public static let firstVersion = (5, 11)
-    public static let source = "arch/arm64/kernel/pi/kaslr_early.c, head.S __primary_switch, arch/arm64/mm/init.c arm64_memblock_init, arch/arm64/kernel/kaslr.c (Linux 6.1)"
-    public static let measured = "Debian 6.1.0-57 under QEMU"
+    public static let source: StaticString = "arch/arm64/kernel/pi/kaslr_early.c, head.S __primary_switch, arch/arm64/mm/init.c arm64_memblock_init, arch/arm64/kernel/kaslr.c (Linux 6.1)"
+    public static let measured: StaticString = "Debian 6.1.0-57 under QEMU"
     public static let measuredVersions = [(6, 1)]
     public static let modulesUseStext = true
 

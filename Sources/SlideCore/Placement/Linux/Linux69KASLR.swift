@@ -12,10 +12,10 @@
 //   KASLR is on (offset ≥ 2 MiB); else _end - 2 GiB.
 
 public enum Linux69KASLR: LinuxKASLRFormula {
-    public static let name = "linux-6.9"
+    public static let name: StaticString = "linux-6.9"
     public static let firstVersion = (6, 9)
-    public static let source = "arch/arm64/kernel/pi/kaslr_early.c, pi/map_kernel.c early_map_kernel, arch/arm64/include/asm/pgtable.h VMALLOC_END, arch/arm64/mm/init.c (Linux 6.12)"
-    public static let measured = "Debian 6.12.118 under QEMU (cortex-a53/a57/a72/a76, neoverse-n1, max)"
+    public static let source: StaticString = "arch/arm64/kernel/pi/kaslr_early.c, pi/map_kernel.c early_map_kernel, arch/arm64/include/asm/pgtable.h VMALLOC_END, arch/arm64/mm/init.c (Linux 6.12)"
+    public static let measured: StaticString = "Debian 6.12.118 under QEMU (cortex-a53/a57/a72/a76, neoverse-n1, max)"
     public static let measuredVersions = [(6, 12)]
     public static let modulesUseStext = false
 

@@ -100,13 +100,13 @@ public struct LinuxKASLRLayout {
 /// One formula: which versions follow it, what it was measured on, and the layout it gives.
 public protocol LinuxKASLRFormula {
     /// e.g. "linux-6.9".
-    static var name: String { get }
+    static var name: StaticString { get }
     /// The first version the formula applies to (the next formula's first version ends it).
     static var firstVersion: (Int, Int) { get }
     /// The kernel source it follows.
-    static var source: String { get }
+    static var source: StaticString { get }
     /// The real kernels it was checked against, and their (major, minor).
-    static var measured: String { get }
+    static var measured: StaticString { get }
     static var measuredVersions: [(Int, Int)] { get }
     /// The module region depends on `_stext` (5.10 and 6.1's window is 2 GiB minus _end - _stext).
     static var modulesUseStext: Bool { get }
