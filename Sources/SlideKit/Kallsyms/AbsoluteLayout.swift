@@ -20,7 +20,7 @@ struct AbsoluteLayout: KallsymsAddressLayout {
                 let table = placement == .afterTokenIndex ? KallsymsLocator.alignUp(core.tokenIndex.upperBound, 8) : core.countOffset - 8 * n
                 guard table >= 0 else { why.append("\(placement.rawValue): the table would start before the image"); continue }
                 let addresses = try input.linkTimeWords(at: table, count: n)
-                if let p = input.problem(addresses) { why.append("\(placement.rawValue): \(p)"); continue }
+                if let p = input.problem(addresses, tables: core.span(table..<(table + 8 * n)), starts: core.starts + [table]) { why.append("\(placement.rawValue): \(p)"); continue }
                 return .found(KallsymsAddresses(values: addresses, table: table..<(table + 8 * n), relativeBase: nil, placement: placement,
                                                 seqsAfter: placement == .afterTokenIndex ? table + 8 * n : nil))
             } catch {

@@ -17,14 +17,15 @@
 // They sit either before kallsyms_num_syms (to 6.3) or after kallsyms_token_index (6.4+, from
 // 404bad70fcf7); see KallsymsLocator.swift.
 //
-// A relocated word is read at its link-time value: RELR kernels (6.10+) keep that value at the
-// place, RELA kernels linked with --no-apply-dynamic-relocs (5.10, 6.1) hold zero there and the
-// value is the R_AARCH64_RELATIVE entry's addend.
+// A relocated word is read at its link-time value: RELR kernels (Debian's 6.12 and 7.x) keep that
+// value at the place; RELA kernels linked with --no-apply-dynamic-relocs (5.10, 6.1) hold zero
+// there, and the value is the R_AARCH64_RELATIVE entry's addend.
 //
 // Each layout checks what it reads: every address inside [link base, link base + image size],
-// in ascending order (kallsyms sorts by address), plus its own invariant (relative-base:
-// offsets[0] is 0; place-relative: no entry is 0, i.e. points at itself). A table of one encoding
-// breaks another's invariant, so at most one layout fits.
+// none inside the kallsyms tables themselves (but at their labels), in ascending order (kallsyms
+// sorts by address), not all at one address, plus its own invariant (relative-base: offsets[0]
+// is 0; place-relative: no entry is 0, i.e. points at itself). A table of one encoding breaks
+// another's invariants; the reader insists that exactly one layout fits.
 
 import SlideCore
 
@@ -100,16 +101,24 @@ struct KallsymsInput {
         return (0..<count).map { region.u32Unchecked(at: 4 * $0) }
     }
 
-    /// Why `addresses` cannot be kallsyms' (outside the image, or out of order), or nil.
-    func problem(_ addresses: [UInt64]) -> String? {
+    /// Why `addresses` cannot be kallsyms' (outside the image, inside the kallsyms tables other
+    /// than at a table's start, or out of order), or nil. `tables` spans the kallsyms tables and
+    /// `starts` are their image offsets: with KALLSYMS_ALL, 6.x and 7.x list each table's label
+    /// (kallsyms_names, kallsyms_offsets, ...) as a symbol, and nothing else lies among them.
+    func problem(_ addresses: [UInt64], tables: Range<Int>, starts: [Int]) -> String? {
         let high = linkBase &+ memorySize
+        let tablesLow = linkBase &+ UInt64(tables.lowerBound), tablesHigh = linkBase &+ UInt64(tables.upperBound)
+        let labels = Set(starts.map { linkBase &+ UInt64($0) })
         for (i, v) in addresses.enumerated() {
             if v < linkBase || v > high {
                 return "symbol \(i) at \(hex(v)) lies outside the image [\(hex(linkBase)), \(hex(high))]"
                     + (linkBase == 0 ? " (link base unknown: give --link-base)" : "")
             }
+            if v > tablesLow && v < tablesHigh && !labels.contains(v) { return "symbol \(i) at \(hex(v)) lies inside the kallsyms tables" }
             if i > 0, v < addresses[i - 1] { return "symbol \(i) at \(hex(v)) lies below symbol \(i - 1) at \(hex(addresses[i - 1])): not in address order" }
         }
+        // A kernel's symbols span its text at least: all at one address is a table of zeros.
+        if addresses.count > 1, addresses.first == addresses.last { return "every symbol is at \(hex(addresses[0]))" }
         return nil
     }
 }

@@ -37,6 +37,16 @@ struct KallsymsCore {
     var tokenIndex: Range<Int>
     /// kallsyms_seqs_of_names when it sits between the markers and the token table (6.2–6.3 order).
     var seqsBeforeTokens: Range<Int>?
+
+    /// From the first table to the last, with the address tables at `addresses`.
+    func span(_ addresses: Range<Int>) -> Range<Int> {
+        min(countOffset, addresses.lowerBound)..<max(tokenIndex.upperBound, addresses.upperBound)
+    }
+
+    /// Where each shared table starts (their labels).
+    var starts: [Int] {
+        [countOffset, names.lowerBound, markers.lowerBound, tokens.table.lowerBound, tokenIndex.lowerBound] + (seqsBeforeTokens.map { [$0.lowerBound] } ?? [])
+    }
 }
 
 enum KallsymsLocator {
@@ -84,15 +94,19 @@ enum KallsymsLocator {
                 continue
             }
             // kallsyms_seqs_of_names in between: 3 bytes a symbol, from the next aligned offset
-            // to the token table's (aligned) start.
+            // to the token table's (aligned) start, as many as the markers allow.
+            let m = markers.count / 4
             for alignment in [8, 4] {
                 let start = Self.alignUp(e, alignment)
                 guard start < table else { continue }
-                let n = (table - start) / 3
-                guard n > 0, Self.alignUp(start + 3 * n, alignment) == table, isPermutation(view, at: start, count: n) else { continue }
-                var c = base
-                c.seqsBeforeTokens = start..<(start + 3 * n)
-                if let core = names(view, core: c, exactCount: n) { return core }
+                // The padding after the last entry is under `alignment` bytes: up to three counts fit.
+                for n in stride(from: (table - start) / 3, through: max(1, (table - start - alignment + 3) / 3), by: -1) {
+                    guard n > (m - 1) * 2, n <= m * largestStride, Self.alignUp(start + 3 * n, alignment) == table,
+                          isPermutation(view, at: start, count: n) else { continue }
+                    var c = base
+                    c.seqsBeforeTokens = start..<(start + 3 * n)
+                    if let core = names(view, core: c, exactCount: n) { return core }
+                }
             }
         }
         return nil
@@ -168,13 +182,17 @@ enum KallsymsLocator {
     /// kallsyms_seqs_of_names: `count` 3-byte big-endian symbol numbers, each below `count`, each once.
     static func isPermutation(_ view: ByteView, at offset: Int, count: Int) -> Bool {
         guard count <= mostSymbols, view.contains(offset: offset, size: 3 * count), let base = view.base else { return false }
-        var seen = [Bool](repeating: false, count: count)
-        for i in 0..<count {
+        func entry(_ i: Int) -> Int {
             let o = offset + 3 * i
-            let v = Int(base.load(fromByteOffset: o, as: UInt8.self)) << 16 | Int(base.load(fromByteOffset: o + 1, as: UInt8.self)) << 8
+            return Int(base.load(fromByteOffset: o, as: UInt8.self)) << 16 | Int(base.load(fromByteOffset: o + 1, as: UInt8.self)) << 8
                 | Int(base.load(fromByteOffset: o + 2, as: UInt8.self))
-            guard v < count, !seen[v] else { return false }
-            seen[v] = true
+        }
+        for i in 0..<count where entry(i) >= count { return false } // before allocating anything
+        var seen = [UInt64](repeating: 0, count: (count + 63) / 64)
+        for i in 0..<count {
+            let v = entry(i)
+            guard seen[v / 64] & 1 << (v % 64) == 0 else { return false }
+            seen[v / 64] |= 1 << (v % 64)
         }
         return true
     }

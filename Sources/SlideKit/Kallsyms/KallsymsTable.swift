@@ -115,12 +115,27 @@ public struct KallsymsTable: Sendable {
         if seqs == nil, let s = addresses.seqsAfter, KallsymsLocator.isPermutation(input.view, at: s, count: core.count) {
             seqs = s..<(s + 3 * core.count)
         }
-        var markers: [String: UInt64] = [:]
-        let wanted = Set(markerNames)
-        for s in symbols where wanted.contains(s.name) && markers[s.name] == nil { markers[s.name] = s.address }
         let offsets = KallsymsTableOffsets(numSyms: core.countOffset, names: core.names, markers: core.markers, tokenTable: core.tokens.table,
                                            tokenIndex: core.tokenIndex, addresses: addresses.table, relativeBase: addresses.relativeBase,
                                            seqsOfNames: seqs)
+        // With KALLSYMS_ALL, 6.x and 7.x list the tables' own labels: each must be where it was found.
+        let labels: [(String, Int?)] = [
+            ("kallsyms_num_syms", offsets.numSyms), ("kallsyms_names", offsets.names.lowerBound), ("kallsyms_markers", offsets.markers.lowerBound),
+            ("kallsyms_token_table", offsets.tokenTable.lowerBound), ("kallsyms_token_index", offsets.tokenIndex.lowerBound),
+            (layout == "absolute" ? "kallsyms_addresses" : "kallsyms_offsets", offsets.addresses.lowerBound),
+            ("kallsyms_relative_base", offsets.relativeBase), ("kallsyms_seqs_of_names", offsets.seqsOfNames?.lowerBound),
+        ]
+        var markers: [String: UInt64] = [:], listed: [String: UInt64] = [:]
+        let wanted = Set(markerNames), labelNames = Set(labels.map(\.0))
+        for s in symbols {
+            if wanted.contains(s.name) && markers[s.name] == nil { markers[s.name] = s.address }
+            if labelNames.contains(s.name) && listed[s.name] == nil { listed[s.name] = s.address }
+        }
+        for (label, offset) in labels {
+            guard let at = listed[label], let offset else { continue }
+            let found = input.linkBase &+ UInt64(offset)
+            if at != found { throw SlideKitError(input.path, "kallsyms lists \(label) at \(hex(at)), but that table was found at \(hex(found))") }
+        }
         return KallsymsTable(symbols: symbols, layout: layout, placement: addresses.placement.rawValue, markers: markers,
                              tableOffsets: offsets, markerStride: core.markerStride)
     }

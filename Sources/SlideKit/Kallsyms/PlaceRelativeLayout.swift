@@ -29,7 +29,8 @@ struct PlaceRelativeLayout: KallsymsAddressLayout {
             let addresses = values.enumerated().map { i, v in
                 input.linkBase &+ UInt64(offsets + 4 * i) &+ UInt64(bitPattern: Int64(Int32(bitPattern: v)))
             }
-            if let p = input.problem(addresses) { return .notThisLayout("\(KallsymsPlacement.afterTokenIndex.rawValue): \(p)") }
+            if let p = input.problem(addresses, tables: core.span(offsets..<(offsets + 4 * n)),
+                                            starts: core.starts + [offsets]) { return .notThisLayout("\(KallsymsPlacement.afterTokenIndex.rawValue): \(p)") }
             return .found(KallsymsAddresses(values: addresses, table: offsets..<(offsets + 4 * n), relativeBase: nil,
                                             placement: .afterTokenIndex, seqsAfter: offsets + 4 * n))
         } catch {

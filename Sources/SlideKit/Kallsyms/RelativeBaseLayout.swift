@@ -34,7 +34,8 @@ struct RelativeBaseLayout: KallsymsAddressLayout {
                 }
                 let relativeBase = try input.linkTimeWords(at: base, count: 1)[0]
                 let addresses = values.map { relativeBase &+ UInt64($0) }
-                if let p = input.problem(addresses) {
+                if let p = input.problem(addresses, tables: core.span(min(offsets, base)..<max(offsets + 4 * n, base + 8)),
+                                                starts: core.starts + [offsets, base]) {
                     why.append("\(placement.rawValue): kallsyms_relative_base at \(hex(UInt64(base))) is \(hex(relativeBase)), and \(p)")
                     continue
                 }
