@@ -106,7 +106,10 @@ struct KallsymsNameRecord {
         let first = Int(try view.u8(at: offset, "kallsyms_names length"))
         var length = first, start = offset + 1
         if first & 0x80 != 0 {
-            length = first & 0x7f | Int(try view.u8(at: offset + 1, "kallsyms_names length")) << 7
+            let second = Int(try view.u8(at: offset + 1, "kallsyms_names length"))
+            // Two ULEB128 bytes at most (lengths up to 0x3fff): a continuation bit here is no kallsyms.
+            guard second & 0x80 == 0 else { throw SlideError.invalid("kallsyms_names length byte", value: UInt64(second)) }
+            length = first & 0x7f | second << 7
             start += 1
         }
         guard length > 0 else { throw SlideError.invalid("kallsyms_names record length (no type letter)", value: 0) }

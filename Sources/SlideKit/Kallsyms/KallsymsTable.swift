@@ -88,8 +88,12 @@ public struct KallsymsTable: Sendable {
                     throw SlideKitError(image.path, error)
                 }
             }
+            // Symbols lie in the image as it sits in memory: the header's image_size where there is
+            // one (an ELF's sections end before _end, which the linker script aligns to the 64 KiB
+            // segment alignment), else the sections' span rounded up to that alignment.
+            let span = (max(image.memorySize, UInt64(image.dataSize)) &+ 0xffff) & ~0xffff
             let input = KallsymsInput(path: image.path, view: view, linkBase: image.linkBase,
-                                      memorySize: max(image.memorySize, UInt64(image.dataSize)), rela: rela)
+                                      memorySize: max(span, image.header?.imageSize ?? 0), rela: rela)
             return try read(input, limit: image.dataSize)
         }
     }
