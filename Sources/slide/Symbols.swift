@@ -16,7 +16,9 @@ struct Symbols: ParsableCommand {
             Slide finds the tables by their shape in the flat image (no symbols or
             section headers needed; Linux 5.10 to 7.x), reads relocated words at their
             link-time value (the RELA addend in a 5.10 or 6.1 Image), and checks that
-            every address lies in the image and in order.
+            every address lies in the image and in order. 7.x stores no base at all:
+            its addresses follow from the link base, which `slide inspect` derives
+            from the relocation tables (or give --link-base).
 
             Each line is `ADDRESS TYPE NAME`: 16 hex digits, nm's type letter (T/t text,
             D/d data, R/r read-only, B/b BSS, W/V weak), the name. Addresses are link-time

@@ -69,14 +69,18 @@ public struct KallsymsTable: Sendable {
     /// Every symbol called `name`.
     public func symbols(named name: String) -> [KernelSymbol] { symbols.filter { $0.name == name } }
 
-    /// The last symbol at or below `address` (the one a backtrace would name), or nil below the first.
+    /// The symbol a backtrace names for `address`: of the symbols at the greatest address not
+    /// above it, the first (kallsyms_lookup() picks the first alias too); nil below the first symbol.
     public func symbol(containing address: UInt64) -> KernelSymbol? {
         var low = 0, high = symbols.count
         while low < high {
             let mid = (low + high) / 2
             if symbols[mid].address <= address { low = mid + 1 } else { high = mid }
         }
-        return low == 0 ? nil : symbols[low - 1]
+        guard low > 0 else { return nil }
+        var i = low - 1
+        while i > 0, symbols[i - 1].address == symbols[i].address { i -= 1 }
+        return symbols[i]
     }
 
     /// The table in `image`, at link-time addresses.
