@@ -16,7 +16,7 @@ struct Slide: ParsableCommand {
             Diagnostics go to stderr as `slide: error: 'FILE': message`. Exit status: 0 success,
             1 verification failures or unreadable input, 64 usage errors.
             """,
-        subcommands: [Inspect.self, Relocs.self, Verify.self, Relocate.self, RelrCommand.self, MkImage.self, Boot.self, RelaCheckCommand.self, LinkModule.self, PageTablesCommand.self, KASLRCommand.self])
+        subcommands: [Inspect.self, Relocs.self, Verify.self, Relocate.self, RelrCommand.self, MkImage.self, Boot.self, RelaCheckCommand.self, LinkModule.self, PageTablesCommand.self, KASLRCommand.self, Symbols.self])
 }
 
 /// Options every command that reads a kernel shares.
