@@ -14,14 +14,6 @@
 import SlideCore
 
 public enum ImageELF {
-    /// A symbol to write: its link-time address and `nm` type letter (kallsyms keeps both).
-    public struct Symbol {
-        public var address: UInt64
-        public var type: Character
-        public var name: String
-        public init(address: UInt64, type: Character, name: String) { self.address = address; self.type = type; self.name = name }
-    }
-
     /// A section of the image, in image offsets.
     public struct Region: Equatable {
         public enum Kind: Equatable, Sendable { case code, readOnly, data, bss, whole }
@@ -53,15 +45,17 @@ public enum ImageELF {
 
     /// The sections for an image of `dataSize` file bytes and `memorySize` bytes in memory, from
     /// the boundary symbols `symbols` names (link-time addresses, image at `linkBase`).
-    public static func regions(symbols: [Symbol], linkBase: UInt64, dataSize: Int, memorySize: UInt64) -> [Region] {
+    public static func regions(symbols: [KernelSymbol], linkBase: UInt64, dataSize: Int, memorySize: UInt64) -> [Region] {
         let data = UInt64(dataSize), memory = max(memorySize, data)
         var firstAddress: [String: UInt64] = [:]
         for s in symbols where firstAddress[s.name] == nil { firstAddress[s.name] = s.address }
         // The boundaries inside the image, in address order (ties keep the table's order).
         var marks: [(offset: UInt64, section: String, kind: Region.Kind)] = []
+        // Without `_sdata` (kallsyms of text only) the span after init text runs on through .data.
+        let dataName = firstAddress["_sdata"] != nil ? ".init.data" : ".data"
         for b in boundaries {
             guard let a = firstAddress[b.symbol], a >= linkBase, a &- linkBase < memory else { continue }
-            marks.append((a &- linkBase, b.section, b.kind))
+            marks.append((a &- linkBase, b.section == ".init.data" ? dataName : b.section, b.kind))
         }
         let end = firstAddress["_end"].flatMap { $0 >= linkBase && $0 &- linkBase <= memory ? $0 &- linkBase : nil } ?? memory
         guard !marks.isEmpty else {
@@ -98,7 +92,7 @@ public enum ImageELF {
     /// `image` is already relocated for `address`; symbol addresses are link-time and get
     /// `address - linkBase` added (absolute `A`/`a` symbols keep their value).
     public static func build(image: [UInt8], dataSize: Int, memorySize: UInt64, linkBase: UInt64, address: UInt64, entry: UInt64,
-                             regions: [Region], symbols: [Symbol]) throws(SlideKitError) -> [UInt8] {
+                             regions: [Region], symbols: [KernelSymbol]) throws(SlideKitError) -> [UInt8] {
         let displacement = address &- linkBase
         // Section names.
         var shstrtab: [UInt8] = [0]
@@ -191,7 +185,7 @@ public enum ImageELF {
 
 extension ImageELF {
     /// The ELF for kernel `k` relocated as `r`, with `symbols` (link-time addresses).
-    public static func build(_ k: KernelImage, relocated r: RelocateResult, symbols: [Symbol]) throws(SlideKitError) -> [UInt8] {
+    public static func build(_ k: KernelImage, relocated r: RelocateResult, symbols: [KernelSymbol]) throws(SlideKitError) -> [UInt8] {
         let entry = k.header?.entryOffset.map { r.runtimeBase &+ UInt64(bitPattern: $0) } ?? r.runtimeBase
         let regions = regions(symbols: symbols, linkBase: k.linkBase, dataSize: k.dataSize, memorySize: k.memorySize)
         return try build(image: r.bytes, dataSize: k.dataSize, memorySize: k.memorySize, linkBase: k.linkBase, address: r.runtimeBase,

@@ -8,14 +8,14 @@ public enum KernelSymbols {
     public enum Source: String { case kallsyms, slideSymbolMap = "slide-symbol-map" }
 
     /// The Slide symbol map in a Slide Image: the first 8-aligned "SLIDESYM" that decodes.
-    public static func slideSymbolMap(_ k: KernelImage) -> [ImageELF.Symbol]? {
-        k.bytes.withUnsafeBytes { raw -> [ImageELF.Symbol]? in
+    public static func slideSymbolMap(_ k: KernelImage) -> [KernelSymbol]? {
+        k.bytes.withUnsafeBytes { raw -> [KernelSymbol]? in
             let whole = ByteView(raw)
             var o = 0
             while o + SymbolMap.headerSize <= whole.count {
                 if whole.u64Unchecked(at: o) == SymbolMap.magic,
                    let map = SymbolMap(ByteView(start: whole.base.map { $0 + o }, count: whole.count - o)) {
-                    return (0..<map.count).map { ImageELF.Symbol(address: k.linkBase &+ map.start($0), type: "T", name: String(map.name($0))) }
+                    return (0..<map.count).map { KernelSymbol(address: k.linkBase &+ map.start($0), type: "T", name: String(map.name($0))) }
                 }
                 o += 8
             }
@@ -24,14 +24,13 @@ public enum KernelSymbols {
     }
 
     /// The image's symbols: the Slide map, else kallsyms; the error says why there are none.
-    public static func read(_ k: KernelImage) throws(SlideKitError) -> (source: Source, symbols: [ImageELF.Symbol]) {
+    public static func read(_ k: KernelImage) throws(SlideKitError) -> (source: Source, symbols: [KernelSymbol]) {
         if let map = slideSymbolMap(k) { return (.slideSymbolMap, map) }
-        // KALLSYMS-PENDING: kallsyms joins here.
-        throw SlideKitError(k.path, "no kallsyms table found")
+        return (.kallsyms, try KallsymsTable.read(k).symbols)
     }
 
     /// The image's symbols for an ELF, or none (with a warning).
-    public static func forELF(_ k: KernelImage, warn: (String) -> Void) -> [ImageELF.Symbol] {
+    public static func forELF(_ k: KernelImage, warn: (String) -> Void) -> [KernelSymbol] {
         do {
             return try read(k).symbols
         } catch {
@@ -41,7 +40,7 @@ public enum KernelSymbols {
     }
 
     /// The first address of each name.
-    public static func addresses(_ symbols: [ImageELF.Symbol]) -> [String: UInt64] {
+    public static func addresses(_ symbols: [KernelSymbol]) -> [String: UInt64] {
         var first: [String: UInt64] = [:]
         for s in symbols where first[s.name] == nil { first[s.name] = s.address }
         return first
