@@ -18,6 +18,8 @@ public enum Provenance: String, Sendable {
     case headSAdrpAdd = "head-s-adrp-add"
     case piRelocateC = "pi-relocate-c"
     case structural = "structural-scan"
+    /// kallsyms' names for the tables (KallsymsWitness.swift).
+    case kallsymsSymbols = "kallsyms-symbols"
     /// A link base built by the relocation routine and confirmed by the places and pointers.
     case codeConstant = "code-constant"
     case addendRange = "addend-range"

@@ -35,7 +35,9 @@ struct Inspect: ParsableCommand {
         var failed = false
         for file in files {
             do {
-                let report = try InspectReport.build(try input.load(file))
+                var k = try input.load(file)
+                k.addKallsymsWitness()
+                let report = try InspectReport.build(k)
                 if let t = report.kernel.truncation { warn("'\(file)': the image is truncated: \(t)") }
                 emit(json ? report.json().rendered() + "\n" : report.text())
             } catch {

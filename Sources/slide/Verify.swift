@@ -35,7 +35,8 @@ struct Verify: ParsableCommand {
         var failed = false
         for file in files {
             do {
-                let k = try input.load(file)
+                var k = try input.load(file)
+                k.addKallsymsWitness()
                 let report = try Verifier.verify(k, allowNoTable: allowNoTable)
                 emit(json ? VerifyText.json(report, k).rendered() + "\n" : VerifyText.text(report, k, maxPerCheck: maxFindings))
                 if report.errors > 0 || (warningsAsErrors && report.warnings > 0) { failed = true }

@@ -155,6 +155,32 @@ struct DebianKernels {
 
     /// A truncated Image (the last 4 KiB of its data cut off) is flagged: inspect warns in one
     /// stderr line (and shows it), verify fails with one error line naming it.
+    /// kallsyms as a witness: with KALLSYMS_ALL (6.12+) it names the tables, and the names give
+    /// the code recognizers' bounds; kernels that list text symbols only (5.10, 6.1) name none.
+    /// Moving a table by one entry makes the witness disagree.
+    @Test(arguments: DebianSuite.present)
+    func kallsymsNamesTheSameTables(_ s: DebianSuite) throws {
+        var k = try kernel(s)
+        k.addKallsymsWitness()
+        let witness = k.recognitions.first { $0.source == .kallsymsSymbols }
+        guard s.version >= (6, 9) else {
+            #expect(witness == nil, "text-only kallsyms names no table")
+            return
+        }
+        let w = try #require(witness)
+        let rela = try #require(k.rela), relr = try #require(k.relr)
+        #expect(w.rela?.offset == rela.imageOffset && w.rela?.size == rela.size)
+        #expect(w.relr?.offset == relr.imageOffset && w.relr?.size == relr.size)
+        #expect(w.problem == nil && k.disagreements.isEmpty)
+        var moved = try kernel(s)
+        moved.rela!.imageOffset += 24
+        moved.rela!.size -= 24
+        moved.addKallsymsWitness()
+        #expect(moved.disagreements.count == 1 && moved.disagreements[0].hasPrefix("kallsyms-symbols: "), "\(moved.disagreements)")
+        let inspect = try slide("inspect", s.kernel)
+        #expect(inspect.stdout.contains("  kallsyms-symbols: RELA \(hex(UInt64(rela.imageOffset)))+\(hex(UInt64(rela.size))), RELR"))
+    }
+
     @Test(arguments: DebianSuite.present.prefix(1))
     func truncatedImageIsFlagged(_ s: DebianSuite) throws {
         let k = try kernel(s)
