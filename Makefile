@@ -61,6 +61,18 @@ demo: release testdata kernel
 	@echo "== slide relocate testdata/debian/trixie/vmlinuz --slide 0x1000000 (RELA, then RELR, as 6.9+ does)"
 	@$(SLIDE) relocate testdata/debian/trixie/vmlinuz --slide 0x1000000 -o .build/vmlinuz.slid
 	@echo
+	@echo "== slide symbols: kallsyms from each raw Image (5.10 relative-base through RELA, 6.12 reordered, 7.x place-relative)"
+	@for s in $(SUITES); do printf '%-9s %7s symbols  ' $$s "$$($(SLIDE) symbols testdata/debian/$$s/vmlinuz | wc -l)"; $(SLIDE) symbols testdata/debian/$$s/vmlinuz | grep ' T schedule$$'; done
+	@echo
+	@echo "== slide relocate --format elf: sid's kernel at +16 MiB, with sections and symbols, disassembled by name"
+	@$(SLIDE) relocate testdata/debian/sid/vmlinuz --slide 0x1000000 --format elf -o .build/sid.elf | tail -n 2
+	@llvm-objdump -d --disassemble-symbols=do_sys_open .build/sid.elf | sed -n '5,10p'
+	@echo
+	@echo "== slide kaslr, then slide boot: one seed, trixie's 6.12 on cortex-a57 (48-bit VA) and on max (LPA2: 52-bit VA)"
+	@$(SLIDE) kaslr --image testdata/debian/trixie/vmlinuz --seed 0x123456789abcdef0 --cpu max --entropy | grep -E "^(Model|CPU|Kernel Offset|PHYS_OFFSET|Entropy)"
+	@$(SLIDE) boot testdata/debian/trixie/vmlinuz --seed 0x123456789abcdef0 --memory 2048
+	@$(SLIDE) boot testdata/debian/trixie/vmlinuz --seed 0x123456789abcdef0 --memory 2048 --cpu max
+	@echo
 	@echo "== slide link-module --all: every module of sid's 7.x package (.ko.xz), 1 GiB below the kernel (PLTs)"
 	@$(SLIDE) link-module --all testdata/debian/sid/modules --at 0xffff800040000000 --undefined-at 0xffff800080000000 | grep -E "^(modules|relocations|plt|failure)"
 	@echo
