@@ -14,7 +14,14 @@ func exercise(_ bytes: [UInt8], name: String) -> String? {
         _ = try InspectReport.build(k).json().rendered()
         _ = try Verifier.verify(k)
         _ = RelocListing.text(try RelocListing.sections(of: k), rawRelr: false)
-        if k.rela != nil || k.relr != nil { _ = try Relocator.relocate(k, displacement: 0x20_0000) }
+        if k.rela != nil || k.relr != nil {
+            let r = try Relocator.relocate(k, displacement: 0x20_0000)
+            _ = try ImageELF.build(k, relocated: r, symbols: KernelSymbols.forELF(k, warn: { _ in }))
+        }
+        _ = try? KallsymsTable.read(k)
+        var witnessed = k
+        witnessed.addKallsymsWitness()
+        if k.header != nil { _ = try? KASLRPredictor.predict(k, KASLRQuery()) }
         return nil
     } catch {
         #expect(error.description.hasPrefix("'\(name)': "))
