@@ -101,9 +101,12 @@ import Testing
         #expect(ph.contains("0xffff800048000000"))
         #expect(ph.contains("entry point address:               0xffff800048001000"))
         #expect(ph.contains("load           0x001000 0xffff800048000000 0xffff800048000000 0x003410 0x007000 rwe"))
-        // The wrapped bytes are the relocated image.
-        let wrapped = try readBytes(e)
-        #expect(Array(wrapped[0x1000...]) == (try readBytes(a)))
+        // The wrapped bytes are the relocated image, followed by the symbol and section tables.
+        let wrapped = try readBytes(e), image = try readBytes(a)
+        #expect(wrapped.count > 0x1000 + image.count && Array(wrapped[0x1000..<(0x1000 + image.count)]) == image)
+        // No symbols in the mini kernel: one section covers the image (and BSS past its data).
+        let sections = try run("llvm-readelf", ["-S", e]).stdout
+        #expect(sections.contains(" .image ") && sections.contains(" .symtab ") && sections.contains(" .bss "), "\(sections)")
     }
 
     @Test func relrPackUnpack() throws {

@@ -45,27 +45,19 @@ public enum Linux510KASLR: LinuxKASLRFormula {
         }
 
         // The module region, from seed bits 0..20.
-        let modulesVaddr = LinuxKASLR.minus(vmin - 1) &+ (128 << 20)
-        let span = i.imageSize - i.stextOffset
-        let windowRange = (2 << 30) - span
-        func base(_ text: UInt64, _ fraction: UInt64) -> UInt64 {
-            let end = text &+ i.imageSize
-            return (max(end &- (2 << 30), modulesVaddr) &+ ((windowRange &* fraction) >> 21)) & ~0xfff
+        let window = LinuxKASLR.FullModuleWindow(i: i, modulesVaddr: LinuxKASLR.minus(vmin - 1) &+ (128 << 20))
+        let modules: Predicted = switch (source, offset) {
+        case (.fdt, .exact(let o)): .exact(window.base(text: i.linkBase &+ o, fraction: i.seed & 0x1f_ffff))
+        case (.rndr, _): window.bases(offset)
+        default: LinuxKASLR.etextBase(i, offset: offset)
         }
-        let modules: Predicted
-        switch (source, offset) {
-        case (.fdt, .exact(let o)): modules = .exact(base(i.linkBase &+ o, i.seed & 0x1f_ffff))
-        case (.rndr, .within(let l, let h)): modules = .within(low: base(i.linkBase &+ l, 0), high: base(i.linkBase &+ h, 0x1f_ffff))
-        default: modules = LinuxKASLR.etextBase(i, offset: offset)
-        }
-        let moduleValues = ((windowRange &* 0x1f_ffff) >> 21) >> 12 + 1
         return LinuxKASLRLayout(
             vaBitsActual: vmin, seedSource: source, offset: offset, physOffset: phys,
             moduleBase: modules, moduleSize: 128 << 20,
-            moduleRandomness: source == .fdt || source == .rndr ? "seed bits 0..20" : "not randomized (_etext - 128 MiB)",
+            moduleRandomness: source == .fdt || source == .rndr ? "seed bits 0..20 (from the 5.10 source; no boot has checked a module address)" : "not randomized (_etext - 128 MiB)",
             imageEntropy: LinuxKASLR.bits(LinuxKASLR.slots(low: low, high: high)),
             physEntropy: LinuxKASLR.bits(LinuxKASLR.memstartValues(range: range)),
-            moduleEntropy: LinuxKASLR.bits(moduleValues),
+            moduleEntropy: LinuxKASLR.bits(window.values),
             imageSeedBits: "21..\(vmin - 3)", physSeedBits: "48..63")
     }
 }

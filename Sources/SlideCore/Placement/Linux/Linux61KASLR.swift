@@ -39,25 +39,17 @@ public enum Linux61KASLR: LinuxKASLRFormula {
         case .none, .disabled: .exact(memstart)
         }
 
-        let modulesVaddr = LinuxKASLR.minus(vmin - 1)
-        let windowRange = (2 << 30) - (i.imageSize - i.stextOffset)
-        func base(_ text: UInt64, _ fraction: UInt64) -> UInt64 {
-            (max(text &+ i.imageSize &- (2 << 30), modulesVaddr) &+ ((windowRange &* fraction) >> 21)) & ~0xfff
-        }
+        // The module region: get_random_u32() at boot, when the offset is not 0.
+        let window = LinuxKASLR.FullModuleWindow(i: i, modulesVaddr: LinuxKASLR.minus(vmin - 1))
         let randomized = offset != .exact(0)
-        let modules: Predicted
-        switch offset {
-        case .exact(let o) where randomized: modules = .within(low: base(i.linkBase &+ o, 0), high: base(i.linkBase &+ o, 0x1f_ffff))
-        case .within(let l, let h): modules = .within(low: base(i.linkBase &+ l, 0), high: base(i.linkBase &+ h, 0x1f_ffff))
-        default: modules = LinuxKASLR.etextBase(i, offset: offset)
-        }
+        let modules = randomized ? window.bases(offset) : LinuxKASLR.etextBase(i, offset: offset)
         return LinuxKASLRLayout(
             vaBitsActual: vmin, seedSource: source, offset: offset, physOffset: phys,
             moduleBase: modules, moduleSize: 128 << 20,
             moduleRandomness: randomized ? "get_random_u32() at boot (not from the seed)" : "not randomized (_etext - 128 MiB)",
             imageEntropy: LinuxKASLR.bits(LinuxKASLR.slots(low: low, high: high)),
             physEntropy: LinuxKASLR.bits(LinuxKASLR.memstartValues(range: range)),
-            moduleEntropy: LinuxKASLR.bits(((windowRange &* 0x1f_ffff) >> 21) >> 12 + 1),
+            moduleEntropy: LinuxKASLR.bits(window.values),
             imageSeedBits: "21..\(vmin - 3)", physSeedBits: "0..15")
     }
 }

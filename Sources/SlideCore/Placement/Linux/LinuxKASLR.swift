@@ -149,6 +149,28 @@ public enum LinuxKASLR {
         return offset.adding(i.linkBase &+ e &- (128 << 20))
     }
 
+    /// The 5.10/6.1 module region with RANDOMIZE_MODULE_REGION_FULL (arch/arm64/kernel/kaslr.c):
+    /// base = max(_end - 2 GiB, MODULES_VADDR) + ⌊(2 GiB - (_end - _stext)) · fraction / 2^21⌋, page-aligned.
+    struct FullModuleWindow {
+        let i: LinuxKASLRInputs
+        let modulesVaddr: UInt64
+        var range: UInt64 { (2 << 30) - (i.imageSize - i.stextOffset) }
+        /// For `_text` at `text` and a 21-bit `fraction`.
+        func base(text: UInt64, fraction: UInt64) -> UInt64 {
+            (max(text &+ i.imageSize &- (2 << 30), modulesVaddr) &+ ((range &* fraction) >> 21)) & ~0xfff
+        }
+        /// The distinct page-aligned bases over every fraction.
+        var values: UInt64 { ((range &* 0x1f_ffff) >> 21) >> 12 + 1 }
+        /// The bases an offset range allows, over every fraction.
+        func bases(_ offset: Predicted) -> Predicted {
+            switch offset {
+            case .exact(let o): .within(low: base(text: i.linkBase &+ o, fraction: 0), high: base(text: i.linkBase &+ o, fraction: 0x1f_ffff))
+            case .within(let l, let h): .within(low: base(text: i.linkBase &+ l, fraction: 0), high: base(text: i.linkBase &+ h, fraction: 0x1f_ffff))
+            case .unknown: .unknown
+            }
+        }
+    }
+
     /// Number of distinct 2 MiB-aligned D for an offset drawn from [low, high] (both D values).
     static func slots(low: UInt64, high: UInt64) -> UInt64 { (high - low) / imageAlignment + 1 }
 
