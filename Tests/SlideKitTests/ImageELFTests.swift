@@ -70,8 +70,7 @@ struct DisassemblerELF {
     }
 }
 
-@Suite(.enabled(if: FileManager.default.fileExists(atPath: repoRoot.appendingPathComponent(".build/kernel/rela/Image").path)
-                || ProcessInfo.processInfo.environment["SLIDE_REQUIRE_KERNEL"] == "1", "no Slide kernel (make kernel)"))
+@Suite(.enabled(if: TestData.slideKernel, TestData.missingKernel))
 struct SlideKernelELF {
     /// A Slide Image's symbol map carries its boundary symbols: the ELF gets real sections.
     @Test func slideImageGetsSections() throws {

@@ -118,10 +118,10 @@ let testInitrd: String = {
     return path
 }()
 
-@Suite struct KernelBoots {
+@Suite(.enabled(if: TestData.slideKernel, TestData.missingKernel)) struct KernelBoots {
     @Test(arguments: bootMatrix)
     func bootMatchesTheModel(_ c: BootCase) throws {
-        guard let image = try kernelImage(c.image) else { return }
+        let image = try #require(try kernelImage(c.image))
         var o = BootOptions()
         o.loader = c.loader; o.at = c.at; o.seed = c.seed; o.nokaslr = c.nokaslr; o.memoryMiB = c.memoryMiB
         o.registers = c.registers; o.cpu = c.cpu; o.smp = c.smp; o.append = c.append; o.timeout = 90
@@ -248,7 +248,7 @@ let testInitrd: String = {
     }
 }
 
-@Suite struct KernelFaults {
+@Suite(.enabled(if: TestData.slideKernel, TestData.missingKernel)) struct KernelFaults {
     enum Fault: String, CaseIterable, CustomTestStringConvertible, Sendable {
         case relaOffset, relaInfo, relaAddend, relrWord, relocatedPlace, textByte, resealedRelaOffset, resealedRelaInfo, resealedRelrWord
         var testDescription: String { rawValue }
@@ -259,7 +259,7 @@ let testInitrd: String = {
     @Test(arguments: Fault.allCases)
     func corruptedImageDoesNotBoot(_ fault: Fault) throws {
         let variant = [.relrWord, .resealedRelrWord].contains(fault) ? "relr" : "rela"
-        guard let path = try kernelImage(variant) else { return }
+        let path = try #require(try kernelImage(variant))
         let k = try KernelImage.load(path: path)
         var b = try readBytes(path)
         func xor(_ o: Int, _ v: UInt64) { for i in 0..<8 { b[o + i] ^= UInt8(truncatingIfNeeded: v >> (8 * UInt64(i))) } }
@@ -309,7 +309,7 @@ extension KernelFaults {
     /// covers) ends the boot with the crash report: exception class, ELR and LR as function+offset
     /// from the symbols mkimage embedded (llvm-nm's address of that function is the oracle), the
     /// randomized offset, the registers.
-    @Test(.enabled(if: (try? kernelImage("rela")) != nil, "no kernel built (make kernel)"))
+    @Test(.enabled(if: TestData.slideKernel, TestData.missingKernel))
     func unguardedFaultNamesTheFunction() throws {
         let image = try #require(try kernelImage("rela"))
         var o = BootOptions()
@@ -337,12 +337,12 @@ extension KernelFaults {
     }
 }
 
-@Suite struct RelocationCompleteness {
+@Suite(.enabled(if: TestData.slideKernel, TestData.missingKernel)) struct RelocationCompleteness {
     /// The kernel linked at two bases: relocated for their own link addresses, the images differ
     /// exactly at the relocation places, each by the base delta. A pointer the table missed would
     /// differ without being a place; a place that is not a pointer would not differ.
     @Test func twoLinksDifferExactlyAtThePlaces() throws {
-        guard let a = try kernelImage("rela"), let b = try kernelImage("rela-alt") else { return }
+        let a = try #require(try kernelImage("rela")), b = try #require(try kernelImage("rela-alt"))
         let ka = try KernelImage.load(path: a), kb = try KernelImage.load(path: b)
         let delta = kb.linkBase &- ka.linkBase
         #expect(delta == 0x800_0000)
@@ -372,7 +372,7 @@ extension KernelFaults {
 
     /// The pre-MMU code is compiled with strict alignment and the build checks the flag works: without
     /// it, the probe's unaligned load is one instruction and the build stops before linking.
-    @Test(.enabled(if: (try? kernelImage("rela")) != nil, "no kernel built (make kernel)"))
+    @Test(.enabled(if: TestData.slideKernel, TestData.missingKernel))
     func buildRefusesWithoutStrictAlignment() throws {
         let out = temporaryDirectory("no-strict-align").path
         let r = try run("env", ["SLIDE_TEST_NO_STRICT_ALIGN=1", "SLIDE=\(slideBinary)", repoRoot.appendingPathComponent("Kernel/build.sh").path, out])
@@ -382,7 +382,6 @@ extension KernelFaults {
     }
 
     @Test func relacheckFailsOnAPlantedAbsoluteReference() throws {
-        guard try kernelImage("rela") != nil else { return }
         let out = temporaryDirectory("planted").path
         let r = try run("env", ["EXTRA_EARLY_SWIFT=Tests/Fixtures/PlantedAbsolute.swift", "EXTRA_EARLY_ROOTS=--root slide_planted",
                                 "SLIDE=\(slideBinary)", repoRoot.appendingPathComponent("Kernel/build.sh").path, out])

@@ -36,11 +36,10 @@ func miniKernel(in dir: URL, header edit: (String) -> String) throws -> String {
 
     /// RELA → RELR in place (Slide kernel: the boot code reads the bounds from the seal): the packed
     /// image relocates exactly like the original at any slide, and a seal-less image is refused.
-    @Test func packRelrRelocatesIdentically() throws {
+    @Test(.enabled(if: TestData.slideKernel, TestData.missingKernel)) func packRelrRelocatesIdentically() throws {
         let f = try fixtures()
         let (refused, _) = try build(f.miniRelaELF, ["--pack-relr"])
         #expect(refused.status == 1 && refused.stderr.contains("--pack-relr needs a slide_seal placeholder"))
-        guard try kernelImage("rela") != nil else { return }
         let elf = repoRoot.appendingPathComponent(".build/kernel/rela/slide-kernel.elf").path
         let (r, packed) = try build(elf, ["--pack-relr", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
@@ -221,7 +220,7 @@ func miniKernel(in dir: URL, header edit: (String) -> String) throws -> String {
 
     /// Each Slide kernel's header flags say its granule, and mkimage checks them against the ELF's
     /// PAGE_SIZE symbol: a 64 KiB kernel whose header claims 4 KiB pages is refused.
-    @Test(.enabled(if: (try? kernelImage("rela-64k")) != nil, "no kernel built (make kernel)"))
+    @Test(.enabled(if: TestData.slideKernel, TestData.missingKernel))
     func pageSizeFlagsMatchTheKernelsGranule() throws {
         for (variant, bytes) in [("rela", 4096), ("rela-16k", 16384), ("rela-64k", 65536)] {
             let k = try KernelImage.load(path: try #require(try kernelImage(variant)))
@@ -242,7 +241,7 @@ func miniKernel(in dir: URL, header edit: (String) -> String) throws -> String {
 
     /// A sealed Slide Image names its __ex_table in the seal: inspect and verify check it without
     /// section headers (its entries as many as the ELF section holds).
-    @Test(.enabled(if: (try? kernelImage("rela")) != nil, "no kernel built (make kernel)"))
+    @Test(.enabled(if: TestData.slideKernel, TestData.missingKernel))
     func sealedImageNamesItsExceptionTable() throws {
         let image = try #require(try kernelImage("rela"))
         let elf = URL(fileURLWithPath: image).deletingLastPathComponent().appendingPathComponent("slide-kernel.elf").path
@@ -273,8 +272,8 @@ func miniKernel(in dir: URL, header edit: (String) -> String) throws -> String {
         #expect(h.flags.rawValue == 0xc) // LE, 16K, placement anywhere
     }
 
-    @Test func checkLintsAnImage() throws {
-        guard let image = try kernelImage("rela") else { return }
+    @Test(.enabled(if: TestData.slideKernel, TestData.missingKernel)) func checkLintsAnImage() throws {
+        let image = try #require(try kernelImage("rela"))
         let ok = try slide("mkimage", "--check", image)
         #expect(ok.status == 0 && ok.stdout.contains("seal: ok"), "\(ok.stdout)\(ok.stderr)")
         var b = try readBytes(image)

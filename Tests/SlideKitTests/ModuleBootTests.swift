@@ -48,10 +48,10 @@ let moduleBootMatrix: [ModuleBootCase] = [
     ModuleBootCase(place: .overImage, searchFrom: 1),
 ]
 
-@Suite struct ModuleBoots {
+@Suite(.enabled(if: TestData.moduleBuild, TestData.missingKernel)) struct ModuleBoots {
     @Test(arguments: moduleBootMatrix)
     func moduleLinksAtBootAsOnTheHost(_ c: ModuleBootCase) throws {
-        guard let dir = try moduleBuild(), let image = try kernelImage(c.image) else { return }
+        let dir = try #require(try moduleBuild()), image = try #require(try kernelImage(c.image))
         let ko = dir.appendingPathComponent("hello.ko").path
         let nm = try kernelSymbols(c.image)
         let (text, stext, etext, end) = (nm["_text"]!, nm["_stext"]!, nm["_etext"]!, nm["_end"]!)
@@ -129,11 +129,10 @@ let moduleBootMatrix: [ModuleBootCase] = [
     }
 }
 
-@Suite struct ExportedSymbols {
+@Suite(.enabled(if: TestData.slideKernel, TestData.missingKernel)) struct ExportedSymbols {
     /// The ksymtab read from the ELF (inspect, link-module --kernel) and from the flat Image (as the
     /// kernel reads it) names every exported symbol at its llvm-nm address, sorted; lookups bisect.
     @Test func ksymtabMatchesTheSymbolTable() throws {
-        guard try kernelImage("rela") != nil else { return }
         let nm = try kernelSymbols("rela")
         let exports = try exportedSymbols("rela")
         #expect(Set(exports.map(\.section)) == ["__ksymtab"])
@@ -166,10 +165,10 @@ let moduleBootMatrix: [ModuleBootCase] = [
     }
 }
 
-@Suite struct CPIOReader {
+@Suite(.enabled(if: TestData.moduleBuild, TestData.missingKernel)) struct CPIOReader {
     /// The initrd GNU cpio made: the same members (`cpio -t`) and contents.
     @Test func readsWhatGnuCpioWrote() throws {
-        guard let dir = try moduleBuild() else { return }
+        let dir = try #require(try moduleBuild())
         let path = dir.appendingPathComponent("initrd.cpio").path
         let listed = try run("sh", ["-c", "cpio --quiet -t < '\(path)'"]).stdout.split(separator: "\n").map(String.init)
         let bytes = try readBytes(path)
@@ -193,11 +192,11 @@ let moduleBootMatrix: [ModuleBootCase] = [
     }
 }
 
-@Suite struct ModuleFaults {
+@Suite(.enabled(if: TestData.moduleBuild, TestData.missingKernel)) struct ModuleFaults {
     /// An initrd with a module that calls a symbol the kernel does not export, a truncated module and
     /// a good one: the kernel reports each bad module with its reason, loads the good one, and boots on.
     @Test func badModulesAreReportedAndSkipped() throws {
-        guard let dir = try moduleBuild(), let image = try kernelImage("rela") else { return }
+        let dir = try #require(try moduleBuild()), image = try #require(try kernelImage("rela"))
         let work = temporaryDirectory("module-faults")
         let root = work.appendingPathComponent("initrd")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)

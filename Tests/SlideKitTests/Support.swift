@@ -183,6 +183,22 @@ struct DebianSuite: CustomTestStringConvertible, Sendable {
     }
 }
 
+/// What the data-dependent tests need, for `.enabled(if:)`: a test whose data is missing shows as
+/// skipped, not passed. With SLIDE_REQUIRE_TESTDATA=1 / SLIDE_REQUIRE_KERNEL=1 (make test) the
+/// tests are enabled regardless, so missing data fails them.
+enum TestData {
+    static let requireTestdata = ProcessInfo.processInfo.environment["SLIDE_REQUIRE_TESTDATA"] == "1"
+    static let requireKernel = ProcessInfo.processInfo.environment["SLIDE_REQUIRE_KERNEL"] == "1"
+    static func exists(_ relative: String) -> Bool { FileManager.default.fileExists(atPath: repoRoot.appendingPathComponent(relative).path) }
+    /// bookworm's kernel at testdata/debian/vmlinuz.
+    static let debianKernel = requireTestdata || exists("testdata/debian/vmlinuz")
+    /// The Slide kernel images and the module initrd (`make kernel`).
+    static let slideKernel = requireKernel || exists(".build/kernel/rela/Image")
+    static let moduleBuild = requireKernel || exists(".build/kernel/modules/initrd.cpio")
+    static let missingDebian: Comment = "no Debian kernel in testdata/ (run scripts/fetch-testdata)"
+    static let missingKernel: Comment = "no Slide kernel built (run make kernel)"
+}
+
 /// The Debian arm64 kernel fetched by scripts/fetch-testdata, or nil when absent and not required.
 func debianKernel() throws -> String? {
     let path = repoRoot.appendingPathComponent("testdata/debian/vmlinuz").path
