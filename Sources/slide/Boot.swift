@@ -27,8 +27,8 @@ struct Boot: ParsableCommand {
             """)
 
     @Option(help: "qemu, u-boot or direct.") var loader: BootOptions.Loader = .qemu
-    @Option(help: "Physical load address (u-boot, direct).", transform: { try parseNumber($0) }) var at: UInt64?
-    @Option(help: "KASLR seed written to /chosen/kaslr-seed.", transform: { try parseNumber($0) }) var seed: UInt64?
+    @Option(parsing: .unconditional, help: "Physical load address (u-boot, direct).", transform: { try parseNumber($0) }) var at: UInt64?
+    @Option(parsing: .unconditional, help: "KASLR seed written to /chosen/kaslr-seed.", transform: { try parseNumber($0) }) var seed: UInt64?
     @Flag(help: "Add nokaslr to the command line.") var nokaslr = false
     @Option(help: "RAM size in MiB.") var memory = 1024
     @Option(help: "Number of CPUs.") var smp = 1

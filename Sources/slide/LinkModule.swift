@@ -29,14 +29,14 @@ struct LinkModule: ParsableCommand {
               slide link-module --all lib/modules/6.1.0-56-arm64 --at 0xffff7fffc0000000 --undefined-at 0xffff800008000000 --json
             """)
 
-    @Option(help: "Address of the core region.", transform: { try parseNumber($0) }) var at: UInt64
-    @Option(name: .customLong("init-at"), help: "Address of the init region (default: after the core).", transform: { try parseNumber($0) })
+    @Option(parsing: .unconditional, help: "Address of the core region.", transform: { try parseNumber($0) }) var at: UInt64
+    @Option(name: .customLong("init-at"), parsing: .unconditional, help: "Address of the init region (default: after the core).", transform: { try parseNumber($0) })
     var initAt: UInt64?
     @Option(help: "System.map-style file (address type name) for undefined symbols.") var symbols: String?
-    @Option(name: .customLong("undefined-at"), help: "Give undefined symbols synthetic addresses from here up.", transform: { try parseNumber($0) })
+    @Option(name: .customLong("undefined-at"), parsing: .unconditional, help: "Give undefined symbols synthetic addresses from here up.", transform: { try parseNumber($0) })
     var undefinedAt: UInt64?
     @Option(help: "Resolve undefined symbols from this kernel ELF's exported symbols (__ksymtab*).") var kernel: String?
-    @Option(name: .customLong("kernel-offset"), help: "With --kernel: the kernel's KASLR offset (its boot report's offset=).", transform: { try parseNumber($0) })
+    @Option(name: .customLong("kernel-offset"), parsing: .unconditional, help: "With --kernel: the kernel's KASLR offset (its boot report's offset=).", transform: { try parseNumber($0) })
     var kernelOffset: UInt64 = 0
     @Option(name: .shortAndLong, help: "Write the linked core region here (and the init region to OUT.init).") var output: String?
     @Flag(name: .customLong("fix-cortex-a53-843419"), help: "Keep ADRP off page offsets 0xff8/0xffc (ADR or a PLT veneer), as the loader does on affected CPUs.")

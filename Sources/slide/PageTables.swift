@@ -24,7 +24,7 @@ struct PageTablesCommand: ParsableCommand {
     @Option(parsing: .singleValue, help: "RAM as BASE:SIZE (hex or decimal; SIZE may end in K, M or G); repeatable.")
     var memory: [String]
     @Option(help: "Page size: 4k, 16k or 64k.") var granule: String = "4k"
-    @Option(name: .customLong("phys-offset"), help: "PHYS_OFFSET to use instead of the aligned one.", transform: { try parseNumber($0) })
+    @Option(name: .customLong("phys-offset"), parsing: .unconditional, help: "PHYS_OFFSET to use instead of the aligned one.", transform: { try parseNumber($0) })
     var physOffset: UInt64?
     @Flag(help: "Print JSON (schema slide/v1).") var json = false
 

@@ -6,6 +6,9 @@ import SlideKit
 
 @main
 struct Slide: ParsableCommand {
+    /// The release; the JSON documents carry `jsonSchemaVersion` separately.
+    static let version = "0.10.0"
+
     static let configuration = CommandConfiguration(
         commandName: "slide",
         abstract: "Inspect, verify and relocate relocatable arm64 kernel images.",
@@ -16,7 +19,27 @@ struct Slide: ParsableCommand {
             Diagnostics go to stderr as `slide: error: 'FILE': message`. Exit status: 0 success,
             1 verification failures or unreadable input, 64 usage errors.
             """,
+        version: "slide \(version) (JSON schema \(jsonSchemaVersion))",
         subcommands: [Inspect.self, Relocs.self, Verify.self, Relocate.self, RelrCommand.self, MkImage.self, Boot.self, RelaCheckCommand.self, LinkModule.self, PageTablesCommand.self, KASLRCommand.self, Symbols.self])
+}
+
+extension Slide {
+    /// Usage errors (a bad value, a missing option) are one `slide: error:` line and exit 64, like
+    /// every other error; help and --version print as the parser does.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let code as ExitCode {
+            exit(withError: code)
+        } catch {
+            guard exitCode(for: error) == .validationFailure else { exit(withError: error) }
+            let message = Self.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
+            let words = CommandLine.arguments.dropFirst().prefix { !$0.hasPrefix("-") }.prefix(1)
+            FileHandle.standardError.write(Data("slide: error: \(message) (see 'slide \(words.first.map { $0 + " " } ?? "")--help')\n".utf8))
+            exit(withError: ExitCode.validationFailure)
+        }
+    }
 }
 
 /// Options every command that reads a kernel shares.
@@ -25,7 +48,7 @@ struct InputOptions: ParsableArguments {
             help: "How to find a raw Image's tables: auto (every recognizer), code (the ones that read code or the seal), or one of slide-seal, head-s-literal-pool, head-s-adrp-add, pi-relocate-c, structural-scan.")
     var tableMethod: KernelImage.Discovery = .auto
 
-    @Option(name: .customLong("link-base"), help: "Link address of the image's first byte (overrides discovery), e.g. 0xffff800008000000.",
+    @Option(name: .customLong("link-base"), parsing: .unconditional, help: "Link address of the image's first byte (overrides discovery), e.g. 0xffff800008000000.",
             transform: { try parseNumber($0) })
     var linkBase: UInt64?
 

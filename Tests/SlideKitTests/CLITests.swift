@@ -69,6 +69,30 @@ import Testing
         #expect(try slide("frobnicate").status == 64)
         let help = try slide("relocate", "--help")
         #expect(help.status == 0 && help.stdout.contains("--slide") && help.stdout.contains("Examples"))
+        // Every usage error is one `slide: error:` line that names the command's --help.
+        for args in [["relocate", f.miniRelaImage, "--slide", "0x1ffffffffffffffffff", "-o", "/tmp/x"], ["kaslr", "--image", "x", "--cpu", "z80"],
+                     ["relocate", f.miniRelaImage, "--slide", "-o", "/tmp/x"]] {
+            let r = try slide(args)
+            #expect(r.status == 64 && r.stderr.hasPrefix("slide: error: ") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+            #expect(r.stderr.contains("(see 'slide \(args[0]) --help')"))
+        }
+        let version = try slide("--version")
+        #expect(version.status == 0 && version.stdout.hasPrefix("slide 0.") && version.stdout.contains("slide/v1"))
+    }
+
+    /// Negative numbers as separate arguments: --slide, --base and --link-base all take them.
+    @Test func negativeValuesAsSeparateArguments() throws {
+        let f = try fixtures()
+        let dir = temporaryDirectory("negative")
+        let a = dir.appendingPathComponent("a").path, b = dir.appendingPathComponent("b").path
+        #expect(try slide("relocate", f.miniRelaImage, "--slide", "-0x200000", "-o", a).status == 0)
+        let k = try KernelImage.load(path: f.miniRelaImage)
+        let below = k.linkBase &- 0x20_0000
+        // The same run-time base as a negative number: two's complement of the address.
+        #expect(try slide("relocate", f.miniRelaImage, "--base", "-\(hex(0 &- below))", "-o", b).status == 0)
+        #expect(try readBytes(a) == readBytes(b))
+        let r = try slide("inspect", "--link-base", "-\(hex(0 &- k.linkBase))", f.miniRelaImage)
+        #expect(r.status == 0 && r.stdout.contains(hex(k.linkBase)), "\(r.stderr)")
     }
 
     @Test func relocateRefusesToOverwriteItsInput() throws {
