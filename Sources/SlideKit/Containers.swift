@@ -54,8 +54,24 @@ public enum Containers {
         }
     }
 
-    /// No real kernel or module inflates past 4 GiB: stop a decompression bomb.
-    static let inflateLimit = 1 << 32
+    /// The most a decompression may produce. A kernel Image is under 256 MiB (Debian's 7.x: 48 MiB),
+    /// so a stream that decodes past it is a bomb, stopped before memory grows past the limit;
+    /// `--max-size` raises it.
+    public nonisolated(unsafe) static var maxOutput = 256 << 20
+
+    /// Appends decoded bytes, growing the buffer to at most `maxOutput`; false when they do not fit.
+    static func take(_ bytes: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) -> Bool {
+        guard bytes.count <= maxOutput - output.count else { return false }
+        if output.count + bytes.count > output.capacity {
+            output.reserveCapacity(min(maxOutput, max(output.capacity * 2, output.count + bytes.count)))
+        }
+        output.append(contentsOf: bytes)
+        return true
+    }
+
+    static func tooLarge(_ path: String, _ what: String) -> SlideKitError {
+        SlideKitError(path, "\(what) decodes past \(sizeText(UInt64(maxOutput))): larger than any kernel or module (--max-size raises the limit)")
+    }
 
     /// Decodes an .xz stream (liblzma; BCJ filters included, as xzkern uses them).
     public static func unxz(_ input: [UInt8], path: String) throws(SlideKitError) -> [UInt8] {
@@ -67,6 +83,7 @@ public enum Containers {
         var output = [UInt8]()
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         var status = LZMA_OK
+        var overflow = false
         input.withUnsafeBufferPointer { inBuf in
             stream.next_in = inBuf.baseAddress
             stream.avail_in = inBuf.count
@@ -75,12 +92,12 @@ public enum Containers {
                     stream.next_out = outBuf.baseAddress
                     stream.avail_out = outBuf.count
                     status = lzma_code(&stream, LZMA_FINISH)
-                    output.append(contentsOf: outBuf[0..<(outBuf.count - stream.avail_out)])
+                    overflow = !take(UnsafeBufferPointer(rebasing: outBuf[0..<(outBuf.count - stream.avail_out)]), into: &output)
                 }
-            } while status == LZMA_OK && output.count < inflateLimit
+            } while status == LZMA_OK && !overflow
         }
+        if overflow { throw tooLarge(path, "xz stream") }
         guard status == LZMA_STREAM_END else {
-            if output.count >= inflateLimit { throw SlideKitError(path, "xz stream decodes past 4 GiB") }
             let reason = status == LZMA_BUF_ERROR ? "truncated" : "corrupt (liblzma status \(status.rawValue))"
             throw SlideKitError(path, "xz stream is \(reason) after \(output.count) bytes of output")
         }
@@ -95,23 +112,25 @@ public enum Containers {
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         var pending = 1 // 0 once the last frame is complete
         var error: String? = nil
+        var overflow = false
         input.withUnsafeBytes { inRaw in
             var inBuffer = ZSTD_inBuffer(src: inRaw.baseAddress, size: inRaw.count, pos: 0)
-            while output.count < inflateLimit {
+            while !overflow {
                 var filled = false
-                chunk.withUnsafeMutableBytes { outRaw in
-                    var outBuffer = ZSTD_outBuffer(dst: outRaw.baseAddress, size: outRaw.count, pos: 0)
+                chunk.withUnsafeMutableBufferPointer { outBuf in
+                    var outBuffer = ZSTD_outBuffer(dst: outBuf.baseAddress, size: outBuf.count, pos: 0)
                     pending = ZSTD_decompressStream(stream, &outBuffer, &inBuffer)
-                    output.append(contentsOf: outRaw[0..<outBuffer.pos])
+                    overflow = !take(UnsafeBufferPointer(rebasing: outBuf[0..<outBuffer.pos]), into: &output)
                     filled = outBuffer.pos == outBuffer.size
                 }
                 if ZSTD_isError(pending) != 0 { error = String(cString: ZSTD_getErrorName(pending)); return }
-                // All input read and the output not filled: the decoder has flushed everything it can.
-                if inBuffer.pos == inBuffer.size && !filled { return }
+                // All input read, and the last frame complete (0) or nothing more to flush. (Calling
+                // again after a frame ends would ask for the next frame's header: not 0 any more.)
+                if inBuffer.pos == inBuffer.size && (pending == 0 || !filled) { return }
             }
         }
         if let error { throw SlideKitError(path, "zstd stream is corrupt (\(error)) after \(output.count) bytes of output") }
-        if output.count >= inflateLimit { throw SlideKitError(path, "zstd stream decodes past 4 GiB") }
+        if overflow { throw tooLarge(path, "zstd stream") }
         guard pending == 0 else { throw SlideKitError(path, "zstd stream is truncated after \(output.count) bytes of output") }
         return output
     }
@@ -144,10 +163,10 @@ public enum Containers {
         }
         defer { inflateEnd(&stream) }
         var output = [UInt8]()
-        output.reserveCapacity(input.count * 3)
+        output.reserveCapacity(min(maxOutput, input.count * 3))
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        let limit = inflateLimit
         var status: Int32 = Z_OK
+        var overflow = false
         var mutableInput = input
         mutableInput.withUnsafeMutableBufferPointer { inBuf in
             stream.next_in = inBuf.baseAddress
@@ -157,12 +176,12 @@ public enum Containers {
                     stream.next_out = outBuf.baseAddress
                     stream.avail_out = uInt(outBuf.count)
                     status = inflate(&stream, Z_NO_FLUSH)
-                    output.append(contentsOf: outBuf[0..<(outBuf.count - Int(stream.avail_out))])
+                    overflow = !take(UnsafeBufferPointer(rebasing: outBuf[0..<(outBuf.count - Int(stream.avail_out))]), into: &output)
                 }
-            } while status == Z_OK && output.count < limit && (stream.avail_in > 0 || stream.avail_out == 0)
+            } while status == Z_OK && !overflow && (stream.avail_in > 0 || stream.avail_out == 0)
         }
+        if overflow { throw tooLarge(path, "gzip stream") }
         guard status == Z_STREAM_END else {
-            if output.count >= limit { throw SlideKitError(path, "gzip stream inflates past 4 GiB") }
             let reason = status == Z_OK || status == Z_BUF_ERROR ? "truncated" : "corrupt (zlib status \(status))"
             throw SlideKitError(path, "gzip stream is \(reason) after \(output.count) bytes of output")
         }

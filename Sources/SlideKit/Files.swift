@@ -37,7 +37,8 @@ public enum Files {
         return [UInt8](data)
     }
 
-    /// Writes `bytes` to `path` through a temporary file and a rename.
+    /// Writes `bytes` to `path` through a temporary file and a rename. A file it replaces keeps
+    /// its permission bits (unless `mode` says otherwise).
     public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: Int? = nil) throws(SlideKitError) {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
@@ -50,7 +51,12 @@ public enum Files {
             FileManager.default.createFile(atPath: tmp, contents: Data(buf))
         }
         guard ok else { throw SlideKitError(path, "cannot write (directory missing or not writable)") }
-        if let mode { chmod(tmp, mode_t(mode)) }
+        var existing = stat()
+        if let mode {
+            chmod(tmp, mode_t(mode))
+        } else if stat(path, &existing) == 0 {
+            chmod(tmp, existing.st_mode & 0o7777)
+        }
         guard rename(tmp, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(tmp)

@@ -11,16 +11,49 @@ public enum RelrTool {
         return words
     }
 
-    /// Decodes RELR words into places.
-    public static func unpack(_ words: [UInt64]) throws(SlideError) -> [UInt64] {
+    /// Decodes RELR words into places: counted first, so words that would decode to more than
+    /// `limit` places (not a kernel's table: Debian's 7.x has 462,262) fail before memory grows.
+    public static func unpack(_ words: [UInt64], limit: Int = Containers.maxOutput / 8) throws(SlideError) -> [UInt64] {
         try words.withView { (view) throws(SlideError) -> [UInt64] in
             let table = try RelrTable(view)
+            // An address word is one place, a bitmap one per set bit above bit 0.
+            let count = words.reduce(0) { $0 + ($1 & 1 == 0 ? 1 : ($1 >> 1).nonzeroBitCount) }
+            guard count <= limit else { throw .outOfRange("number of RELR places (more than any kernel has; --max-size raises the limit)", value: UInt64(count), low: 0, high: UInt64(limit)) }
             var it = table.makePlaces()
             var out: [UInt64] = []
+            out.reserveCapacity(count)
             while let p = it.next() { out.append(p) }
             if let e = it.error { throw e }
             return out
         }
+    }
+
+    /// Hex numbers from a text list: one or more per line (LF or CRLF), separated by spaces, tabs
+    /// or commas, `#` starting a comment. An error quotes the bad token's first 80 characters.
+    public static func numbers(text bytes: [UInt8], path: String) throws(SlideKitError) -> [UInt64] {
+        var out: [UInt64] = []
+        var line = 1, token: [UInt8] = [], comment = false
+        func flush() throws(SlideKitError) {
+            defer { token.removeAll(keepingCapacity: true) }
+            guard !token.isEmpty else { return }
+            var digits = token[...]
+            if digits.count > 2, digits[digits.startIndex] == UInt8(ascii: "0"), digits[digits.startIndex + 1] | 0x20 == UInt8(ascii: "x") { digits = digits.dropFirst(2) }
+            guard let v = UInt64(String(decoding: digits, as: UTF8.self), radix: 16) else {
+                let text = String(decoding: token.prefix(80), as: UTF8.self)
+                throw SlideKitError(path, "line \(line): '\(text)\(token.count > 80 ? "…" : "")' is not a hexadecimal number")
+            }
+            out.append(v)
+        }
+        for b in bytes {
+            switch b {
+            case UInt8(ascii: "\n"): try flush(); comment = false; line += 1
+            case UInt8(ascii: "\r"), UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: ","): try flush()
+            case UInt8(ascii: "#"): try flush(); comment = true
+            default: if !comment { token.append(b) }
+            }
+        }
+        try flush()
+        return out
     }
 
     /// The RELATIVE places of a kernel's RELA table (what `pack` would encode).

@@ -43,6 +43,7 @@ struct LinkModule: ParsableCommand {
     var fixErratum = false
     @Flag(help: "Link every module (.ko, .ko.gz, .ko.xz, .ko.zst) under the given directory and print a summary.") var all = false
     @Flag(help: "Print JSON (schema slide/v1).") var json = false
+    @OptionGroup var limits: LimitOptions
     @Option(name: .customLong("max-errors"), help: "Print at most N link errors on stderr (0 = all).") var maxErrors = 20
     @Argument(help: "A module (.ko), or a directory with --all.") var input: String
 
@@ -71,6 +72,7 @@ struct LinkModule: ParsableCommand {
 
     func run() throws {
         try reportingErrors { () throws(SlideKitError) in
+            try limits.apply()
             let o = try options()
             if all { try linkAll(o); return }
             if FileManager.default.fileExists(atPath: input, isDirectory: nil), (try? FileManager.default.contentsOfDirectory(atPath: input)) != nil {

@@ -40,18 +40,7 @@ struct RelrCommand: ParsableCommand {
                     (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[i + $1]) << (8 * UInt64($1)) }
                 }
             default:
-                var out: [UInt64] = []
-                for (n, line) in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                    let content = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-                    for token in content.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," || $0 == "\r" }) {
-                        let digits = token.lowercased().hasPrefix("0x") ? token.dropFirst(2) : token[...]
-                        guard let v = UInt64(digits, radix: 16) else {
-                            throw SlideKitError(file, "line \(n + 1): '\(token)' is not a hexadecimal number")
-                        }
-                        out.append(v)
-                    }
-                }
-                return out
+                return try RelrTool.numbers(text: bytes, path: file)
             }
         }
 

@@ -52,8 +52,24 @@ struct InputOptions: ParsableArguments {
             transform: { try parseNumber($0) })
     var linkBase: UInt64?
 
+    @OptionGroup var limits: LimitOptions
+
     func load(_ path: String) throws(SlideKitError) -> KernelImage {
-        try KernelImage.load(path: path, discovery: tableMethod, linkBase: linkBase)
+        try limits.apply()
+        return try KernelImage.load(path: path, discovery: tableMethod, linkBase: linkBase)
+    }
+}
+
+/// The bound on what a compressed input may decode to (a decompression bomb stops there).
+struct LimitOptions: ParsableArguments {
+    @Option(name: .customLong("max-size"), help: "Largest decompressed input, e.g. 512M (default 256M: no kernel Image or module is larger).")
+    var maxSize: String?
+
+    func apply() throws(SlideKitError) {
+        guard let maxSize else { return }
+        let (_, size) = try parseRange("0:" + maxSize, "--max-size")
+        guard size <= UInt64(Int.max) else { throw SlideKitError("--max-size", "'\(maxSize)' is too large") }
+        Containers.maxOutput = Int(size)
     }
 }
 

@@ -276,3 +276,79 @@ import Testing
         #expect(try slide("pagetables", "--memory", "0x40000000:1G", "--granule", "8k").status == 64)
     }
 }
+
+/// Hostile inputs found by the mutation campaign: decompression bombs, RELR words that decode to
+/// billions of places, CRLF lists. Each must end in one clean error line, exit 1, under an
+/// address-space limit (ulimit -v 1 GiB), never in a signal.
+@Suite struct HostileInputs {
+    /// Runs slide under `ulimit -v` (KiB).
+    func limited(_ args: [String], kib: Int = 1 << 20) throws -> ToolResult {
+        let quoted = ([slideBinary] + args).map { "'\($0)'" }.joined(separator: " ")
+        return try run("sh", ["-c", "ulimit -v \(kib); exec \(quoted)"])
+    }
+
+    @Test(arguments: [("gzip -1", "gz", "gzip"), ("xz -0 -T1", "xz", "xz"), ("zstd -1 -q", "zst", "zstd")])
+    func decompressionBombStopsAtTheCap(_ tool: String, _ ext: String, _ name: String) throws {
+        let dir = temporaryDirectory("bomb")
+        let bomb = dir.appendingPathComponent("bomb.\(ext)").path
+        #expect(try run("sh", ["-c", "head -c 320M /dev/zero | \(tool) > '\(bomb)'"]).status == 0)
+        let size = try FileManager.default.attributesOfItem(atPath: bomb)[.size] as? Int ?? 0
+        #expect(size > 0 && size < 4 << 20, "a bomb: \(size) bytes for 320 MiB")
+        let r = try limited(["inspect", bomb])
+        #expect(r.status == 1 && r.stderr.hasPrefix("slide: error: '\(bomb)': \(name) stream decodes past 256M"), "\(r.status) \(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1)
+        // --max-size raises the cap: the zeros decode, and are then no kernel.
+        let raised = try limited(["inspect", "--max-size", "400M", bomb])
+        #expect(raised.status == 1 && raised.stderr.contains("not an ELF file, arm64 Image"), "\(raised.stderr)")
+    }
+
+    /// Words that would decode to 37.8 million places: refused after counting, before decoding.
+    @Test func relrWordsThatDecodeWithoutBound() throws {
+        var words: [UInt8] = Array(repeating: 0, count: 8) // address word 0
+        for _ in 0..<600_000 { words += Array(repeating: 0xff, count: 8) } // 63 places each
+        let path = temporaryDirectory("relr-bomb").appendingPathComponent("words.bin").path
+        try Data(words).write(to: URL(fileURLWithPath: path))
+        let r = try limited(["relr", "unpack", "--input-format", "binary", path])
+        #expect(r.status == 1 && r.stderr.hasPrefix("slide: error: '\(path)': number of RELR places") && r.stderr.contains("--max-size"), "\(r.stderr)")
+        #expect(r.stdout.isEmpty)
+    }
+
+    @Test func crlfListsSplitAndErrorsQuoteOneShortLine() throws {
+        let dir = temporaryDirectory("crlf")
+        let lf = dir.appendingPathComponent("lf.txt").path, crlf = dir.appendingPathComponent("crlf.txt").path
+        try "0x1000\n0x1008 # comment\n0x1010\n".write(toFile: lf, atomically: true, encoding: .utf8)
+        try "0x1000\r\n0x1008 # comment\r\n0x1010\r\n".write(toFile: crlf, atomically: true, encoding: .utf8)
+        let a = try slide("relr", "pack", "--input-format", "text", lf), b = try slide("relr", "pack", "--input-format", "text", crlf)
+        #expect(a.status == 0 && a.stdout == b.stdout && a.stdout == "0x1000\n0x7\n", "\(b.stdout)\(b.stderr)")
+        let bad = dir.appendingPathComponent("bad.txt").path
+        try ("0x1000\r\n" + String(repeating: "z", count: 5000) + "\r\n0x1008\r\n").write(toFile: bad, atomically: true, encoding: .utf8)
+        let r = try slide("relr", "pack", "--input-format", "text", bad)
+        #expect(r.status == 1 && r.stderr.split(separator: "\n").count == 1 && r.stderr.count < 200, "\(r.stderr.prefix(300))")
+        #expect(r.stderr.contains("line 2: 'zzzz") && r.stderr.contains("…' is not a hexadecimal number"))
+    }
+
+    /// A zstd stream whose output is a whole number of the decoder's 1 MiB chunks ends cleanly (it
+    /// was reported as truncated: asking for more after the frame ended gave the next frame's hint).
+    @Test func zstdOfWholeChunksDecodes() throws {
+        let dir = temporaryDirectory("zstd-chunks")
+        let raw = dir.appendingPathComponent("two-mib").path
+        var bytes = [UInt8](repeating: 0, count: 2 << 20)
+        for i in stride(from: 0, to: bytes.count, by: 4096) { bytes[i] = UInt8(truncatingIfNeeded: i >> 12) }
+        try Data(bytes).write(to: URL(fileURLWithPath: raw))
+        #expect(try run("zstd", ["-q", "-1", raw, "-o", raw + ".zst"]).status == 0)
+        #expect(try Containers.unzstd(try readBytes(raw + ".zst"), path: raw) == bytes)
+    }
+
+    /// Replacing an existing output keeps its permission bits.
+    @Test func overwritingKeepsPermissions() throws {
+        let dir = temporaryDirectory("perm")
+        let list = dir.appendingPathComponent("l.txt").path, out = dir.appendingPathComponent("out").path
+        try "0x1000\n".write(toFile: list, atomically: true, encoding: .utf8)
+        try "old".write(toFile: out, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: out)
+        #expect(try slide("relr", "pack", list, "-o", out).status == 0)
+        let mode = try FileManager.default.attributesOfItem(atPath: out)[.posixPermissions] as? Int
+        let content = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(mode == 0o640 && content == "0x1000\n")
+    }
+}
