@@ -27,7 +27,7 @@ struct Inspect: ParsableCommand {
             """)
 
     @OptionGroup var input: InputOptions
-    @Flag(help: "Print one JSON document per input (schema slide/v1, 64-bit values as \"0x...\" strings).")
+    @Flag(help: "Print JSON (schema slide/v1, 64-bit values as \"0x...\" strings); with several files, one document per line (JSON Lines).")
     var json = false
     @Argument(help: "Kernel files.") var files: [String]
 
@@ -39,7 +39,7 @@ struct Inspect: ParsableCommand {
                 k.addKallsymsWitness()
                 let report = try InspectReport.build(k)
                 if let t = report.kernel.truncation { warn("'\(file)': the image is truncated: \(t)") }
-                emit(json ? report.json().rendered() + "\n" : report.text())
+                emit(json ? report.json().rendered(pretty: files.count == 1) + "\n" : report.text())
             } catch {
                 try? reportingErrors { () throws(SlideKitError) in throw error }
                 failed = true

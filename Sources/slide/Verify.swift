@@ -23,7 +23,7 @@ struct Verify: ParsableCommand {
             """)
 
     @OptionGroup var input: InputOptions
-    @Flag(help: "Print JSON (schema slide/v1).") var json = false
+    @Flag(help: "Print JSON (schema slide/v1); with several files, one document per line (JSON Lines).") var json = false
     @Flag(name: .customLong("warnings-as-errors"), help: "Exit 1 on warnings too.") var warningsAsErrors = false
     @Flag(name: .customLong("allow-no-table"), help: "A kernel image with no relocation table found is a warning, not an error.")
     var allowNoTable = false
@@ -38,7 +38,7 @@ struct Verify: ParsableCommand {
                 var k = try input.load(file)
                 k.addKallsymsWitness()
                 let report = try Verifier.verify(k, allowNoTable: allowNoTable)
-                emit(json ? VerifyText.json(report, k).rendered() + "\n" : VerifyText.text(report, k, maxPerCheck: maxFindings))
+                emit(json ? VerifyText.json(report, k).rendered(pretty: files.count == 1) + "\n" : VerifyText.text(report, k, maxPerCheck: maxFindings))
                 if report.errors > 0 || (warningsAsErrors && report.warnings > 0) { failed = true }
             } catch {
                 try? reportingErrors { () throws(SlideKitError) in throw error }

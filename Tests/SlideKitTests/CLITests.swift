@@ -352,3 +352,19 @@ import Testing
         #expect(mode == 0o640 && content == "0x1000\n")
     }
 }
+
+@Suite struct JSONLines {
+    /// Several inputs: one compact document per line, which `python3 -m json.tool --json-lines` reads.
+    @Test(arguments: ["inspect", "verify"])
+    func severalInputsGiveOneDocumentPerLine(_ command: String) throws {
+        let f = try fixtures()
+        let r = try slide(command, "--json", f.miniRelaImage, f.miniRelrImage, f.pieRela)
+        let lines = r.stdout.split(separator: "\n")
+        #expect(lines.count == 3, "\(r.stdout.prefix(300))")
+        for line in lines { #expect(try jsonObject(String(line))["schema"] as? String == "slide/v1") }
+        let tool = try run("python3", ["-m", "json.tool", "--json-lines"], stdin: Data(r.stdout.utf8))
+        #expect(tool.status == 0, "\(tool.stderr)")
+        // One input stays pretty-printed.
+        #expect(try slide(command, "--json", f.miniRelaImage).stdout.split(separator: "\n").count > 3)
+    }
+}
