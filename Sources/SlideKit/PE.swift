@@ -19,6 +19,8 @@ public struct PEInfo: Equatable {
     public var rawDataEnd: UInt64
     /// Certificate table (file offset, size), if present.
     public var certificate: (offset: UInt64, size: UInt64)?
+    /// File offset of the certificate table's data directory entry (8 bytes), when there is one.
+    public var certificateDirectory: Int?
     public var sectionCount: Int
 
     public static func == (a: PEInfo, b: PEInfo) -> Bool {
@@ -41,7 +43,9 @@ public struct PEInfo: Equatable {
         sizeOfImage = try b.u32(at: opt + 56)
         let directoryCount = Int(try b.u32(at: opt + 108, "NumberOfRvaAndSizes"))
         certificate = nil
+        certificateDirectory = nil
         if directoryCount > 4, optionalSize >= 112 + 5 * 8 {
+            certificateDirectory = opt + 112 + 4 * 8
             let certOffset = try b.u32(at: opt + 112 + 4 * 8), certSize = try b.u32(at: opt + 112 + 4 * 8 + 4)
             if certSize > 0 { certificate = (UInt64(certOffset), UInt64(certSize)) }
         }
@@ -55,5 +59,18 @@ public struct PEInfo: Equatable {
             end = max(end, UInt64(rawPointer) + UInt64(rawSize))
         }
         rawDataEnd = end
+    }
+}
+
+extension KernelImage {
+    /// The image without its appended Authenticode signature: the bytes up to the certificate
+    /// table, whose data directory entry is cleared (a relocated image no longer matches it).
+    /// nil when there is none. The PE CheckSum is left as it is (EFI loaders do not check it).
+    public func strippingSignature(_ bytes: [UInt8]) -> [UInt8]? {
+        guard let pe, let cert = pe.certificate, let directory = pe.certificateDirectory,
+              cert.offset <= UInt64(bytes.count), directory + 8 <= bytes.count else { return nil }
+        var out = Array(bytes[0..<Int(cert.offset)])
+        for i in directory..<(directory + 8) where i < out.count { out[i] = 0 }
+        return out
     }
 }

@@ -34,6 +34,8 @@ struct Relocate: ParsableCommand {
     @Flag(name: .customLong("in-place"), help: "Allow the output to replace the input file.") var inPlace = false
     @Option(help: "Output format: raw (the image bytes) or elf (for disassemblers: one PT_LOAD at the run-time address, sections split at the kernel's boundary symbols, a .symtab from kallsyms or the Slide symbol map).")
     var format: OutputFormat = .raw
+    @Flag(name: .customLong("strip-signature"), help: "Remove the appended Authenticode signature (relocation invalidates it) and its PE directory entry.")
+    var stripSignature = false
     @Flag(help: "Print the summary as JSON (schema slide/v1).") var json = false
     @Argument(help: "Kernel file.") var file: String
 
@@ -62,6 +64,17 @@ struct Relocate: ParsableCommand {
             }
             let r = try Relocator.relocate(k, displacement: displacement)
             var bytes = r.bytes
+            var signature = "none"
+            if format == .raw, let cert = k.pe?.certificate {
+                if stripSignature, let stripped = k.strippingSignature(bytes) {
+                    bytes = stripped
+                    signature = "stripped"
+                } else {
+                    signature = "stale"
+                    warn("'\(file)': the appended Authenticode signature (\(cert.size) bytes at \(hex(cert.offset))) no longer matches "
+                         + "the relocated image; --strip-signature removes it")
+                }
+            }
             var symbolCount = 0
             if format == .elf {
                 let symbols = KernelSymbols.forELF(k, warn: { warn("'\(file)': \($0)") })
@@ -76,11 +89,13 @@ struct Relocate: ParsableCommand {
                     ("runtime_base", .hex(r.runtimeBase)), ("rela_relative", .int(r.rela.relative)),
                     ("rela_symbolic_skipped", .int(r.rela.unresolved)), ("rela_none", .int(r.rela.none)),
                     ("rela_unsupported", .int(r.rela.unsupported)), ("relr_places", .int(r.relrPlaces)),
+                ("signature", .string(signature)),
                 ] + (format == .elf ? [("elf_symbols", .int(symbolCount))] : [])).rendered() + "\n")
             } else {
                 emit("relocated \(file) for \(hex(r.runtimeBase)) (link base \(hex(k.linkBase)) \(Int64(bitPattern: displacement) < 0 ? "-" : "+") \(hex(Int64(bitPattern: displacement).magnitude))): "
                      + "\(r.rela.relative) RELA RELATIVE, \(r.relrPlaces) RELR places; skipped \(r.rela.unresolved) symbol-based, "
                      + "\(r.rela.none) NONE\(r.rela.unsupported > 0 ? ", \(r.rela.unsupported) unsupported" : "")\n"
+                     + (signature == "stripped" ? "stripped the appended Authenticode signature\n" : "")
                      + (format == .elf ? "ELF: sections from the kernel's boundary symbols, \(symbolCount) symbols at run-time addresses\n" : "")
                      + "wrote \(out)\n")
             }

@@ -342,6 +342,25 @@ func >= (a: (Int, Int), b: (Int, Int)) -> Bool { !(a < b) }
     }
 
     /// RELR pack of the real table, then unpack, gives the same places; the words apply the same.
+    /// Debian's Image is signed: relocating it says the signature is stale; --strip-signature
+    /// drops it and clears the PE certificate directory, and the result still reads the same.
+    @Test func relocatedSignatureIsStaleOrStripped() throws {
+        let k = try kernel()
+        let cert = try #require(k.pe?.certificate)
+        let dir = temporaryDirectory("signature")
+        let kept = dir.appendingPathComponent("kept").path, stripped = dir.appendingPathComponent("stripped").path
+        let a = try slide("relocate", k.path, "--slide", "0x200000", "-o", kept)
+        #expect(a.status == 0 && a.stderr.contains("Authenticode signature (\(cert.size) bytes at \(hex(cert.offset))) no longer matches"))
+        let b = try slide("relocate", k.path, "--slide", "0x200000", "-o", stripped, "--strip-signature", "--json")
+        let summary = try jsonObject(b.stdout)
+        #expect(b.status == 0 && b.stderr.isEmpty && summary["signature"] as? String == "stripped", "\(b.stderr)")
+        let s = try KernelImage.load(path: stripped)
+        #expect(s.bytes.count == Int(cert.offset) && s.pe?.certificate == nil && s.pe?.certificateDirectory != nil)
+        let keptBytes = try readBytes(kept)
+        #expect((0..<Int(cert.offset)).filter { keptBytes[$0] != s.bytes[$0] }.count <= 8, "only the 8-byte directory entry differs")
+        #expect(s.rela?.imageOffset == k.rela?.imageOffset && s.linkBase == k.linkBase)
+    }
+
     @Test func relrRoundTripOnTheRealTable() throws {
         let k = try kernel()
         let places = try RelrTool.relativePlaces(of: k)
