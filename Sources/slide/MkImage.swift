@@ -21,6 +21,7 @@ struct MkImage: ParsableCommand {
               slide mkimage kernel.elf -o Image
               slide mkimage kernel.elf --pack-relr -o Image
               slide mkimage --check Image
+              slide mkimage --check --require-seal Image
             """)
 
     @Option(name: .shortAndLong, help: "Output Image.") var output: String?
@@ -33,6 +34,8 @@ struct MkImage: ParsableCommand {
     @Flag(name: .customLong("allow-symbolic"), help: "Accept ABS64/GLOB_DAT entries (left untouched, as Linux's boot code does): for Linux vmlinux files.")
     var allowSymbolic = false
     @Flag(help: "Lint an existing Image instead of building one.") var check = false
+    @Flag(name: .customLong("require-seal"), help: "With --check: an Image without a seal fails (by default it is a warning).")
+    var requireSeal = false
     @Flag(help: "Print the summary as JSON (schema slide/v1).") var json = false
     @Argument(help: "Kernel ELF (or, with --check, an Image).") var file: String
 
@@ -48,8 +51,14 @@ struct MkImage: ParsableCommand {
                 let report = try Verifier.verify(k)
                 let seal = try SealCheck.check(k)
                 emit(VerifyText.text(report, k, maxPerCheck: 50))
-                emit("seal: \(seal)\n")
-                if report.errors > 0 || !seal.hasPrefix("ok") { throw SlideKitError(file, "check failed") }
+                let absent = seal == "absent"
+                emit(absent ? "\(requireSeal ? "error" : "warning"): not sealed: no slide mkimage seal (a Slide kernel refuses to boot without one) [not-sealed]\n"
+                     : "seal: \(seal)\n")
+                var reasons: [String] = []
+                if report.errors > 0 { reasons.append("\(report.errors) verification error\(report.errors == 1 ? "" : "s")") }
+                if seal.hasPrefix("mismatch") { reasons.append("the seal does not match the image") }
+                if absent && requireSeal { reasons.append("not sealed (--require-seal)") }
+                if !reasons.isEmpty { throw SlideKitError(file, "check failed: " + reasons.joined(separator: "; ")) }
                 return
             }
             var options = BuildOptions()

@@ -281,6 +281,15 @@ func miniKernel(in dir: URL, header edit: (String) -> String) throws -> String {
         let bad = temporaryDirectory("check").appendingPathComponent("Image").path
         try Data(b).write(to: URL(fileURLWithPath: bad))
         let r = try slide("mkimage", "--check", bad)
-        #expect(r.status == 1 && r.stdout.contains("seal: mismatch") && r.stderr.contains("check failed"))
+        #expect(r.status == 1 && r.stdout.contains("seal: mismatch") && r.stderr.contains("check failed: the seal does not match the image"))
+    }
+
+    /// An Image without a seal is a finding, not a failure, unless --require-seal.
+    @Test func unsealedIsAWarningUnlessRequired() throws {
+        let f = try fixtures()
+        let plain = try slide("mkimage", "--check", f.miniRelaImage)
+        #expect(plain.status == 0 && plain.stdout.contains("warning: not sealed") && plain.stdout.contains("[not-sealed]"), "\(plain.stdout)\(plain.stderr)")
+        let required = try slide("mkimage", "--check", "--require-seal", f.miniRelaImage)
+        #expect(required.status == 1 && required.stdout.contains("error: not sealed") && required.stderr.contains("check failed: not sealed (--require-seal)"))
     }
 }
