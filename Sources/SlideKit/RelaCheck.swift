@@ -23,6 +23,7 @@ public struct RelaCheckFinding: CustomStringConvertible {
 public enum RelaCheck {
     public static func check(_ path: String, roots: [String]) throws(SlideKitError) -> [RelaCheckFinding] {
         let bytes = try Files.read(path)
+        var missingRoot: String? = nil
         do throws(SlideError) {
             return try bytes.withView { (view) throws(SlideError) -> [RelaCheckFinding] in
                 let elf = try ELFFile(view)
@@ -57,7 +58,9 @@ public enum RelaCheck {
                 var from: [Int: Int] = [:]
                 var queue: [Int] = []
                 for root in roots {
-                    guard let j = symbolNames.firstIndex(of: root), symbols[j].sectionIndex != 0, Int(symbols[j].sectionIndex) < sections.count else {
+                    guard let j = symbolNames.firstIndex(of: root), symbols[j].sectionIndex != SectionIndex.undefined,
+                          Int(symbols[j].sectionIndex) < sections.count else {
+                        missingRoot = root
                         throw SlideError.invalid("relacheck root symbol not defined in the object; roots given", value: UInt64(roots.count))
                     }
                     let s = Int(symbols[j].sectionIndex)
@@ -89,6 +92,9 @@ public enum RelaCheck {
                 return findings
             }
         } catch {
+            if let missingRoot {
+                throw SlideKitError(path, "root symbol '\(missingRoot)' is not defined in the object (--root names a function it defines; llvm-nm lists them)")
+            }
             throw SlideKitError(path, error)
         }
     }

@@ -102,9 +102,14 @@ struct LinkModule: ParsableCommand {
 
     /// A module's ELF bytes, decompressed when the file is a gzip, xz or zstd stream.
     func readModule(_ path: String) throws(SlideKitError) -> [UInt8] {
-        let bytes = try Files.read(path)
-        guard let method = Containers.compression(bytes) else { return bytes }
-        return try Containers.decompress(bytes, method, path: path)
+        let raw = try Files.read(path)
+        let bytes = try Containers.compression(raw).map { (m) throws(SlideKitError) in try Containers.decompress(raw, m, path: path) } ?? raw
+        let isImage = bytes.withUnsafeBytes { ImageHeader.isPresent(in: ByteView($0)) }
+        if isImage { throw SlideKitError(path, "this is a kernel Image, not a module (link-module takes .ko files; give the kernel with --kernel ELF or --symbols System.map)") }
+        if bytes.count >= 18, bytes.starts(with: [0x7f, 0x45, 0x4c, 0x46]), bytes[16] != 1 {
+            throw SlideKitError(path, "an ELF of type \(bytes[16] == 2 ? "ET_EXEC" : bytes[16] == 3 ? "ET_DYN" : "\(bytes[16])"), not a module (ET_REL): a kernel goes to --kernel")
+        }
+        return bytes
     }
 
     func linkAll(_ o: ModuleLinkOptions) throws(SlideKitError) {

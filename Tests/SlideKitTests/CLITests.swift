@@ -368,3 +368,23 @@ import Testing
         #expect(try slide(command, "--json", f.miniRelaImage).stdout.split(separator: "\n").count > 3)
     }
 }
+
+/// Errors that have an obvious next step name it.
+@Suite struct NextSteps {
+    @Test func wrongInputsSayWhatToGive() throws {
+        let f = try fixtures()
+        let image = try slide("link-module", f.miniRelaImage, "--at", "0xffff800040000000", "--undefined-at", "0xffff800080000000")
+        #expect(image.status == 1 && image.stderr.contains("this is a kernel Image, not a module"), "\(image.stderr)")
+        let pie = try slide("link-module", f.pieRela, "--at", "0xffff800040000000", "--undefined-at", "0xffff800080000000")
+        #expect(pie.status == 1 && pie.stderr.contains("ET_DYN, not a module (ET_REL)"), "\(pie.stderr)")
+        let dir = try slide("link-module", temporaryDirectory("mods").path, "--at", "0xffff800040000000", "--undefined-at", "0xffff800080000000")
+        #expect(dir.status == 1 && dir.stderr.contains("with --all"), "\(dir.stderr)")
+        // relacheck names the root it could not find (an object the fixtures build with clang).
+        let object = temporaryDirectory("relacheck").appendingPathComponent("a.o").path
+        let source = object + ".c"
+        try "int f(void) { return 1; }\n".write(toFile: source, atomically: true, encoding: .utf8)
+        #expect(try run("clang", ["--target=aarch64-linux-gnu", "-c", source, "-o", object]).status == 0)
+        let missing = try slide("relacheck", object, "--root", "nosuchsym")
+        #expect(missing.status == 1 && missing.stderr.contains("root symbol 'nosuchsym' is not defined in the object"), "\(missing.stderr)")
+    }
+}
