@@ -5,8 +5,8 @@ SWIFT     ?= swift
 KERNEL    := testdata/debian/vmlinuz
 SUITES    := bullseye bookworm trixie sid
 SLIDE     := .build/release/slide
-EMBEDDED  := -target aarch64-none-none-elf -enable-experimental-feature Embedded -wmo -Osize \
-             -parse-as-library -Xfrontend -disable-stack-protector
+# The Embedded Swift flags, one place for the kernel build and this check: Kernel/embedded-swift.flags.
+EMBEDDED  := $(shell cat Kernel/embedded-swift.flags)
 CORE_SRC  := $(shell find Sources/SlideCore -name '*.swift' | sort)
 
 .PHONY: all deps testdata build release embedded kernel test demo bench clean

@@ -12,11 +12,6 @@
 
 /// What slide_early hands back to boot.S (through memory: more than two registers); boot.S
 /// fills in the last two fields first, from slide_place.
-struct EarlyResult {
-    var offset: UInt64 = 0, ttbr1: UInt64 = 0, ttbr0: UInt64 = 0, tcr: UInt64 = 0
-    var movedFrom: UInt64 = 0, candidates: UInt64 = 0
-}
-
 enum SeedSource: UInt64 { case none = 0, fdt = 1, rndr = 2, nokaslr = 3 }
 
 @c(slide_early)

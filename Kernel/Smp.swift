@@ -8,7 +8,7 @@
 @_silgen_name("psci_call") func psciCall(_ function: UInt64, _ a1: UInt64, _ a2: UInt64, _ a3: UInt64, _ smc: UInt64) -> Int64
 @_silgen_name("smp_check_in") func smpCheckIn()
 @_silgen_name("smp_cpus_online") func smpCpusOnline() -> UInt64
-@_silgen_name("smp_block_address") func smpBlockAddress() -> UnsafeMutablePointer<UInt64>
+@_silgen_name("smp_block_address") func smpBlockAddress() -> UnsafeMutablePointer<SmpBlock>
 @_silgen_name("secondary_entry_address") func secondaryEntryAddress() -> UInt64
 @_silgen_name("secondary_main_address") func secondaryMainAddress() -> UInt64
 @_silgen_name("slide_clean_to_poc") func cleanToPoC(_ va: UInt64, _ size: UInt64)
@@ -36,12 +36,9 @@ func startSecondaries(info: BootInfo, fdt: FDT) -> (online: UInt64, listed: Int,
 
     // What a secondary reads with its MMU off: published to the point of coherency.
     let block = smpBlockAddress()
-    block[0] = readTCR()
-    block[1] = info.ttbr0Boot
-    block[2] = info.ttbr1
-    block[3] = secondaryMainAddress()
-    block[4] = info.kimageVoffset
-    cleanToPoC(UInt64(UInt(bitPattern: block)), 40)
+    block.pointee = SmpBlock(tcr: readTCR(), ttbr0: info.ttbr0Boot, ttbr1: info.ttbr1, entry: secondaryMainAddress(),
+                             kimageVoffset: info.kimageVoffset)
+    cleanToPoC(UInt64(UInt(bitPattern: block)), UInt64(MemoryLayout<SmpBlock>.size))
     let entryPA = secondaryEntryAddress() &- info.kimageVoffset
 
     var errors: [String] = [], started: UInt64 = 0

@@ -3,6 +3,7 @@
 // kernel's virtual address). Runs before relocation: only PC-relative references (ADRP/ADD,
 // B/BL) until `slide_relocate` has returned.
 
+#include "asm-offsets.h"                // offsets into BootABI.swift's structs, checked by build.sh
 #ifndef PAGE_SIZE
 #define PAGE_SIZE 4096                  // Kernel/build.sh --granule: 4096, 16384 or 65536
 #endif
@@ -137,13 +138,16 @@ settle:                                 // entered again, in the moved copy, aft
     mov     x3, x21
     mov     x4, x22
     adrp    x5, page_table_pool
-    sub     sp, sp, #48                 // EarlyResult {offset, ttbr1, ttbr0, tcr, movedFrom, candidates}
-    stp     x26, x27, [sp, #32]
+    sub     sp, sp, #EARLY_RESULT_FRAME // EarlyResult (BootABI.swift; offsets from asm-offsets.h)
+    str     x26, [sp, #EARLY_RESULT_MOVED_FROM]
+    str     x27, [sp, #EARLY_RESULT_CANDIDATES]
     mov     x6, sp
     bl      slide_early
-    ldp     x23, x24, [sp]
-    ldp     x25, x3, [sp, #16]
-    add     sp, sp, #48
+    ldr     x23, [sp, #EARLY_RESULT_OFFSET]
+    ldr     x24, [sp, #EARLY_RESULT_TTBR1]
+    ldr     x25, [sp, #EARLY_RESULT_TTBR0]
+    ldr     x3, [sp, #EARLY_RESULT_TCR]
+    add     sp, sp, #EARLY_RESULT_FRAME
     mov     x0, #2                      // no tables: exit status 2
     cbz     x24, boot_failed
 
@@ -283,39 +287,39 @@ extable_bounds:                         // x0 → [__start___ex_table, __stop___
 
     // Helpers for Swift: each reads a system register or a PC-relative address.
     .globl image_layout
-image_layout:                           // x0 → ImageLayout (physical or virtual, as we run)
+image_layout:                           // x0 → ImageLayout (BootABI.swift; physical or virtual, as we run)
     adrp    x1, _head
-    str     x1, [x0]
+    str     x1, [x0, #IMAGE_LAYOUT_TEXT]
     adrp    x1, _etext
     add     x1, x1, :lo12:_etext
-    str     x1, [x0, #8]
+    str     x1, [x0, #IMAGE_LAYOUT_ETEXT]
     adrp    x1, _erodata
     add     x1, x1, :lo12:_erodata
-    str     x1, [x0, #16]
+    str     x1, [x0, #IMAGE_LAYOUT_ERODATA]
     adrp    x1, _edata
     add     x1, x1, :lo12:_edata
-    str     x1, [x0, #24]
+    str     x1, [x0, #IMAGE_LAYOUT_EDATA]
     adrp    x1, _end
     add     x1, x1, :lo12:_end
-    str     x1, [x0, #32]
+    str     x1, [x0, #IMAGE_LAYOUT_END]
     adrp    x1, slide_seal
     add     x1, x1, :lo12:slide_seal
-    str     x1, [x0, #40]
+    str     x1, [x0, #IMAGE_LAYOUT_SEAL]
     adrp    x1, slide_heap
     add     x1, x1, :lo12:slide_heap
-    str     x1, [x0, #48]
+    str     x1, [x0, #IMAGE_LAYOUT_HEAP]
     adrp    x1, _stext
     add     x1, x1, :lo12:_stext
-    str     x1, [x0, #56]
+    str     x1, [x0, #IMAGE_LAYOUT_STEXT]
     adrp    x1, __start___ksymtab
     add     x1, x1, :lo12:__start___ksymtab
-    str     x1, [x0, #64]
+    str     x1, [x0, #IMAGE_LAYOUT_KSYMTAB]
     adrp    x1, __stop___ksymtab
     add     x1, x1, :lo12:__stop___ksymtab
-    str     x1, [x0, #72]
+    str     x1, [x0, #IMAGE_LAYOUT_KSYMTAB_END]
     adrp    x1, slide_module_pool
     add     x1, x1, :lo12:slide_module_pool
-    str     x1, [x0, #80]
+    str     x1, [x0, #IMAGE_LAYOUT_MODULE_POOL]
     ret
 
     .globl slide_call_init
@@ -379,9 +383,11 @@ secondary_entry:
     mov     sp, x9
     adrp    x10, smp_block              // {TCR, TTBR0 (boot identity), TTBR1, secondary_main VA, kimage_voffset}
     add     x10, x10, :lo12:smp_block
-    ldp     x1, x2, [x10]
-    ldp     x3, x4, [x10, #16]
-    ldr     x5, [x10, #32]
+    ldr     x1, [x10, #SMP_BLOCK_TCR]
+    ldr     x2, [x10, #SMP_BLOCK_TTBR0]
+    ldr     x3, [x10, #SMP_BLOCK_TTBR1]
+    ldr     x4, [x10, #SMP_BLOCK_ENTRY]
+    ldr     x5, [x10, #SMP_BLOCK_KIMAGE_VOFFSET]
     enable_mmu x1, x2, x3               // the boot CPU's TCR and tables
     ldr     x9, =vectors                // relocated by the boot CPU: the virtual address
     msr     vbar_el1, x9
@@ -555,8 +561,8 @@ slide_symtab:                           // the function symbols, written by `sli
 
     .bss
     .balign 16
-boot_info:
-    .zero   256
+boot_info:                              // BootInfo (BootABI.swift)
+    .zero   BOOT_INFO_SIZE
 exit_block:
     .quad   0, 0
     .balign PAGE_SIZE
@@ -566,8 +572,8 @@ boot_stack_top:
     .balign 16
 cpus_online:
     .quad   0
-smp_block:
-    .quad   0, 0, 0, 0, 0
+smp_block:                              // SmpBlock (BootABI.swift)
+    .zero   SMP_BLOCK_SIZE
     .balign PAGE_SIZE
 secondary_stacks:                       // 8 secondaries, 16 KiB each (Smp.swift starts at most 8)
     .zero   16 * 1024 * 8

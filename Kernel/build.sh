@@ -24,9 +24,23 @@ case $granule in
 esac
 mkdir -p "$out"
 slide=${SLIDE:-.build/debug/slide}
+# boot.S's offsets into the Swift structs (Kernel/asm-offsets.h) must be the Swift layout: the
+# header is generated again from Kernel/BootABI.swift on the host and compared (ASM_OFFSETS_H
+# points the check at another header: a test proves a wrong one stops the build).
+header=${ASM_OFFSETS_H:-Kernel/asm-offsets.h}
+gen=.build/kernel/asm-offsets-gen
+if [ ! -x "$gen" ] || [ Kernel/BootABI.swift -nt "$gen" ] || [ Kernel/asm-offsets/main.swift -nt "$gen" ]; then
+  mkdir -p .build/kernel && swiftc Kernel/BootABI.swift Kernel/asm-offsets/main.swift -o "$gen.tmp" && mv "$gen.tmp" "$gen"
+fi
+"$gen" > "$out/asm-offsets.h"
+if ! diff -u "$header" "$out/asm-offsets.h" >&2; then
+  echo "build.sh: $header disagrees with the Swift layout of Kernel/BootABI.swift (above: -header, +Swift); regenerate it: $gen > Kernel/asm-offsets.h" >&2
+  exit 1
+fi
 core=$(find Sources/SlideCore -name '*.swift' | sort)
-swift_flags=(-target aarch64-none-none-elf -enable-experimental-feature Embedded -wmo -Osize -parse-as-library
-             -Xfrontend -disable-stack-protector -Xfrontend -function-sections ${gdef[@]+"${gdef[@]}"})
+# The Embedded Swift flags (shared with `make embedded`), then the kernel's own.
+mapfile -t swift_flags < Kernel/embedded-swift.flags
+swift_flags+=(-Xfrontend -function-sections ${gdef[@]+"${gdef[@]}"})
 # Code that runs with the MMU off sees Device memory, where an unaligned access faults: SlideEarly
 # and runtime.c are compiled with strict alignment, and the build proves the flag takes effect on a
 # probe (an unaligned 8-byte load must become byte loads, not one ldr/ldur).
@@ -40,9 +54,9 @@ if ! llvm-objdump -d "$probe.o" | awk '/<slide_probe_unaligned>:/,/ret/' | grep 
   exit 1
 fi
 # Two modules: what runs before relocation (checked by relacheck, strict alignment) and the rest.
-swiftc "${swift_flags[@]}" "${strict[@]}" -module-name SlideEarly Kernel/Early.swift Kernel/Relocate.swift Kernel/Fixup.swift Kernel/BootInfo.swift \
+swiftc "${swift_flags[@]}" "${strict[@]}" -module-name SlideEarly Kernel/Early.swift Kernel/Relocate.swift Kernel/Fixup.swift Kernel/BootInfo.swift Kernel/BootABI.swift \
   ${EXTRA_EARLY_SWIFT:-} $core -c -o "$out/early.o"
-swiftc "${swift_flags[@]}" -module-name SlideKernel Kernel/Main.swift Kernel/Exports.swift Kernel/Modules.swift Kernel/Smp.swift Kernel/BootInfo.swift $core -c -o "$out/kernel-swift.o"
+swiftc "${swift_flags[@]}" -module-name SlideKernel Kernel/Main.swift Kernel/Exports.swift Kernel/Modules.swift Kernel/Smp.swift Kernel/BootInfo.swift Kernel/BootABI.swift $core -c -o "$out/kernel-swift.o"
 "$slide" relacheck "$out/early.o" --root slide_early --root slide_relocate --root slide_exception --root slide_fixup --root slide_place ${EXTRA_EARLY_ROOTS:-}
 clang --target=aarch64-none-elf -DPAGE_SIZE=$page -c Kernel/boot.S -o "$out/boot.o"
 clang --target=aarch64-none-elf -c Kernel/ksymtab.S -o "$out/ksymtab.o"
