@@ -12,8 +12,6 @@
 
 /// What slide_early hands back to boot.S (through memory: more than two registers); boot.S
 /// fills in the last two fields first, from slide_place.
-enum SeedSource: UInt64 { case none = 0, fdt = 1, rndr = 2, nokaslr = 3 }
-
 @c(slide_early)
 func slideEarly(_ fdtPA: UInt64, _ imagePA: UInt64, _ x1: UInt64, _ x2: UInt64, _ x3: UInt64,
                 _ poolPA: UInt64, _ result: UnsafeMutableRawPointer) {

@@ -23,7 +23,7 @@ func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1
     // The module region, randomized with the kernel (SlideCore ModuleRegion): layout read at run-time VAs.
     var layout = ImageLayout()
     imageLayout(&layout)
-    let randomized = info.seedSource == 1 || info.seedSource == 2
+    let randomized = SeedSource(rawValue: info.seedSource)?.randomizes ?? false
     let moduleBase = ModuleRegion.base(randomized: randomized, fraction: ModuleRegion.fraction(seed: info.seed),
                                        stext: layout.stext, etext: layout.etext, end: layout.end)
     line("module_base", hex(moduleBase))
@@ -59,8 +59,7 @@ func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1
     line("va", hex(va))
     line("offset", hex(offset))
     line("kimage_voffset", hex(kimageVoffset))
-    let sources = ["none", "fdt", "rndr", "nokaslr"]
-    line("seed_source", sources[Int(min(info.seedSource, 3))])
+    line("seed_source", "\(SeedSource(rawValue: info.seedSource)?.name ?? "unknown")")
     line("phys_moved", info.movedFrom != 0 ? "yes" : "no")
     line("phys_from", hex(info.movedFrom != 0 ? info.movedFrom : info.pa))
     line("phys_candidates", String(info.physCandidates))

@@ -34,8 +34,12 @@ func slideRelocate(_ imagePA: UInt64, _ offset: UInt64, _ fdtPA: UInt64) -> UInt
     let fileSize = Int(layout.edata - layout.text)
     guard let base = UnsafeMutableRawPointer(bitPattern: UInt(imagePA)) else { return fail(.tables, 0) }
     let image = ByteView(start: UnsafeRawPointer(base), count: fileSize)
-    guard let seal = ImageSeal(from: image, at: sealOffset), seal.covered == UInt64(fileSize) else { return fail(.unsealed, 0) }
-    guard ImageDigest.compute(image, covered: fileSize, sealOffset: sealOffset) == seal.digest else { return fail(.digest, seal.digest) }
+    let seal: ImageSeal
+    switch ImageSeal.verify(image, at: sealOffset, dataSize: fileSize) {
+    case .ok(let s)?: seal = s
+    case .digestMismatch(_, let sealed)?: return fail(.digest, sealed)
+    case .sizeMismatch?, nil: return fail(.unsealed, 0)
+    }
 
     // 2. Apply, exactly as the host's `slide relocate` does.
     let whole = MutableByteView(UnsafeMutableRawBufferPointer(start: base, count: Int(layout.end - layout.text)))

@@ -32,6 +32,36 @@ public struct ImageSeal: Equatable {
         extableSize = image.u32Unchecked(at: offset + 60)
     }
 
+    /// What checking a seal found.
+    public enum Verdict: Equatable {
+        /// The digest of the image's data matches: its bounds can be trusted.
+        case ok(ImageSeal)
+        /// The seal covers another size than the image data has (truncated or extended).
+        case sizeMismatch(covered: UInt64, dataSize: UInt64)
+        /// The data changed since the seal was written.
+        case digestMismatch(computed: UInt64, sealed: UInt64)
+    }
+
+    /// The one seal check, for the kernel before it relocates, table discovery and `mkimage
+    /// --check`: the seal at `offset` (nil when there is none) against the first `dataSize`
+    /// bytes of `image` (the file data: no appended signature, no BSS).
+    public static func verify(_ image: ByteView, at offset: Int, dataSize: Int) -> Verdict? {
+        guard dataSize >= 0, dataSize <= image.count, let seal = ImageSeal(from: image, at: offset), offset + size <= dataSize else { return nil }
+        guard seal.covered == UInt64(dataSize) else { return .sizeMismatch(covered: seal.covered, dataSize: UInt64(dataSize)) }
+        let digest = ImageDigest.compute(image, covered: dataSize, sealOffset: offset)
+        return digest == seal.digest ? .ok(seal) : .digestMismatch(computed: digest, sealed: seal.digest)
+    }
+
+    /// The first seal after the header (8-aligned), checked; nil when the image has none.
+    public static func find(in image: ByteView, dataSize: Int) -> (offset: Int, verdict: Verdict)? {
+        var o = ImageHeader.size
+        while o + size <= min(image.count, dataSize) {
+            if image.u64Unchecked(at: o) == ImageDigest.sealMagic, let v = verify(image, at: o, dataSize: dataSize) { return (o, v) }
+            o += 8
+        }
+        return nil
+    }
+
     public func write(to image: MutableByteView, at offset: Int) throws(SlideError) {
         try image.setU64(ImageDigest.sealMagic, at: offset)
         try image.setU64(digest, at: offset + 8)

@@ -10,23 +10,18 @@ struct SealRecognizer: TableRecognizer {
 
     func recognize(_ input: DiscoveryInput) -> Recognition? {
         let data = input.data
-        var o = ImageHeader.size
-        while o + ImageSeal.size <= data.count {
-            defer { o += 8 }
-            guard data.u64Unchecked(at: o) == ImageDigest.sealMagic, let seal = ImageSeal(from: data, at: o) else { continue }
-            guard seal.covered == UInt64(data.count), ImageDigest.compute(data, covered: data.count, sealOffset: o) == seal.digest else {
-                return Recognition(source: source, rela: nil, relr: nil,
-                                   reason: "seal at \(hex(UInt64(o))) does not match the image (digest or size); not used", evidence: o)
-            }
-            func bounds(_ offset: UInt64, _ size: UInt64) -> TableBounds? {
-                guard size > 0, offset <= UInt64(data.count), size <= UInt64(data.count) - offset else { return nil }
-                return TableBounds(offset: Int(offset), size: Int(size))
-            }
-            var r = Recognition(source: source, rela: bounds(seal.relaOffset, seal.relaSize), relr: bounds(seal.relrOffset, seal.relrSize),
-                                reason: "table bounds in the slide mkimage seal at \(hex(UInt64(o))) (digest verified)", evidence: o)
-            r.exceptionTable = bounds(UInt64(seal.extableOffset), UInt64(seal.extableSize))
-            return r
+        guard let (o, verdict) = ImageSeal.find(in: data, dataSize: data.count) else { return nil }
+        guard case .ok(let seal) = verdict else {
+            return Recognition(source: source, rela: nil, relr: nil,
+                               reason: "seal at \(hex(UInt64(o))) does not match the image (digest or size); not used", evidence: o)
         }
-        return nil
+        func bounds(_ offset: UInt64, _ size: UInt64) -> TableBounds? {
+            guard size > 0, offset <= UInt64(data.count), size <= UInt64(data.count) - offset else { return nil }
+            return TableBounds(offset: Int(offset), size: Int(size))
+        }
+        var r = Recognition(source: source, rela: bounds(seal.relaOffset, seal.relaSize), relr: bounds(seal.relrOffset, seal.relrSize),
+                            reason: "table bounds in the slide mkimage seal at \(hex(UInt64(o))) (digest verified)", evidence: o)
+        r.exceptionTable = bounds(UInt64(seal.extableOffset), UInt64(seal.extableSize))
+        return r
     }
 }
