@@ -1,4 +1,4 @@
-// Modules from the initrd (spec §5): every regular `*.ko` file of a newc cpio initrd is linked by
+// Modules from the initrd (docs/modules.md): every regular `*.ko` file of a newc cpio initrd is linked by
 // SlideCore's ModuleLayout — the code `slide link-module` runs on the host — at the module
 // region's base, into pages of the module pool written through the linear map (read-write, never
 // executable). The pages are then mapped at the module addresses per part: text RX, read-only R,

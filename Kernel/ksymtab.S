@@ -1,4 +1,4 @@
-// The kernel's exported symbols: Linux's EXPORT_SYMBOL with PREL32 entries (spec §5;
+// The kernel's exported symbols: Linux's EXPORT_SYMBOL with PREL32 entries (docs/modules.md;
 // include/linux/export.h with CONFIG_HAVE_ARCH_PREL32_RELOCATIONS). Each entry is
 // { value - ., name - ., namespace } as signed 32-bit offsets: resolved by ld.lld at link time,
 // so the table needs no boot relocation and moves with the kernel. Each entry has its own

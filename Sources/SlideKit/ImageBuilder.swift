@@ -1,4 +1,4 @@
-// `slide mkimage`: the fixup step, made trustworthy (spec §1.3, §1.4, §1.6; the 2015 thread).
+// `slide mkimage`: the fixup step, made trustworthy (docs/image.md; the 2015 thread).
 //
 // ELF in, flat Image out (objcopy -O binary semantics), refusing what cannot boot; the header
 // checked (never silently rewritten); optionally RELA → RELR repacking and zeroed RELA places;
@@ -199,7 +199,7 @@ public enum ImageBuilder {
         let relrWordsNow = try readWords(image, relrRange, path)
         relrPlaces = try lift { () throws(SlideError) in try RelrTool.unpack(relrWordsNow).count }
 
-        // A relative exception table, sorted at build time (spec §1.5).
+        // A relative exception table, sorted at build time (docs/exception-table.md).
         var extableEntries = 0
         if let (offset, size) = extable {
             extableEntries = try sortExceptionTable(&image, offset: offset, size: size, path: path)
@@ -278,7 +278,7 @@ public enum ImageBuilder {
 
     /// Sorts 12-byte relative exception-table entries {s32 insn, s32 fixup, s16 type, s16 data}
     /// by the address each `insn` field points at, rewriting the relative fields for their new
-    /// positions (spec §1.5). Returns the entry count.
+    /// positions (docs/exception-table.md). Returns the entry count.
     /// Writes the ELF's function symbols (sorted by address, one name per address) into the
     /// `slide_symtab` placeholder (SlideCore's SymbolMap); refuses when they do not fit.
     static func embedSymbols(_ image: inout [UInt8], functions: [(name: String, value: UInt64)], markers: [(name: String, value: UInt64)],

@@ -1,5 +1,5 @@
 // Linking an ET_REL kernel module (.ko) at a chosen address, as the arm64 module loader does
-// (spec §5): allocated sections laid out into a core and an init region, symbols resolved,
+// (docs/modules.md): allocated sections laid out into a core and an init region, symbols resolved,
 // every SHT_RELA section that targets an allocated section applied with SlideCore's static
 // relocations, and CALL26/JUMP26 branches that cannot reach their target sent through 12-byte
 // PLT veneers — counted before they are reserved (distinct symbol+addend per region), emitted
@@ -16,7 +16,7 @@ public struct ModuleLinkOptions {
     public var symbols: [String: UInt64] = [:]
     /// Otherwise: undefined symbols get synthetic addresses from here up, 16 bytes apart, in name order.
     public var undefinedAt: UInt64? = nil
-    /// Cortex-A53 erratum 843419 (spec §5.4): no ADRP may stay at page offset 0xff8 or 0xffc; it
+    /// Cortex-A53 erratum 843419 (docs/modules.md): no ADRP may stay at page offset 0xff8 or 0xffc; it
     /// becomes an ADR when the page is within ±1 MiB, else a branch to a veneer in the PLT.
     public var fixCortexA53843419 = false
     public init() {}

@@ -1,4 +1,4 @@
-// `slide relacheck`: the build-time guard for code that runs before relocation (spec §1.6,
+// `slide relacheck`: the build-time guard for code that runs before relocation (docs/relocations.md,
 // Linux's pi/relacheck.c, made precise).
 //
 // In an ET_REL object compiled with per-function sections, start from the entry points that run

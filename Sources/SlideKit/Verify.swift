@@ -1,4 +1,4 @@
-// `slide verify`: the checks the boot code never makes (spec §2.4: "nothing is range-checked"),
+// `slide verify`: the checks the boot code never makes (docs/relocations.md: "nothing is range-checked"),
 // made before boot. One finding per problem; errors make the image unfit to boot, warnings
 // name what the boot code will silently skip.
 

@@ -31,7 +31,7 @@ import Testing
 }
 
 @Suite struct ImageHeaders {
-    // Debian 6.1's header, field by field (spec §9).
+    // Debian 6.1's header, field by field (docs/debian-kernels.md).
     @Test func decodesDebianFields() throws {
         var b = [UInt8](repeating: 0, count: 64)
         b.withUnsafeMutableBytes { raw in
@@ -43,7 +43,7 @@ import Testing
         let h = try b.withUnsafeBytes { try ImageHeader(from: ByteView($0)) }
         #expect(h.hasMZ && h.imageSize == 0x201_0000 && h.reserved5 == 0x40)
         #expect(h.flags.pageSize == .kib4 && h.flags.placementAnywhere && !h.flags.isBigEndian)
-        // b imm26 = 0x059a356 → 4 + 0x59a356 * 4 = 0x1668d5c (primary_entry, spec §9).
+        // b imm26 = 0x059a356 → 4 + 0x59a356 * 4 = 0x1668d5c (primary_entry, docs/debian-kernels.md).
         #expect(h.entryOffset == 0x166_8d5c)
     }
 

@@ -20,7 +20,7 @@ func relrDecode(_ words: [UInt64]) throws -> [UInt64] {
 }
 
 @Suite struct RelrCodec {
-    // Hand-calculated rows (spec §2.3).
+    // Hand-calculated rows (docs/relocations.md).
     // 0x10000 is an address word; next = 0x10008. 0x10008 is bit 0 of the bitmap (word bit 1),
     // 0x10010 bit 1, 0x10100 = next + 31*8 → bit 31. bitmap = 0x8000_0003 → word (b << 1) | 1.
     @Test func handRowBitmap() throws {

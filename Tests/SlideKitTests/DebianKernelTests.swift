@@ -280,7 +280,7 @@ func >= (a: (Int, Int), b: (Int, Int)) -> Bool { !(a < b) }
 
     func kernel() throws -> KernelImage { try #require(try Self.loaded.get(), "testdata/debian/vmlinuz") }
 
-    /// Invariants of a GNU-ld-linked arm64 RELA table (spec §2.2, §9).
+    /// Invariants of a GNU-ld-linked arm64 RELA table (docs/debian-kernels.md).
     @Test func tableShape() throws {
         let k = try kernel()
         #expect(k.linkBase == 0xffff_8000_0800_0000)

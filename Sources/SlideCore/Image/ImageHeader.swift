@@ -1,4 +1,4 @@
-// The 64-byte arm64 Image header (Documentation/arm64/booting.rst; spec §1.3).
+// The 64-byte arm64 Image header (Documentation/arm64/booting.rst; docs/image.md).
 //
 //   0x00 code0        0x04 code1        0x08 text_offset   0x10 image_size
 //   0x18 flags        0x20 res2         0x28 res3          0x30 res4

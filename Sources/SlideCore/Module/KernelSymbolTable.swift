@@ -1,5 +1,5 @@
 // The kernel's exported symbols, as Linux 6.1 lays out `__ksymtab` with
-// CONFIG_HAVE_ARCH_PREL32_RELOCATIONS (include/linux/export.h, spec §5): 12-byte entries
+// CONFIG_HAVE_ARCH_PREL32_RELOCATIONS (include/linux/export.h, docs/modules.md): 12-byte entries
 // { value_offset, name_offset, namespace_offset }, each a signed 32-bit offset from the field's own
 // address, so the table needs no relocation at boot and stays valid wherever the kernel slides.
 // Entries are sorted by name (the linker script sorts the per-symbol sections), so lookups bisect.

@@ -1,4 +1,4 @@
-// Linking an ET_REL kernel module at a chosen address, as the arm64 module loader does (spec §5).
+// Linking an ET_REL kernel module at a chosen address, as the arm64 module loader does (docs/modules.md).
 //
 // Runs on the host (`slide link-module`) and inside the Slide kernel (modules from the initrd):
 // no Foundation, no hashing collections, typed throws. Two steps, so the kernel can find memory
@@ -117,7 +117,7 @@ public struct ModuleLayout {
 
         // Size first: distinct (symbol, addend) branch targets outside the branch's own section, per region.
         // Erratum 843419: an ADRP whose place could land at 0xff8/0xffc gets its section aligned so it
-        // cannot, or (when that would take more than a page) a veneer slot (spec §5.4).
+        // cannot, or (when that would take more than a page) a veneer slot (docs/modules.md).
         var veneers = [0, 0]
         for (rela, target) in relocationSections {
             guard sections[target].flags.contains(.execinstr) else { continue }

@@ -1,4 +1,4 @@
-// The KASLR model (spec §4.1, §4.2): seed → virtual displacement, exactly as Linux 6.1's
+// The KASLR model (docs/linux-kaslr.md): seed → virtual displacement, exactly as Linux 6.1's
 // kaslr_early_init and head.S compute it, so the host can predict what the kernel does.
 
 public enum KASLR {

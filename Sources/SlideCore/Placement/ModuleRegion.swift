@@ -1,4 +1,4 @@
-// The module region, randomized with the kernel (spec §4.4, Linux 6.1 kaslr.c with
+// The module region, randomized with the kernel (docs/linux-kaslr.md, Linux 6.1 kaslr.c with
 // RANDOMIZE_MODULE_REGION_FULL): a 2 GiB window that always covers the kernel image, so 32-bit
 // PC-relative references between modules and the kernel fit; calls may need PLTs.
 //

@@ -1,5 +1,5 @@
 // RELA tables (gABI `Elf64_Rela`, 24 bytes) and their application, as the arm64 boot code does
-// it (spec §2.1, §2.4): for R_AARCH64_RELATIVE the place is *overwritten* with
+// it (docs/relocations.md): for R_AARCH64_RELATIVE the place is *overwritten* with
 // `addend + displacement`, so application is idempotent and works on the zero-filled places
 // that `--no-apply-dynamic-relocs` leaves in an Image.
 //

@@ -1,4 +1,4 @@
-// RELR: packed relative relocations (gABI SHT_RELR; spec §2.3).
+// RELR: packed relative relocations (gABI SHT_RELR; docs/relocations.md).
 //
 // A table of 64-bit words. An even word is the link address A of a place; it relocates A and
 // sets `next = A + 8`. An odd word is a bitmap: bit j (1...63) relocates `next + (j-1)*8`,

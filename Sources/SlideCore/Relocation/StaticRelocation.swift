@@ -1,4 +1,4 @@
-// The AArch64 static relocations a module loader processes (AAELF64 §5.7; spec §5.5, with the
+// The AArch64 static relocations a module loader processes (AAELF64 §5.7; docs/modules.md, with the
 // Linux module loader's range rules). Value apart from encoding, as lld does:
 //   compute — S + A (ABS), S + A − P (PREL), Page(S + A) − Page(P) (PAGE);
 //   check   — by bit width, signed or unsigned, and alignment;
@@ -192,7 +192,7 @@ public enum A64Fields {
     public static func setMovOpcode(_ w: UInt32, movz: Bool) -> UInt32 { w & ~(3 << 29) | (movz ? 2 << 29 : 0) }
 }
 
-/// Module PLT entries (spec §5.2): 12 bytes that reach any address within ±4 GiB.
+/// Module PLT entries (docs/modules.md): 12 bytes that reach any address within ±4 GiB.
 public enum PLTEntry {
     public static let size = 12
     /// Writes the entry for `target` at `offset` of `section`, whose address is `address`.
