@@ -59,7 +59,7 @@ public struct KASLRPrediction {
 
 public enum KASLRPredictor {
     /// The Linux formulas, oldest first; an Image takes the last whose first version it reaches.
-    public static let formulas: [any LinuxKASLRFormula.Type] = [Linux510KASLR.self, Linux61KASLR.self, Linux69KASLR.self, Linux616KASLR.self]
+    public static var formulas: [any LinuxKASLRFormula.Type] { [Linux510KASLR.self, Linux61KASLR.self, Linux69KASLR.self, Linux616KASLR.self] }
 
     /// (major, minor) from "Linux version 6.12.118+deb13-arm64 …".
     public static func version(_ banner: String) -> (Int, Int)? {

@@ -388,3 +388,16 @@ import Testing
         #expect(missing.status == 1 && missing.stderr.contains("root symbol 'nosuchsym' is not defined in the object"), "\(missing.stderr)")
     }
 }
+
+/// What `make install` puts next to the binary: completion scripts swift-argument-parser generates.
+@Suite struct Installation {
+    @Test(arguments: ["bash", "zsh", "fish"])
+    func completionScriptsAreGenerated(_ shell: String) throws {
+        let r = try slide("--generate-completion-script", shell)
+        #expect(r.status == 0 && r.stdout.contains("symbols") && r.stdout.contains("kaslr"), "\(r.stderr)")
+        if shell == "bash" {
+            let syntax = try run("bash", ["-n"], stdin: Data(r.stdout.utf8))
+            #expect(syntax.status == 0, "\(syntax.stderr)")
+        }
+    }
+}

@@ -123,7 +123,8 @@ struct Fixtures {
         let clang = ["--target=aarch64-linux-gnu", "-c"]
         try must(run("clang", clang + [path("prog.s"), "-o", path("prog.o")]), "clang prog.s")
         try must(run("clang", clang + [path("lib.s"), "-o", path("lib.o")]), "clang lib.s")
-        try must(run("ld.lld", ["-shared", path("lib.o"), "-o", path("lib.so")]), "ld.lld lib.so")
+        // A fixed soname: DT_NEEDED (and so every address after .dynstr) does not depend on the temporary path.
+        try must(run("ld.lld", ["-shared", "-soname", "lib.so", path("lib.o"), "-o", path("lib.so")]), "ld.lld lib.so")
         pieRela = path("prog-rela.pie")
         pieRelr = path("prog-relr.pie")
         pieAndroidRelr = path("prog-android-relr.pie")
