@@ -59,7 +59,7 @@ public enum ImageBuilder {
                         guard !sym.isUndefined else { continue }
                         let name = try elf.name(of: sym, inTable: i)
                         symbols[name] = sym.value
-                        if sym.symbolType == 2 { functions.append((name, sym.value)) } // STT_FUNC
+                        if sym.symbolType == SymbolType.function.rawValue { functions.append((name, sym.value)) }
                         if name == "slide_symtab" { symtabSize = sym.size }
                     }
                 }

@@ -109,7 +109,7 @@ public enum ModuleLinker {
     /// `module M: .rela.text entry 12: .text+0x40: <why>`.
     static func describe(_ f: ModuleLinkFailure, _ layout: ModuleLayout, module: String) throws(SlideError) -> String {
         var symbol = f.symbol < layout.symbolCount ? String(try layout.symbolName(f.symbol)) : "#\(f.symbol)"
-        if symbol.isEmpty, f.symbol < layout.symbolCount, case let sym = try layout.symbol(f.symbol), sym.symbolType == 3 { // STT_SECTION
+        if symbol.isEmpty, f.symbol < layout.symbolCount, case let sym = try layout.symbol(f.symbol), sym.symbolType == SymbolType.section.rawValue {
             symbol = "section " + String(try layout.sectionName(Int(sym.sectionIndex)))
         }
         let why: String

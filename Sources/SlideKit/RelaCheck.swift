@@ -76,7 +76,7 @@ public enum RelaCheck {
                         guard Int(r.symbol) < symbols.count else { continue }
                         let sym = symbols[Int(r.symbol)]
                         let target = Int(sym.sectionIndex)
-                        if allocatedData && r.type == .abs64 && sym.sectionIndex != 0xfff1 {
+                        if allocatedData && r.type == .abs64 && sym.sectionIndex != SectionIndex.absolute {
                             var chain: [String] = []
                             var c = s
                             while c >= 0 { chain.append(names[c]); c = from[c] ?? -1 }

@@ -240,7 +240,7 @@ public struct Symbol: Equatable {
 
     public var binding: UInt8 { info >> 4 }
     public var symbolType: UInt8 { info & 0xf }
-    public var isUndefined: Bool { sectionIndex == 0 }
+    public var isUndefined: Bool { sectionIndex == SectionIndex.undefined }
 }
 
 /// A dynamic section entry (`Elf64_Dyn`).

@@ -165,7 +165,7 @@ public struct ModuleLayout {
         // Common symbols: at the end of the core's writable part.
         for j in 0..<symbolCount {
             let sym = try symbol(j)
-            guard sym.sectionIndex == 0xfff2 else { continue }
+            guard sym.sectionIndex == SectionIndex.common else { continue }
             let a = max(sym.value, 1)
             guard a.nonzeroBitCount == 1, a <= 1 << 20 else { throw .invalid("common symbol alignment", value: a) }
             guard sym.size <= 1 << 30 else { throw .outOfRange("common symbol size", value: sym.size, low: 0, high: 1 << 30) }
@@ -209,12 +209,12 @@ public struct ModuleLayout {
     public func value<R: ModuleSymbolResolver>(ofSymbol j: Int, bases: (core: UInt64, initial: UInt64), resolver: R) throws(SlideError) -> UInt64? {
         let sym = try symbol(j)
         switch sym.sectionIndex {
-        case 0:
+        case SectionIndex.undefined:
             if sym.nameOffset == 0 { return 0 }
             if let v = resolver.address(of: try symbolName(j)) { return v }
-            return sym.binding == 2 ? 0 : nil // STB_WEAK
-        case 0xfff1: return sym.value
-        case 0xfff2:
+            return sym.binding == SymbolBinding.weak.rawValue ? 0 : nil
+        case SectionIndex.absolute: return sym.value
+        case SectionIndex.common:
             var lo = 0, hi = commons.count
             while lo < hi { let mid = (lo + hi) / 2; if commons[mid].symbol < j { lo = mid + 1 } else { hi = mid } }
             return lo < commons.count && commons[lo].symbol == j ? bases.core &+ commons[lo].offset : nil
@@ -228,7 +228,7 @@ public struct ModuleLayout {
     public func definedSymbol(named name: StaticString, bases: (core: UInt64, initial: UInt64)) throws(SlideError) -> UInt64? {
         for j in 1..<max(symbolCount, 1) {
             let sym = try symbol(j)
-            guard sym.sectionIndex != 0, sym.sectionIndex < 0xff00, try symbolName(j).equals(name) else { continue }
+            guard sym.sectionIndex != SectionIndex.undefined, sym.sectionIndex < SectionIndex.lowReserve, try symbolName(j).equals(name) else { continue }
             return address(ofSection: Int(sym.sectionIndex), bases: bases).map { $0 &+ sym.value }
         }
         return nil

@@ -10,6 +10,8 @@ public struct RelocationType: RawRepresentable, Sendable, Equatable, Hashable, C
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 
     public static let none = RelocationType(rawValue: 0)
+    /// 256: the other code AAELF64's relocation table gives R_AARCH64_NONE (§5.7.2); the boot code skips it too.
+    public static let noneAlias = RelocationType(rawValue: 256)
     public static let abs64 = RelocationType(rawValue: 0x101)
     public static let abs32 = RelocationType(rawValue: 0x102)
     public static let abs16 = RelocationType(rawValue: 0x103)

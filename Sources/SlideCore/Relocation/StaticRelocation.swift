@@ -38,11 +38,15 @@ public enum RelocationOperation { case abs, prel, page, none }
 public enum StaticRelocation {
     /// The operation of each supported type, or nil when unsupported.
     public static func operation(_ t: RelocationType) -> RelocationOperation? {
-        switch t.rawValue {
-        case 0, 256: RelocationOperation.none
-        case 0x101, 0x102, 0x103, 0x107...0x110, 0x115, 0x116, 0x11c...0x11e, 0x12b: .abs
-        case 0x104...0x106, 0x111, 0x112, 0x117, 0x118, 0x11a, 0x11b, 0x11f...0x125: .prel
-        case 0x113, 0x114: .page
+        switch t {
+        case .none, .noneAlias: RelocationOperation.none
+        case .abs64, .abs32, .abs16,
+             .movwUabsG0, .movwUabsG0Nc, .movwUabsG1, .movwUabsG1Nc, .movwUabsG2, .movwUabsG2Nc, .movwUabsG3,
+             .movwSabsG0, .movwSabsG1, .movwSabsG2,
+             .addAbsLo12Nc, .ldst8AbsLo12Nc, .ldst16AbsLo12Nc, .ldst32AbsLo12Nc, .ldst64AbsLo12Nc, .ldst128AbsLo12Nc: .abs
+        case .prel64, .prel32, .prel16, .ldPrelLo19, .adrPrelLo21, .tstbr14, .condbr19, .jump26, .call26,
+             .movwPrelG0, .movwPrelG0Nc, .movwPrelG1, .movwPrelG1Nc, .movwPrelG2, .movwPrelG2Nc, .movwPrelG3: .prel
+        case .adrPrelPgHi21, .adrPrelPgHi21Nc: .page
         default: nil
         }
     }
