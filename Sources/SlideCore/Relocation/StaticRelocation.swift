@@ -2,35 +2,9 @@
 // Linux module loader's range rules). Value apart from encoding, as lld does:
 //   compute — S + A (ABS), S + A − P (PREL), Page(S + A) − Page(P) (PAGE);
 //   check   — by bit width, signed or unsigned, and alignment;
-//   encode  — named field writers below, each with its decoder for round trips.
+//   encode  — the named field writers of A64Fields.swift, each with its decoder for round trips.
 // Errors are values (no allocation) and print as lld's do:
 //   relocation R_AARCH64_CALL26 at 0xffff800012345678 out of range: 0x8000004 is not in [-0x8000000, 0x7ffffff]
-
-/// Why a static relocation could not be applied.
-public struct RelocationError: Error, Equatable, CustomStringConvertible {
-    public enum Kind: Equatable, Sendable { case outOfRange, misaligned, unsupported, placeOutside }
-    public var kind: Kind
-    public var type: RelocationType
-    public var place: UInt64
-    public var value: Int64 = 0
-    public var low: Int64 = 0
-    public var high: Int64 = 0
-
-    public var description: String {
-        // Built from StaticString pieces: the kernel prints these too (see Text.swift).
-        let t = TextPiece(type.description)
-        switch kind {
-        case .outOfRange:
-            return text("relocation ", t, " at ", .hex(place), " out of range: ", .hex(signed: value), " is not in [", .hex(signed: low), ", ", .hex(signed: high), "]")
-        case .misaligned:
-            return text("relocation ", t, " at ", .hex(place), ": improper alignment for relocation: ", .hex(signed: value), " is not ", .number(high), "-byte aligned")
-        case .unsupported:
-            return text("unsupported relocation ", t, " at ", .hex(place))
-        case .placeOutside:
-            return text("relocation ", t, " at ", .hex(place), " lies outside its section")
-        }
-    }
-}
 
 /// How a relocation computes its value.
 public enum RelocationOperation { case abs, prel, page, none }
@@ -140,84 +114,5 @@ public enum StaticRelocation {
                 put(A64Fields.setImm16(word(), UInt64(bitPattern: shifted)))
             }
         }
-    }
-}
-
-/// The MOVW relocation family: which 16 bits, signed (MOVZ/MOVN selection) or not, checked or not.
-enum MovWide {
-    static func kind(_ t: RelocationType) -> (lsb: Int, signed: Bool, checked: Bool)? {
-        switch t {
-        case .movwUabsG0: (0, false, true)
-        case .movwUabsG0Nc: (0, false, false)
-        case .movwUabsG1: (16, false, true)
-        case .movwUabsG1Nc: (16, false, false)
-        case .movwUabsG2: (32, false, true)
-        case .movwUabsG2Nc: (32, false, false)
-        case .movwUabsG3: (48, false, false)
-        case .movwSabsG0: (0, true, true)
-        case .movwSabsG1: (16, true, true)
-        case .movwSabsG2: (32, true, true)
-        case .movwPrelG0: (0, true, true)
-        case .movwPrelG0Nc: (0, false, false)
-        case .movwPrelG1: (16, true, true)
-        case .movwPrelG1Nc: (16, false, false)
-        case .movwPrelG2: (32, true, true)
-        case .movwPrelG2Nc: (32, false, false)
-        case .movwPrelG3: (48, true, false)
-        default: nil
-        }
-    }
-}
-
-/// Named A64 immediate-field writers, each with its reader (Arm ARM C4.1).
-public enum A64Fields {
-    /// B/BL imm26, bits 25:0.
-    public static func setImm26(_ w: UInt32, _ imm: UInt64) -> UInt32 { w & ~0x03ff_ffff | UInt32(truncatingIfNeeded: imm) & 0x03ff_ffff }
-    public static func imm26(_ w: UInt32) -> Int64 { (Int64(w & 0x03ff_ffff) << 38) >> 38 }
-    /// B.cond / CBZ / LDR literal imm19, bits 23:5.
-    public static func setImm19(_ w: UInt32, _ imm: UInt64) -> UInt32 { w & ~(0x7ffff << 5) | (UInt32(truncatingIfNeeded: imm) & 0x7ffff) << 5 }
-    public static func imm19(_ w: UInt32) -> Int64 { (Int64((w >> 5) & 0x7ffff) << 45) >> 45 }
-    /// TBZ/TBNZ imm14, bits 18:5.
-    public static func setImm14(_ w: UInt32, _ imm: UInt64) -> UInt32 { w & ~(0x3fff << 5) | (UInt32(truncatingIfNeeded: imm) & 0x3fff) << 5 }
-    public static func imm14(_ w: UInt32) -> Int64 { (Int64((w >> 5) & 0x3fff) << 50) >> 50 }
-    /// ADR/ADRP: immlo (2 bits) at 30:29, immhi (19 bits) at 23:5.
-    public static func setAdrImm(_ w: UInt32, _ imm: UInt64) -> UInt32 {
-        let i = UInt32(truncatingIfNeeded: imm) & 0x1f_ffff
-        return w & ~(3 << 29 | 0x7ffff << 5) | (i & 3) << 29 | (i >> 2) << 5
-    }
-    public static func adrImm(_ w: UInt32) -> Int64 { (Int64(((w >> 5) & 0x7ffff) << 2 | (w >> 29) & 3) << 43) >> 43 }
-    /// ADD/LDR/STR imm12, bits 21:10.
-    public static func setImm12(_ w: UInt32, _ imm: UInt64) -> UInt32 { w & ~(0xfff << 10) | (UInt32(truncatingIfNeeded: imm) & 0xfff) << 10 }
-    public static func imm12(_ w: UInt32) -> UInt64 { UInt64((w >> 10) & 0xfff) }
-    /// MOVZ/MOVN/MOVK imm16, bits 20:5.
-    public static func setImm16(_ w: UInt32, _ imm: UInt64) -> UInt32 { w & ~(0xffff << 5) | (UInt32(truncatingIfNeeded: imm) & 0xffff) << 5 }
-    public static func imm16(_ w: UInt32) -> UInt64 { UInt64((w >> 5) & 0xffff) }
-    /// Bits 30:29: MOVZ (0b10) or MOVN (0b00).
-    public static func setMovOpcode(_ w: UInt32, movz: Bool) -> UInt32 { w & ~(3 << 29) | (movz ? 2 << 29 : 0) }
-}
-
-/// Module PLT entries (docs/modules.md): 12 bytes that reach any address within ±4 GiB.
-public enum PLTEntry {
-    public static let size = 12
-    /// Writes the entry for `target` at `offset` of `section`, whose address is `address`.
-    public static func write(target: UInt64, to section: MutableByteView, offset: Int, address: UInt64) throws(RelocationError) {
-        guard section.contains(offset: offset, size: size) else { throw RelocationError(kind: .placeOutside, type: .call26, place: address) }
-        let delta = Int64(bitPattern: (target & ~0xfff) &- (address & ~0xfff)) >> 12
-        guard delta >= -(1 << 20) && delta < 1 << 20 else {
-            throw RelocationError(kind: .outOfRange, type: .adrPrelPgHi21, place: address, value: delta << 12, low: -(1 << 32), high: (1 << 32) - 1)
-        }
-        let words: [UInt32] = [
-            A64Fields.setAdrImm(0x9000_0010, UInt64(bitPattern: delta)),   // adrp x16, page(target)
-            A64Fields.setImm12(0x9100_0210, target & 0xfff),                // add  x16, x16, #lo12(target)
-            0xd61f_0200,                                                    // br   x16
-        ]
-        for (i, w) in words.enumerated() { section.base!.storeBytes(of: w.littleEndian, toByteOffset: offset + 4 * i, as: UInt32.self) }
-    }
-
-    /// The target an entry at `address` branches to, or nil when the bytes are not a PLT entry.
-    public static func target(of section: ByteView, offset: Int, address: UInt64) -> UInt64? {
-        guard let a = try? section.u32(at: offset), let b = try? section.u32(at: offset + 4), let c = try? section.u32(at: offset + 8),
-              a & 0x9f00_001f == 0x9000_0010, b & 0xffc0_03ff == 0x9100_0210, c == 0xd61f_0200 else { return nil }
-        return (address & ~0xfff) &+ UInt64(bitPattern: A64Fields.adrImm(a) << 12) &+ A64Fields.imm12(b)
     }
 }

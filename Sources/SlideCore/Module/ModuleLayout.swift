@@ -1,0 +1,182 @@
+// Linking an ET_REL kernel module at a chosen address, as the arm64 module loader does (docs/modules.md).
+//
+// Runs on the host (`slide link-module`) and inside the Slide kernel (modules from the initrd):
+// no Foundation, no hashing collections, typed throws. Two steps, so the kernel can find memory
+// between them:
+//   1. `ModuleLayout(elf)` sizes everything: allocated sections go into a core and an init region
+//      (names starting ".init"), each region executable → read-only → writable with the three parts
+//      page-aligned (so the kernel can map them RX / R / RW), common symbols at the end of the core;
+//      PLT slots are counted before they are reserved (distinct symbol+addend per region, sorted).
+//   2. `link` copies the sections into the caller's buffers, resolves symbols (defined, section,
+//      absolute, common, undefined through a resolver, weak undefined = 0) and applies every
+//      SHT_RELA section that targets an allocated section with SlideCore's static relocations;
+//      a CALL26/JUMP26 that cannot reach goes through a 12-byte PLT veneer of its region, emitted
+//      only then and shared by every branch to the same symbol+addend.
+
+/// Resolves a module's undefined symbols: the kernel's symbol table, a System.map, synthetic addresses.
+public protocol ModuleSymbolResolver {
+    /// The address of `name` (its bytes, no NUL), or nil when it is unknown.
+    func address(of name: ByteView) -> UInt64?
+}
+
+/// One relocation that could not be applied.
+public struct ModuleLinkFailure: Error, Equatable {
+    public enum Reason: Equatable, Sendable {
+        case undefinedSymbol, unsupportedType, placeOutsideSection, pltExhausted, noPLT, veneerOutOfReach
+        case relocation(RelocationError)
+        case throughPLT(RelocationError)
+    }
+    public var reason: Reason
+    /// The SHT_RELA section, the entry in it, the section it applies to.
+    public var relaSection: Int, entry: Int, targetSection: Int
+    /// r_offset, the type and the symbol index of the entry.
+    public var offset: UInt64, type: RelocationType, symbol: Int
+}
+
+/// A PLT key: the branch target as symbol + addend (Linux `count_plts` sorts and deduplicates these).
+struct PLTKey: Comparable {
+    var symbol: UInt32, addend: Int64
+    static func < (a: PLTKey, b: PLTKey) -> Bool { a.symbol != b.symbol ? a.symbol < b.symbol : a.addend < b.addend }
+}
+
+public struct ModuleLayout {
+    public static let core = 0, initial = 1
+    static let page: UInt64 = 4096
+    public static let maximumSize: UInt64 = 128 << 20
+
+    public let elf: ELFFile
+    public let fixCortexA53843419: Bool
+    /// The symbol table section and its number of entries.
+    public let symtab: Int, symbolCount: Int
+    /// The section headers, the symbol table's entries and its string table.
+    public let sections: [SectionHeader]
+    let symbolBytes: ByteView, symbolStrings: ByteView
+    /// Per section: its region (`core`, `initial`, or -1 = not loaded), offset in the region, size there.
+    public private(set) var region: [Int]
+    public private(set) var offset: [UInt64]
+    public private(set) var size: [UInt64]
+    /// Per region: where the read-only part starts, where the writable part starts, the total size
+    /// (all multiples of 4 KiB).
+    public private(set) var readOnlyStart: [UInt64] = [0, 0], writableStart: [UInt64] = [0, 0], regionSize: [UInt64] = [0, 0]
+    /// Per region: the `.plt` / `.init.plt` section (-1 = none) and the slots reserved in it.
+    public private(set) var pltSection: [Int] = [-1, -1], pltReserved: [Int] = [0, 0]
+    /// The SHT_RELA sections that apply to loaded sections: (relocation section, target section).
+    public private(set) var relocationSections: [(rela: Int, target: Int)] = []
+    /// Common symbols and their core offsets, in symbol order.
+    var commons: [(symbol: Int, offset: UInt64)] = []
+    /// Per region: the sorted distinct branch targets that may need a PLT slot.
+    var pltKeys: [[PLTKey]] = [[], []]
+
+    public init(_ elf: ELFFile, fixCortexA53843419: Bool = false) throws(SlideError) {
+        self.elf = elf
+        self.fixCortexA53843419 = fixCortexA53843419
+        guard elf.header.type == .rel else { throw .invalid("ELF type (a module is ET_REL)", value: UInt64(elf.header.type.rawValue)) }
+        guard elf.header.machine == ELFMachine.aarch64 else { throw .unsupported("ELF machine (only EM_AARCH64)", value: UInt64(elf.header.machine)) }
+        let n = elf.sectionCount
+        var symtab = -1
+        var sections: [SectionHeader] = []
+        for i in 0..<n {
+            sections.append(try elf.section(i))
+            if sections[i].type == .symtab { symtab = i }
+        }
+        guard symtab >= 0 else { throw .invalid("module without SHT_SYMTAB; sections", value: UInt64(n)) }
+        self.sections = sections
+        self.symtab = symtab
+        symbolCount = try elf.entryCount(of: sections[symtab], entrySize: Symbol.size, "SYMTAB sh_entsize")
+        symbolBytes = try elf.contents(of: sections[symtab])
+        symbolStrings = try elf.contents(of: try elf.section(Int(sections[symtab].link)))
+        region = [Int](repeating: -1, count: n)
+        offset = [UInt64](repeating: 0, count: n)
+        size = [UInt64](repeating: 0, count: n)
+
+        var alignment = [UInt64](repeating: 1, count: n)
+        // The part of its region each section goes to: 0 executable, 1 read-only, 2 writable.
+        var kind = [Int](repeating: 1, count: n)
+        for i in 0..<n {
+            let s = sections[i]
+            guard s.flags.contains(.alloc) else { continue }
+            let name = try sectionName(i)
+            region[i] = name.hasPrefix(".init") ? Self.initial : Self.core
+            size[i] = s.size
+            alignment[i] = max(s.addressAlignment, name.hasSuffix("plt") ? 64 : 1)
+            kind[i] = s.flags.contains(.execinstr) ? 0 : s.flags.contains(.write) ? 2 : 1
+            // The PLT placeholders are executable whatever their flags (module.lds makes them "a"; Linux's
+            // module_frob_arch_sections sets SHF_EXECINSTR).
+            if name.equals(".plt") { pltSection[Self.core] = i; kind[i] = 0 }
+            if name.equals(".init.plt") { pltSection[Self.initial] = i; kind[i] = 0 }
+            if name.equals(".text.ftrace_trampoline") { size[i] = 2 * UInt64(PLTEntry.size) }
+        }
+        for i in 0..<n {
+            let s = sections[i]
+            guard s.type == .rela else { continue }
+            let target = Int(s.info)
+            guard target > 0, target < n, region[target] >= 0 else { continue }
+            _ = try elf.entryCount(of: s, entrySize: RelaEntry.size, "RELA sh_entsize")
+            relocationSections.append((i, target))
+        }
+
+        // Size first: distinct (symbol, addend) branch targets outside the branch's own section, per region.
+        // Erratum 843419: an ADRP whose place could land at 0xff8/0xffc gets its section aligned so it
+        // cannot, or (when that would take more than a page) a veneer slot (docs/modules.md).
+        var veneers = [0, 0]
+        for (rela, target) in relocationSections {
+            guard sections[target].flags.contains(.execinstr) else { continue }
+            let table = try relaTable(rela)
+            let r = region[target]
+            for k in 0..<table.count {
+                let e = table[k]
+                if StaticRelocation.isBranch26(e.type), Int(e.symbol) < symbolCount {
+                    if Int(try symbol(Int(e.symbol)).sectionIndex) != target { pltKeys[r].append(PLTKey(symbol: e.symbol, addend: e.addend)) }
+                }
+                if fixCortexA53843419 && (e.type == .adrPrelPgHi21 || e.type == .adrPrelPgHi21Nc) {
+                    let minAlign: UInt64 = 2 << UInt64((~(e.offset | 7)).trailingZeroBitCount)
+                    if minAlign > Self.page { veneers[r] += 1 } else { alignment[target] = max(alignment[target], minAlign) }
+                }
+            }
+        }
+        for r in 0..<2 {
+            pltKeys[r].sort()
+            var unique: [PLTKey] = []
+            for key in pltKeys[r] where unique.last != key { unique.append(key) }
+            pltKeys[r] = unique
+            // With the erratum fix a slot may be skipped per page of PLT (an entry's own ADRP at 0xff8/0xffc).
+            let n = unique.count + veneers[r]
+            pltReserved[r] = fixCortexA53843419 ? n + (n + 340) / 341 : n
+            if pltSection[r] >= 0 { size[pltSection[r]] = UInt64(pltReserved[r] + 1) * UInt64(PLTEntry.size) }
+        }
+
+        // Layout: per region, executable sections, then read-only, then writable, the parts page-aligned.
+        var end: [UInt64] = [0, 0]
+        for part in 0..<3 {
+            for r in 0..<2 {
+                end[r] = Self.align(end[r], Self.page)
+                if part == 1 { readOnlyStart[r] = end[r] }
+                if part == 2 { writableStart[r] = end[r] }
+            }
+            for i in 0..<n where region[i] >= 0 && kind[i] == part {
+                let a = alignment[i]
+                guard a.nonzeroBitCount == 1, a <= 1 << 20 else { throw .invalid("sh_addralign", value: a) }
+                guard size[i] <= 1 << 30 else { throw .outOfRange("section size", value: size[i], low: 0, high: 1 << 30) }
+                let r = region[i]
+                offset[i] = Self.align(end[r], a)
+                end[r] = offset[i] + size[i]
+            }
+        }
+        // Common symbols: at the end of the core's writable part.
+        for j in 0..<symbolCount {
+            let sym = try symbol(j)
+            guard sym.sectionIndex == SectionIndex.common else { continue }
+            let a = max(sym.value, 1)
+            guard a.nonzeroBitCount == 1, a <= 1 << 20 else { throw .invalid("common symbol alignment", value: a) }
+            guard sym.size <= 1 << 30 else { throw .outOfRange("common symbol size", value: sym.size, low: 0, high: 1 << 30) }
+            let at = Self.align(end[Self.core], a)
+            commons.append((j, at))
+            end[Self.core] = at + sym.size
+        }
+        for r in 0..<2 { regionSize[r] = Self.align(end[r], Self.page) }
+        // No module can be larger than the module area (MODULES_VSIZE, 128 MiB): a hostile size allocates nothing.
+        guard regionSize[0] + regionSize[1] <= Self.maximumSize else {
+            throw .outOfRange("module size", value: regionSize[0] + regionSize[1], low: 0, high: Self.maximumSize)
+        }
+    }
+}
