@@ -47,8 +47,7 @@ public enum ImageELF {
     /// the boundary symbols `symbols` names (link-time addresses, image at `linkBase`).
     public static func regions(symbols: [KernelSymbol], linkBase: UInt64, dataSize: Int, memorySize: UInt64) -> [Region] {
         let data = UInt64(dataSize), memory = max(memorySize, data)
-        var firstAddress: [String: UInt64] = [:]
-        for s in symbols where firstAddress[s.name] == nil { firstAddress[s.name] = s.address }
+        let firstAddress = KernelSymbols.addresses(symbols)
         // The boundaries inside the image, in address order (ties keep the table's order).
         var marks: [(offset: UInt64, section: String, kind: Region.Kind)] = []
         // Without `_sdata` (kallsyms of text only) the span after init text runs on through .data.

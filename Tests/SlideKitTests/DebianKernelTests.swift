@@ -153,8 +153,6 @@ struct DebianKernels {
         #expect((doc["disagreements"] as? [Any])?.isEmpty == true)
     }
 
-    /// A truncated Image (the last 4 KiB of its data cut off) is flagged: inspect warns in one
-    /// stderr line (and shows it), verify fails with one error line naming it.
     /// kallsyms as a witness: with KALLSYMS_ALL (6.12+) it names the tables, and the names give
     /// the code recognizers' bounds; kernels that list text symbols only (5.10, 6.1) name none.
     /// Moving a table by one entry makes the witness disagree.
@@ -181,6 +179,8 @@ struct DebianKernels {
         #expect(inspect.stdout.contains("  kallsyms-symbols: RELA \(hex(UInt64(rela.imageOffset)))+\(hex(UInt64(rela.size))), RELR"))
     }
 
+    /// A truncated Image (the last 4 KiB of its data cut off) is flagged: inspect warns in one
+    /// stderr line (and shows it), verify fails with one error line naming it.
     @Test(arguments: DebianSuite.present.prefix(1))
     func truncatedImageIsFlagged(_ s: DebianSuite) throws {
         let k = try kernel(s)

@@ -18,9 +18,16 @@ public enum ModuleRegion {
     /// module_alloc_base for a kernel whose `_stext`, `_etext` and `_end` are at these run-time VAs.
     public static func base(randomized: Bool, fraction: UInt64, stext: UInt64, etext: UInt64, end: UInt64) -> UInt64 {
         guard randomized else { return etext &- (128 << 20) } // the kernel's own 128 MiB below _etext
+        return fullWindowBase(stext: stext, end: end, modulesVaddr: modulesVaddr, fraction: fraction)
+    }
+
+    /// Linux's RANDOMIZE_MODULE_REGION_FULL base (arch/arm64/kernel/kaslr.c, 5.10 and 6.1): the
+    /// 2 GiB window's start, max(_end - 2 GiB, MODULES_VADDR), moved up by the 21-bit `fraction` of
+    /// the room the image leaves in it, page-aligned. The Slide kernel and SlideCore's 5.10 and
+    /// 6.1 models (LinuxKASLR.FullModuleWindow) share it.
+    public static func fullWindowBase(stext: UInt64, end: UInt64, modulesVaddr: UInt64, fraction: UInt64) -> UInt64 {
         let range = window &- (end &- stext)
-        let low = max(end &- window, modulesVaddr)
-        return (low &+ ((range &* fraction) >> 21)) & ~0xfff
+        return (max(end &- window, modulesVaddr) &+ ((range &* fraction) >> 21)) & ~0xfff
     }
 
     /// Where a module of `size` bytes goes when the next free module address is `cursor`: there,

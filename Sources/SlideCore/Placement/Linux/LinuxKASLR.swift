@@ -149,15 +149,15 @@ public enum LinuxKASLR {
         return offset.adding(i.linkBase &+ e &- (128 << 20))
     }
 
-    /// The 5.10/6.1 module region with RANDOMIZE_MODULE_REGION_FULL (arch/arm64/kernel/kaslr.c):
-    /// base = max(_end - 2 GiB, MODULES_VADDR) + ⌊(2 GiB - (_end - _stext)) · fraction / 2^21⌋, page-aligned.
+    /// The 5.10/6.1 module region with RANDOMIZE_MODULE_REGION_FULL (ModuleRegion.fullWindowBase),
+    /// for an image whose `_text` is at a given address.
     struct FullModuleWindow {
         let i: LinuxKASLRInputs
         let modulesVaddr: UInt64
-        var range: UInt64 { (2 << 30) - (i.imageSize - i.stextOffset) }
+        var range: UInt64 { ModuleRegion.window &- (i.imageSize &- i.stextOffset) }
         /// For `_text` at `text` and a 21-bit `fraction`.
         func base(text: UInt64, fraction: UInt64) -> UInt64 {
-            (max(text &+ i.imageSize &- (2 << 30), modulesVaddr) &+ ((range &* fraction) >> 21)) & ~0xfff
+            ModuleRegion.fullWindowBase(stext: text &+ i.stextOffset, end: text &+ i.imageSize, modulesVaddr: modulesVaddr, fraction: fraction)
         }
         /// The distinct page-aligned bases over every fraction.
         var values: UInt64 { ((range &* 0x1f_ffff) >> 21) >> 12 + 1 }
