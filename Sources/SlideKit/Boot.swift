@@ -48,6 +48,17 @@ public struct BootResult {
     public func value(_ key: String) -> String? { report.last { $0.0 == key }?.1 }
     /// What a Linux kernel printed about its layout (nil for a Slide kernel).
     public var linux: LinuxBootReport?
+    /// The QEMU CPU model the boot ran on (--cpu, or the default for the Image's page size).
+    public var cpu: String
+
+    /// `boot --json` of a Slide kernel: its exit and its `slide: key=value` report.
+    public func document(image: String, loader: BootOptions.Loader) -> JSON {
+        .object([
+            ("schema", .string(jsonSchemaVersion)), ("image", .string(image)), ("loader", .string(loader.rawValue)),
+            ("cpu", .string(cpu)), ("status", .int(Int(status))), ("timed_out", .bool(timedOut)),
+            ("report", .object(report.map { ($0.0, .string($0.1)) })),
+        ])
+    }
 }
 
 /// The layout lines Linux prints when it panics (arch/arm64/kernel/setup.c, dump_kernel_offset,
@@ -113,6 +124,10 @@ public enum Booter {
         defer { try? FileManager.default.removeItem(at: dir) }
         let cpu = o.cpu ?? (header.flags.pageSize.bytes == 16384 ? "max" : "cortex-a57")
         let linux = k.banner != nil
+        // A Linux boot is judged against `slide kaslr`, which knows the CPUs in QEMUCPU.all only.
+        if linux && QEMUCPU.named(cpu) == nil {
+            throw SlideKitError(imagePath, "--cpu '\(cpu)': slide kaslr has no model of this CPU, so the boot could not be checked; use one of: \(QEMUCPU.names)")
+        }
         let machine = ["-M", "virt,dtb-randomness=off", "-cpu", cpu, "-m", "\(o.memoryMiB)M", "-smp", "\(o.smp)"]
 
         // The DTB: QEMU's own for this machine, patched.
@@ -189,7 +204,7 @@ public enum Booter {
             return (String(line[line.index(line.startIndex, offsetBy: 7)..<eq]), String(line[line.index(after: eq)...]))
         }
         return BootResult(output: r.output, status: r.status, timedOut: r.timedOut, report: report,
-                          linux: linux ? LinuxBootReport(r.output) : nil)
+                          linux: linux ? LinuxBootReport(r.output) : nil, cpu: cpu)
     }
 
     /// The command line. Linux gets its console on the PL011 and `panic=-1`, so a boot with no

@@ -29,12 +29,22 @@ public struct BuildResult {
     public var sealed: Bool
     public var extableEntries: Int
     public var notes: [String]
+
+    /// `mkimage --json`: what was built from `file` and written to `output`.
+    public func document(file: String, output: String) -> JSON {
+        .object([
+            ("schema", .string(jsonSchemaVersion)), ("file", .string(file)), ("output", .string(output)),
+            ("image_bytes", .int(image.count)), ("image_size", .hex(memorySize)), ("rela_entries", .int(relaEntries)),
+            ("relr_words", .int(relrWords)), ("relr_places", .int(relrPlaces)), ("relr_saved_bytes", .int(bytesSavedByRelr)),
+            ("sealed", .bool(sealed)), ("extable_entries", .int(extableEntries)), ("notes", .array(notes.map { .string($0) })),
+        ])
+    }
 }
 
 public enum ImageBuilder {
     public static func build(_ path: String, _ options: BuildOptions) throws(SlideKitError) -> BuildResult {
         let bytes = try Files.read(path)
-        guard bytes.starts(with: [0x7f, 0x45, 0x4c, 0x46]) else { throw SlideKitError(path, "not an ELF file: mkimage takes the linked kernel ELF") }
+        guard case .elf = FileKind(bytes) else { throw SlideKitError(path, "not an ELF file: mkimage takes the linked kernel ELF") }
         let k = try KernelImage.load(bytes: bytes, path: path)
         var notes: [String] = []
         func refuse(_ why: String) -> SlideKitError { SlideKitError(path, why) }

@@ -311,4 +311,15 @@ extension KASLRPrediction {
         }
         return rows
     }
+
+    /// `boot --json` of a Linux Image: each printed line beside this prediction.
+    public func bootDocument(image: String, boot: LinuxBootReport, cpu: String, seed: UInt64) -> JSON {
+        let rows = compare(boot)
+        return .object([
+            ("schema", .string(jsonSchemaVersion)), ("image", .string(image)), ("kernel", .string(boot.version ?? "")), ("version", .string(version ?? "")),
+            ("cpu", .string(cpu)), ("seed", .hex(seed)), ("model", .string(model)), ("agree", .bool(rows.allSatisfy(\.agree))),
+            ("lines", .array(rows.map { .object([("what", .string($0.what)), ("predicted", .string($0.predicted)),
+                                                 ("printed", .string($0.printed)), ("agree", .bool($0.agree))]) })),
+        ])
+    }
 }

@@ -108,13 +108,12 @@ public struct KernelImage {
                             linkBase: UInt64? = nil) throws(SlideKitError) -> KernelImage {
         guard !raw.isEmpty else { throw SlideKitError(path, "file is empty") }
         let (bytes, chain) = try Containers.unpack(raw, path: path)
-        if bytes.count >= 4, bytes[0] == 0x7f, bytes[1] == 0x45, bytes[2] == 0x4c, bytes[3] == 0x46 {
-            return try fromELF(bytes, path: path, containers: chain, linkBaseOverride: linkBase)
-        }
-        let isImage = bytes.withUnsafeBytes { ImageHeader.isPresent(in: ByteView($0)) }
-        guard isImage else {
+        switch FileKind(bytes) {
+        case .elf: return try fromELF(bytes, path: path, containers: chain, linkBaseOverride: linkBase)
+        case .image: break
+        default:
             let what = bytes.count < 64 ? "too short to be a kernel (\(bytes.count) bytes)"
-                : "not an ELF file, arm64 Image, gzip stream or EFI zboot image (no \"ARM\\x64\" magic at 0x38)"
+                : "not \(FileKind.formats) (no \"ARM\\x64\" magic at 0x38)"
             throw SlideKitError(path, what)
         }
         return try fromImage(bytes, path: path, containers: chain, discovery: discovery, linkBaseOverride: linkBase)

@@ -16,7 +16,8 @@ public enum ModuleReport {
         return out
     }
 
-    public static func json(_ m: LinkedModule) -> JSON {
+    /// `written`: the files the command wrote (path, bytes), listed as `outputs`.
+    public static func json(_ m: LinkedModule, written: [(String, Int)] = []) -> JSON {
         .object([
             ("schema", .string(jsonSchemaVersion)), ("module", .string(m.name)),
             ("core", .object([("address", .hex(m.coreBase)), ("size", .int(m.core.count))])),
@@ -27,6 +28,7 @@ public enum ModuleReport {
             ("plt", .object([("core_reserved", .int(m.pltReserved.core)), ("core_used", .int(m.pltUsed.core)),
                              ("init_reserved", .int(m.pltReserved.initial)), ("init_used", .int(m.pltUsed.initial))])),
             ("failures", .array(m.failures.map { .string($0) })),
+            ("outputs", .array(written.map { .object([("path", .string($0.0)), ("bytes", .int($0.1))]) })),
         ])
     }
 }

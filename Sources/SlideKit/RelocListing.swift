@@ -142,7 +142,8 @@ public enum RelocListing {
                             if let n = r.symbolName { e.append(("symbol_name", .string(n))) }
                             if let v = r.symbolValue { e.append(("symbol_value", .hex(v))) }
                         }
-                        if let a = r.addend { e.append(("addend", .string(hex(signed: a)))) }
+                        // Unsigned 64-bit hex, like every address in the documents (a RELATIVE addend is one).
+                        if let a = r.addend { e.append(("addend", .hex(UInt64(bitPattern: a)))) }
                         return .object(e)
                     })))
                 }

@@ -11,6 +11,18 @@ public struct RelocateResult {
     public var relrPlaces: Int
     public var displacement: UInt64
     public var runtimeBase: UInt64
+
+    /// `relocate --json`. `signature`: none, stale or stripped; `elfSymbols` for `--format elf`.
+    public func document(file: String, output: String, format: String, linkBase: UInt64, signature: String, elfSymbols: Int?) -> JSON {
+        .object([
+            ("schema", .string(jsonSchemaVersion)), ("file", .string(file)), ("output", .string(output)),
+            ("format", .string(format)), ("link_base", .hex(linkBase)), ("displacement", .hex(displacement)),
+            ("runtime_base", .hex(runtimeBase)), ("rela_relative", .int(rela.relative)),
+            ("rela_symbolic_skipped", .int(rela.unresolved)), ("rela_none", .int(rela.none)),
+            ("rela_unsupported", .int(rela.unsupported)), ("relr_places", .int(relrPlaces)),
+            ("signature", .string(signature)),
+        ] + (elfSymbols.map { [("elf_symbols", .int($0))] } ?? []))
+    }
 }
 
 public enum Relocator {

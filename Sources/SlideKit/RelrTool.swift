@@ -3,6 +3,62 @@
 import SlideCore
 
 public enum RelrTool {
+    /// Input formats: a kernel/ELF file (its tables), text (hex numbers, one or more per line,
+    /// `0x` optional, `#` comments), or binary (little-endian 64-bit words); auto picks by magic.
+    public enum InputFormat: String, CaseIterable, Sendable { case auto, kernel, text, binary }
+    public enum OutputFormat: String, CaseIterable, Sendable { case text, binary }
+
+    /// The numbers of an input file: a kernel's (through `kernel`), or the file's own words.
+    public static func read(_ path: String, format: InputFormat,
+                            kernel: (KernelImage) throws(SlideKitError) -> [UInt64]) throws(SlideKitError) -> [UInt64] {
+        let bytes = try Files.read(path)
+        var format = format
+        if format == .auto {
+            format = FileKind(bytes).isKernelInput ? .kernel : bytes.allSatisfy({ $0 < 0x80 }) ? .text : .binary
+        }
+        switch format {
+        case .kernel: return try kernel(try KernelImage.load(bytes: bytes, path: path))
+        case .binary:
+            guard bytes.count % 8 == 0 else { throw SlideKitError(path, "binary input is \(bytes.count) bytes, not a multiple of 8") }
+            return stride(from: 0, to: bytes.count, by: 8).map { i in
+                (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[i + $1]) << (8 * UInt64($1)) }
+            }
+        case .text, .auto:
+            return try numbers(text: bytes, path: path)
+        }
+    }
+
+    /// Values as a file: one `0x` hex number per line, or little-endian 64-bit words.
+    public static func encode(_ values: [UInt64], _ format: OutputFormat) -> [UInt8] {
+        switch format {
+        case .text:
+            return Array(values.map { hex($0) + "\n" }.joined().utf8)
+        case .binary:
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(values.count * 8)
+            for v in values { for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(i)))) } }
+            return bytes
+        }
+    }
+
+    /// `relr pack --json`.
+    public static func packDocument(file: String, places: [UInt64], words: [UInt64]) -> JSON {
+        let distinct = Set(places).count
+        return .object([
+            ("schema", .string(jsonSchemaVersion)), ("file", .string(file)), ("places", .int(distinct)),
+            ("words", .int(words.count)), ("rela_bytes", .int(distinct * 24)), ("relr_bytes", .int(words.count * 8)),
+            ("relr", .array(words.map { .hex($0) })),
+        ])
+    }
+
+    /// `relr unpack --json`.
+    public static func unpackDocument(file: String, words: [UInt64], places: [UInt64]) -> JSON {
+        .object([
+            ("schema", .string(jsonSchemaVersion)), ("file", .string(file)), ("words", .int(words.count)),
+            ("places", .int(places.count)), ("relocated", .array(places.map { .hex($0) })),
+        ])
+    }
+
     /// Packs places (sorted and de-duplicated first) into RELR words.
     public static func pack(_ places: [UInt64]) throws(SlideError) -> [UInt64] {
         let sorted = Array(Set(places)).sorted()

@@ -120,7 +120,7 @@ public enum Verifier {
                                 table: "RELA", index: i)
                         }
                     case .abs64, .globDat:
-                        add(.warning, "symbolic-entry", "RELA[\(i)] \(e.type) against symbol \(e.symbol) at \(hex(e.offset)), addend \(hex(signed: e.addend)): the boot code skips it and the place stays \(placeValue(k, e.offset))",
+                        add(.warning, "symbolic-entry", "RELA[\(i)] \(e.type) against symbol \(e.symbol) at \(hex(e.offset)), addend \(hex(UInt64(bitPattern: e.addend))): the boot code skips it and the place stays \(placeValue(k, e.offset))",
                             table: "RELA", index: i)
                         checkPlace(e.offset, table: "RELA", index: i, what: e.type.description)
                     default:

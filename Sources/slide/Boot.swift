@@ -40,7 +40,7 @@ struct Boot: ParsableCommand {
     @Option(help: "x1,x2,x3 for the direct loader (comma-separated).") var registers: String?
     @Flag(help: "Print the kernel's report as JSON.") var json = false
     @Flag(help: "Linux: print the kernel's log too.") var console = false
-    @Argument(help: "The Image.") var image: String
+    @Argument(help: "An arm64 Image: a Slide kernel, or Linux's Image or vmlinuz.") var image: String
 
     func validate() throws {
         if seed != nil && nokaslr { throw ValidationError("--seed and --nokaslr exclude each other") }
@@ -68,11 +68,7 @@ struct Boot: ParsableCommand {
                 return
             }
             if json {
-                emit(JSON.object([
-                    ("schema", .string(jsonSchemaVersion)), ("image", .string(image)), ("loader", .string(loader.rawValue)),
-                    ("status", .int(Int(r.status))), ("timed_out", .bool(r.timedOut)),
-                    ("report", .object(r.report.map { ($0.0, .string($0.1)) })),
-                ]).rendered() + "\n")
+                emit(r.document(image: image, loader: loader).rendered() + "\n")
             } else {
                 emit(r.output)
             }
@@ -92,7 +88,8 @@ extension Boot {
         }
         var q = KASLRQuery()
         q.seed = o.seed ?? 0
-        q.cpu = QEMUCPU.named(o.cpu ?? "cortex-a57") ?? QEMUCPU.named("max")!
+        guard let cpu = QEMUCPU.named(r.cpu) else { throw SlideKitError(image, "--cpu '\(r.cpu)' has no KASLR model") }
+        q.cpu = cpu
         q.loadPA = o.imageAddress
         q.memory = [(BootOptions.ramBase, UInt64(o.memoryMiB) << 20)]
         q.commandLine = Booter.bootargs(o, linux: true) ?? ""
@@ -100,12 +97,7 @@ extension Boot {
         let rows = p.compare(linux)
         let agree = rows.allSatisfy(\.agree)
         if json {
-            emit(JSON.object([
-                ("schema", .string(jsonSchemaVersion)), ("image", .string(image)), ("kernel", .string(linux.version ?? "")), ("version", .string(p.version ?? "")),
-                ("cpu", .string(q.cpu.name)), ("seed", .hex(q.seed)), ("model", .string(p.model)), ("agree", .bool(agree)),
-                ("lines", .array(rows.map { .object([("what", .string($0.what)), ("predicted", .string($0.predicted)),
-                                                     ("printed", .string($0.printed)), ("agree", .bool($0.agree))]) })),
-            ]).rendered() + "\n")
+            emit(p.bootDocument(image: image, boot: linux, cpu: q.cpu.name, seed: q.seed).rendered() + "\n")
         } else {
             emit("Linux \(p.version ?? "?") on \(q.cpu.name), seed \(o.seed.map { hex($0) } ?? "none"), model \(p.model)\n")
             let w0 = 15, w1 = max(24, rows.map(\.predicted.count).max() ?? 0) + 2, w2 = max(24, rows.map(\.printed.count).max() ?? 0) + 2

@@ -4,6 +4,7 @@ import SlideKit
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Describe a kernel file: container, Image header, PE/COFF, appended data, link base and relocation tables.",
+        usage: "slide inspect [<options>] <files> ...",
         discussion: """
             A raw Image has no section headers: its relocation tables are found by
             recognizers, one per shape of kernel, that read where its own code looks:
@@ -29,7 +30,7 @@ struct Inspect: ParsableCommand {
     @OptionGroup var input: InputOptions
     @Flag(help: "Print JSON (schema slide/v1, 64-bit values as \"0x...\" strings); with several files, one document per line (JSON Lines).")
     var json = false
-    @Argument(help: "Kernel files.") var files: [String]
+    @Argument(help: ArgumentHelp("Kernel files: each \(FileKind.formats).")) var files: [String]
 
     func run() throws {
         var failed = false

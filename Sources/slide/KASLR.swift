@@ -6,6 +6,7 @@ struct KASLRCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kaslr",
         abstract: "Predict the layout a KASLR seed gives a kernel Image on a CPU (Linux 5.4 to 7.x, or Slide).",
+        usage: "slide kaslr --image <image> [--seed <seed>] [--cpu <cpu>] [<options>]",
         discussion: """
             For a Linux Image, the model of its version's formula (chosen from its
             `Linux version` banner): linux-5.4 (kaslr.c), linux-5.11 (pi/kaslr_early.c),
@@ -72,8 +73,8 @@ struct KASLRCommand: ParsableCommand {
         q.vaBits = vaBits; q.paBits = paBits
         q.loadPA = pa
         q.commandLine = append
-        if !memory.isEmpty { q.memory = try memory.map { (m) throws(SlideKitError) in try parseRange(m, "--memory") } }
-        q.reserved = try reserve.map { (r) throws(SlideKitError) in try parseRange(r, "--reserve") }
+        if !memory.isEmpty { q.memory = try memory.map { (m) throws(SlideKitError) in try Numbers.range(m, "--memory") } }
+        q.reserved = try reserve.map { (r) throws(SlideKitError) in try Numbers.range(r, "--reserve") }
         return q
     }
 }

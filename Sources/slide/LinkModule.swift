@@ -21,12 +21,13 @@ struct LinkModule: ParsableCommand {
             --max-errors); a module that fails to link writes no output. With --all,
             the summary groups failures by reason and names every module. Debian's
             boot/System.map-* is a placeholder (the real one is in the -dbg package)
-            and is refused: use --kernel with the -dbg vmlinux instead.
+            and is refused: use --kernel with the -dbg vmlinux instead, or
+            --undefined-at ADDRESS, which needs no kernel.
 
             Examples:
-              slide link-module nft_ct.ko --at 0xffff800000000000 --undefined-at 0xffff800008000000 -o nft_ct.core
-              slide link-module hello.ko --at 0xffff9fffddc7f000 --kernel slide-kernel.elf --kernel-offset 0x200012200000
-              slide link-module --all lib/modules/6.1.0-56-arm64 --at 0xffff7fffc0000000 --undefined-at 0xffff800008000000 --json
+              slide link-module m.ko --at 0xffff800040000000 --kernel vmlinux -o m.core
+              slide link-module m.ko --at 0xffff9fffddc7f000 --kernel vmlinux --json
+              slide link-module --all mods --at 0xffff7fffc0000000 --kernel vmlinux
             """)
 
     @Option(parsing: .unconditional, help: "Address of the core region.", transform: { try parseNumber($0) }) var at: UInt64
@@ -45,7 +46,7 @@ struct LinkModule: ParsableCommand {
     @Flag(help: "Print JSON (schema slide/v1).") var json = false
     @OptionGroup var limits: LimitOptions
     @Option(name: .customLong("max-errors"), help: "Print at most N link errors on stderr (0 = all).") var maxErrors = 20
-    @Argument(help: "A module (.ko), or a directory with --all.") var input: String
+    @Argument(help: "A module (.ko, .ko.gz, .ko.xz or .ko.zst), or a directory with --all.") var input: String
 
     func validate() throws {
         if [symbols != nil, undefinedAt != nil, kernel != nil].filter({ $0 }).count != 1 {
@@ -78,52 +79,35 @@ struct LinkModule: ParsableCommand {
             if FileManager.default.fileExists(atPath: input, isDirectory: nil), (try? FileManager.default.contentsOfDirectory(atPath: input)) != nil {
                 throw SlideKitError(input, "is a directory: link every module under it with --all")
             }
-            let m = try ModuleLinker.link(try readModule(input), name: moduleName(input), path: input, o)
-            emit(json ? ModuleReport.json(m).rendered() + "\n" : ModuleReport.text(m))
+            let m = try ModuleLinker.link(try ModuleFiles.read(input), name: ModuleFiles.name(input), path: input, o)
+            // A failed link writes nothing: a partly relocated module must never be loaded.
+            var written: [(String, Int)] = []
+            if let output, m.failures.isEmpty {
+                try Files.writeAtomically(m.core, to: output)
+                written.append((output, m.core.count))
+                if !m.initRegion.isEmpty {
+                    try Files.writeAtomically(m.initRegion, to: output + ".init")
+                    written.append((output + ".init", m.initRegion.count))
+                }
+            }
+            emit(json ? ModuleReport.json(m, written: written).rendered() + "\n"
+                 : ModuleReport.text(m) + written.map { "wrote \($0.0): \($0.1) bytes\n" }.joined())
             var errors = ErrorBudget(limit: maxErrors)
             errors.report(m.failures, path: input)
             errors.finish()
-            // A failed link writes nothing: a partly relocated module must never be loaded.
-            if !m.failures.isEmpty { throw SlideKitError(input, "\(m.failures.count) relocation(s) failed; nothing written") }
-            if let output {
-                try Files.writeAtomically(m.core, to: output)
-                if !m.initRegion.isEmpty { try Files.writeAtomically(m.initRegion, to: output + ".init") }
-            }
+            if !m.failures.isEmpty { throw SlideKitError(input, "\(m.failures.count) relocation(s) failed\(output == nil ? "" : "; nothing written")") }
         }
-    }
-
-    static let suffixes = [".ko", ".ko.gz", ".ko.xz", ".ko.zst"]
-
-    func moduleName(_ path: String) -> String {
-        let file = URL(fileURLWithPath: path).lastPathComponent
-        guard let suffix = Self.suffixes.last(where: { file.hasSuffix($0) }) else { return file }
-        return String(file.dropLast(suffix.count))
-    }
-
-    /// A module's ELF bytes, decompressed when the file is a gzip, xz or zstd stream.
-    func readModule(_ path: String) throws(SlideKitError) -> [UInt8] {
-        let raw = try Files.read(path)
-        let bytes = try Containers.compression(raw).map { (m) throws(SlideKitError) in try Containers.decompress(raw, m, path: path) } ?? raw
-        let isImage = bytes.withUnsafeBytes { ImageHeader.isPresent(in: ByteView($0)) }
-        if isImage { throw SlideKitError(path, "this is a kernel Image, not a module (link-module takes .ko files; give the kernel with --kernel ELF or --symbols System.map)") }
-        if bytes.count >= 18, bytes.starts(with: [0x7f, 0x45, 0x4c, 0x46]), bytes[16] != 1 {
-            throw SlideKitError(path, "an ELF of type \(bytes[16] == 2 ? "ET_EXEC" : bytes[16] == 3 ? "ET_DYN" : "\(bytes[16])"), not a module (ET_REL): a kernel goes to --kernel")
-        }
-        return bytes
     }
 
     func linkAll(_ o: ModuleLinkOptions) throws(SlideKitError) {
-        let root = URL(fileURLWithPath: input).resolvingSymlinksInPath().path
-        guard let walker = FileManager.default.enumerator(atPath: root) else { throw SlideKitError(input, "cannot read the directory") }
-        let paths = (walker.compactMap { $0 as? String }).filter { p in Self.suffixes.contains { p.hasSuffix($0) } }.sorted()
-        if paths.isEmpty { throw SlideKitError(input, "no modules (.ko, .ko.gz, .ko.xz, .ko.zst) under this directory") }
+        let (root, paths) = try ModuleFiles.discover(input)
         var summary = ModuleSummary()
         var errors = ErrorBudget(limit: maxErrors)
         let terminal = isatty(2) != 0
         for (i, p) in paths.enumerated() {
             let full = root + "/" + p
             do {
-                let m = try ModuleLinker.link(try readModule(full), name: moduleName(full), path: full, o)
+                let m = try ModuleLinker.link(try ModuleFiles.read(full), name: ModuleFiles.name(full), path: full, o)
                 summary.add(m, path: p)
                 if terminal && !m.failures.isEmpty { FileHandle.standardError.write(Data("\r".utf8)) }
                 errors.report(m.failures, path: full)

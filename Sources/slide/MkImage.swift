@@ -7,6 +7,7 @@ struct MkImage: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mkimage",
         abstract: "Build a bootable arm64 Image from a PIE kernel ELF, sealed for verification at boot.",
+        usage: "slide mkimage [<options>] (-o <output> | --check) <file>",
         discussion: """
             The fixup step the 2015 thread asked for, done trustworthily: the flat Image
             (`objcopy -O binary` semantics), its header checked against the ELF, the relocations
@@ -69,12 +70,7 @@ struct MkImage: ParsableCommand {
             let r = try ImageBuilder.build(file, options)
             try Files.writeAtomically(r.image, to: output!)
             if json {
-                emit(JSON.object([
-                    ("schema", .string(jsonSchemaVersion)), ("file", .string(file)), ("output", .string(output!)),
-                    ("image_bytes", .int(r.image.count)), ("image_size", .hex(r.memorySize)), ("rela_entries", .int(r.relaEntries)),
-                    ("relr_words", .int(r.relrWords)), ("relr_places", .int(r.relrPlaces)), ("relr_saved_bytes", .int(r.bytesSavedByRelr)),
-                    ("sealed", .bool(r.sealed)), ("extable_entries", .int(r.extableEntries)), ("notes", .array(r.notes.map { .string($0) })),
-                ]).rendered() + "\n")
+                emit(r.document(file: file, output: output!).rendered() + "\n")
             } else {
                 emit("wrote \(output!): \(r.image.count) bytes, image_size \(hex(r.memorySize)), \(r.relaEntries) RELA entries, "
                      + "\(r.relrWords) RELR words (\(r.relrPlaces) places), \(r.sealed ? "sealed" : "NOT sealed")\n")

@@ -6,6 +6,7 @@ struct PageTablesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pagetables",
         abstract: "Count the linear map's descriptors for given RAM and granule, as the Slide kernel builds it.",
+        usage: "slide pagetables --memory <base:size> ... [<options>]",
         discussion: """
             Builds the linear map (all RAM at PAGE_OFFSET + PA - PHYS_OFFSET, largest
             blocks, contiguous runs) with SlideCore's page-table builder, the one the
@@ -38,7 +39,7 @@ struct PageTablesCommand: ParsableCommand {
             let g: Granule = granule.lowercased() == "16k" ? .k16 : granule.lowercased() == "64k" ? .k64 : .k4
             var low = UInt64.max, high: UInt64 = 0
             for m in memory {
-                let (base, size) = try parseRange(m, "--memory")
+                let (base, size) = try Numbers.range(m, "--memory")
                 low = min(low, base); high = max(high, base + size)
             }
             if let p = physOffset, p > LinearMap.range(ramLow: low, ramHigh: high).start {

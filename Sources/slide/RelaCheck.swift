@@ -5,13 +5,14 @@ struct RelaCheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relacheck",
         abstract: "Fail when code that runs before relocation reads an absolute (R_AARCH64_ABS64) word.",
+        usage: "slide relacheck [--root <symbol> ...] [<options>] <object>",
         discussion: """
             Reads an ET_REL object built with per-function sections, follows relocations from the
             given entry points, and reports every R_AARCH64_ABS64 in a reached data section: in a
             PIE kernel that word is only valid after relocation. Exit 1 on any finding (like
             Linux's relacheck, which fails the build).
 
-            Example:
+            Examples:
               slide relacheck early.o --root slide_early --root slide_relocate
             """)
 

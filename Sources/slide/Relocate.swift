@@ -6,6 +6,7 @@ import SlideKit
 struct Relocate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Apply the relocation tables as the kernel does when it runs at link base + OFFSET.",
+        usage: "slide relocate (--slide <n> | --base <addr>) -o <out> [<options>] <file>",
         discussion: """
             RELA R_AARCH64_RELATIVE places are overwritten with addend + OFFSET, then
             RELR places have OFFSET added (an Image may carry both, as Linux 6.9+
@@ -37,7 +38,7 @@ struct Relocate: ParsableCommand {
     @Flag(name: .customLong("strip-signature"), help: "Remove the appended Authenticode signature (relocation invalidates it) and its PE directory entry.")
     var stripSignature = false
     @Flag(help: "Print the summary as JSON (schema slide/v1).") var json = false
-    @Argument(help: "Kernel file.") var file: String
+    @Argument(help: ArgumentHelp("Kernel file: \(FileKind.formats).")) var file: String
 
     enum OutputFormat: String, ExpressibleByArgument { case raw, elf }
 
@@ -83,14 +84,8 @@ struct Relocate: ParsableCommand {
             }
             try Files.writeAtomically(bytes, to: out)
             if json {
-                emit(JSON.object([
-                    ("schema", .string(jsonSchemaVersion)), ("file", .string(file)), ("output", .string(out)),
-                    ("format", .string(format.rawValue)), ("link_base", .hex(k.linkBase)), ("displacement", .hex(displacement)),
-                    ("runtime_base", .hex(r.runtimeBase)), ("rela_relative", .int(r.rela.relative)),
-                    ("rela_symbolic_skipped", .int(r.rela.unresolved)), ("rela_none", .int(r.rela.none)),
-                    ("rela_unsupported", .int(r.rela.unsupported)), ("relr_places", .int(r.relrPlaces)),
-                ("signature", .string(signature)),
-                ] + (format == .elf ? [("elf_symbols", .int(symbolCount))] : [])).rendered() + "\n")
+                emit(r.document(file: file, output: out, format: format.rawValue, linkBase: k.linkBase, signature: signature,
+                                elfSymbols: format == .elf ? symbolCount : nil).rendered() + "\n")
             } else {
                 emit("relocated \(file) for \(hex(r.runtimeBase)) (link base \(hex(k.linkBase)) \(Int64(bitPattern: displacement) < 0 ? "-" : "+") \(hex(Int64(bitPattern: displacement).magnitude))): "
                      + "\(r.rela.relative) RELA RELATIVE, \(r.relrPlaces) RELR places; skipped \(r.rela.unresolved) symbol-based, "

@@ -4,6 +4,7 @@ import SlideKit
 struct Relocs: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List every relocation, in llvm-readelf's layout.",
+        usage: "slide relocs [<options>] <file>",
         discussion: """
             ELF files: every SHT_RELA and SHT_RELR section, in section order (RELR decoded to the
             places it relocates, as `llvm-readelf -r` does). Raw Images: the tables `slide inspect`
@@ -19,7 +20,7 @@ struct Relocs: ParsableCommand {
     @Flag(name: .customLong("raw-relr"), help: "Show RELR tables as their encoded words instead of decoded places.")
     var rawRelr = false
     @Flag(help: "Print JSON (schema slide/v1).") var json = false
-    @Argument(help: "Kernel or ELF file.") var file: String
+    @Argument(help: ArgumentHelp("Kernel or ELF file: \(FileKind.formats).")) var file: String
 
     func run() throws {
         try reportingErrors { () throws(SlideKitError) in

@@ -67,7 +67,7 @@ struct LimitOptions: ParsableArguments {
 
     func apply() throws(SlideKitError) {
         guard let maxSize else { return }
-        let (_, size) = try parseRange("0:" + maxSize, "--max-size")
+        guard let size = Numbers.size(maxSize), size > 0 else { throw SlideKitError("--max-size", "'\(maxSize)' is not a size (for example 512M)") }
         guard size <= UInt64(Int.max) else { throw SlideKitError("--max-size", "'\(maxSize)' is too large") }
         Containers.maxOutput = Int(size)
     }
@@ -75,31 +75,10 @@ struct LimitOptions: ParsableArguments {
 
 extension KernelImage.Discovery: ExpressibleByArgument {}
 
-/// Parses `0x...` hex, decimal, and `-` for negative (two's complement) values.
+/// An option's number (SlideKit's `Numbers.parse`): a usage error when it is not one.
 func parseNumber(_ s: String) throws -> UInt64 {
-    var t = s.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "_", with: "")
-    var negative = false
-    if t.hasPrefix("-") { negative = true; t.removeFirst() }
-    let value: UInt64?
-    if t.lowercased().hasPrefix("0x") { value = UInt64(t.dropFirst(2), radix: 16) } else { value = UInt64(t, radix: 10) }
-    guard let v = value else { throw ValidationError("'\(s)' is not a number (use 0x-prefixed hex or decimal)") }
-    return negative ? 0 &- v : v
-}
-
-/// BASE:SIZE (hex or decimal; SIZE may end in K, M or G), for --memory and --reserve.
-func parseRange(_ s: String, _ option: String) throws(SlideKitError) -> (base: UInt64, size: UInt64) {
-    let parts = s.split(separator: ":")
-    func size(_ t: String) -> UInt64? {
-        let units: [Character: UInt64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
-        if let last = t.uppercased().last, let unit = units[last], let n = try? parseNumber(String(t.dropLast())) {
-            return n.multipliedReportingOverflow(by: unit).overflow ? nil : n * unit
-        }
-        return try? parseNumber(t)
-    }
-    guard parts.count == 2, let base = try? parseNumber(String(parts[0])), let n = size(String(parts[1])), n > 0, base <= UInt64.max - n else {
-        throw SlideKitError(option, "'\(s)' is not BASE:SIZE (for example 0x40000000:4G)")
-    }
-    return (base, n)
+    guard let v = Numbers.parse(s) else { throw ValidationError("'\(s)' is not a number (use 0x-prefixed hex or decimal)") }
+    return v
 }
 
 /// Runs `body`, turning a SlideKitError into `slide: error: ...` and exit status 1.

@@ -5,6 +5,7 @@ import SlideKit
 struct Symbols: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List the kernel's own symbol table (kallsyms), as nm does.",
+        usage: "slide symbols [--slide <offset> | --base <address>] [<options>] <file>",
         discussion: """
             A kernel built with CONFIG_KALLSYMS carries its symbols in .rodata, so that
             backtraces and /proc/kallsyms can name functions: every text symbol, and
@@ -39,7 +40,7 @@ struct Symbols: ParsableCommand {
     @Option(parsing: .unconditional, help: "Run-time virtual address of the image's first byte (_text).", transform: { try parseNumber($0) })
     var base: UInt64?
     @Flag(help: "Print JSON (schema slide/v1).") var json = false
-    @Argument(help: "Kernel file (raw Image, compressed Image, EFI zboot, or ELF).") var file: String
+    @Argument(help: ArgumentHelp("Kernel file: \(FileKind.formats).")) var file: String
 
     func validate() throws {
         if slide != nil && base != nil { throw ValidationError("give at most one of --slide and --base") }

@@ -4,6 +4,7 @@ import SlideKit
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check an image's header and relocation tables; exit 1 on any error.",
+        usage: "slide verify [<options>] <files> ...",
         discussion: """
             Errors: places outside the image, odd, inside the header or inside a
             relocation table; RELATIVE addends outside [link base, link base +
@@ -29,7 +30,7 @@ struct Verify: ParsableCommand {
     var allowNoTable = false
     @Option(name: .customLong("max-findings"), help: "Print at most N findings per check (0 = all).")
     var maxFindings = 50
-    @Argument(help: "Kernel files.") var files: [String]
+    @Argument(help: ArgumentHelp("Kernel files: each \(FileKind.formats).")) var files: [String]
 
     func run() throws {
         var failed = false

@@ -401,3 +401,88 @@ import Testing
         }
     }
 }
+
+/// What every command shows a newcomer: help that fits 80 columns with whole example lines, the
+/// input formats it reads, a line for every file it writes, one form for addends.
+@Suite struct HelpAndOutputs {
+    static let commands = ["", "inspect", "relocs", "verify", "relocate", "relr", "relr pack", "relr unpack", "mkimage", "boot",
+                           "relacheck", "link-module", "pagetables", "kaslr", "symbols"]
+
+    @Test(arguments: commands)
+    func helpFitsEightyColumnsAndKeepsExamplesWhole(_ command: String) throws {
+        let r = try slide(command.split(separator: " ").map(String.init) + ["--help"])
+        #expect(r.status == 0)
+        let lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.count > 5)
+        for line in lines { #expect(line.count <= 80, "\(command): \(line.count) columns: \(line)") }
+        // After "Examples:", every line up to the blank one is a whole `slide …` command.
+        #expect(lines.contains("Examples:") || !r.stdout.contains("Example"), "\(command): examples without an 'Examples:' line")
+        if let start = lines.firstIndex(of: "Examples:") {
+            let examples = lines[(start + 1)...].prefix { !$0.isEmpty }
+            #expect(!examples.isEmpty)
+            for e in examples { #expect(e.hasPrefix("  slide "), "\(command): an example split across lines: '\(e)'") }
+        }
+    }
+
+    @Test(arguments: ["", "inspect", "verify", "relocs", "relocate", "symbols"])
+    func helpNamesEveryInputFormat(_ command: String) throws {
+        let help = try slide(command.split(separator: " ").map(String.init) + ["--help"]).stdout
+        let flat = help.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        for format in ["ELF", "gzip", "xz", "zstd", "EFI zboot", "xzkern", "zstd22"] { #expect(flat.contains(format), "\(command): \(format)") }
+    }
+
+    @Test func unreadableInputErrorNamesEveryFormat() throws {
+        let p = temporaryDirectory("formats").appendingPathComponent("junk").path
+        try Data(repeating: 0x41, count: 256).write(to: URL(fileURLWithPath: p))
+        let r = try slide("inspect", p)
+        #expect(r.status == 1 && r.stderr.contains("not \(FileKind.formats)"), "\(r.stderr)")
+    }
+
+    @Test func writingCommandsSayWhatTheyWrote() throws {
+        let f = try fixtures()
+        let dir = temporaryDirectory("wrote")
+        let relr = dir.appendingPathComponent("relr.txt").path
+        let packed = try slide("relr", "pack", f.miniRelaImage, "-o", relr)
+        let words = try String(contentsOfFile: relr, encoding: .utf8).split(separator: "\n").count
+        let bytes = try readBytes(relr).count
+        #expect(words > 0)
+        #expect(packed.status == 0 && packed.stdout == "wrote \(relr): \(words) RELR words, \(bytes) bytes (text)\n", "\(packed.stdout)")
+        let places = dir.appendingPathComponent("places.bin").path
+        let unpacked = try slide("relr", "unpack", relr, "--output-format", "binary", "-o", places)
+        #expect(unpacked.stdout.hasPrefix("wrote \(places): ") && unpacked.stdout.hasSuffix(" bytes (binary)\n"), "\(unpacked.stdout)")
+        let image = dir.appendingPathComponent("Image").path
+        #expect(try slide("relocate", f.miniRelaImage, "--slide", "0x200000", "-o", image).stdout.hasSuffix("wrote \(image)\n"))
+        // link-module -o: the core region, and its size, in text and in the JSON document.
+        let object = dir.appendingPathComponent("m.o").path
+        try "extern int g(void); int f(void) { return g() + 1; }\n".write(toFile: object + ".c", atomically: true, encoding: .utf8)
+        #expect(try run("clang", ["--target=aarch64-linux-gnu", "-c", object + ".c", "-o", object]).status == 0)
+        let core = dir.appendingPathComponent("m.core").path
+        // g within branch range (the object has no .plt section for a veneer).
+        let linked = try slide("link-module", object, "--at", "0xffff800040000000", "--undefined-at", "0xffff800041000000", "-o", core)
+        let size = try readBytes(core).count
+        #expect(size > 0 && linked.status == 0 && linked.stdout.hasSuffix("wrote \(core): \(size) bytes\n"), "\(linked.stdout)")
+        let json = try slide("link-module", object, "--at", "0xffff800040000000", "--undefined-at", "0xffff800041000000", "-o", core, "--json")
+        let outputs = try jsonObject(json.stdout)["outputs"] as? [[String: Any]]
+        #expect(outputs?.count == 1 && outputs?.first?["path"] as? String == core && outputs?.first?["bytes"] as? Int == size)
+    }
+
+    /// An addend in a JSON document is an unsigned 64-bit hex string, as every address is.
+    @Test func addendsAreUnsignedHex() throws {
+        let f = try fixtures()
+        let doc = try jsonObject(try slide("relocs", "--json", f.miniRelaImage).stdout)
+        let tables = try #require(doc["sections"] as? [[String: Any]])
+        let addends = tables.flatMap { ($0["entries"] as? [[String: Any]] ?? []).compactMap { $0["addend"] as? String } }
+        #expect(addends.count > 10)
+        for a in addends { #expect(a.hasPrefix("0x") && UInt64(a.dropFirst(2), radix: 16) != nil, "\(a)") }
+        // The kernel's RELATIVE addends are kernel addresses: above 0xffff000000000000, not negative.
+        #expect(addends.contains { UInt64($0.dropFirst(2), radix: 16)! >= 0xffff_0000_0000_0000 })
+    }
+
+    /// A Linux boot is judged against `slide kaslr`: a CPU it has no model of is refused before QEMU runs.
+    @Test(.enabled(if: TestData.debianKernel, TestData.missingDebian))
+    func linuxBootRefusesACPUWithoutAModel() throws {
+        let kernel = try #require(try debianKernel())
+        let r = try slide("boot", kernel, "--cpu", "cortex-a15", "--seed", "0x1")
+        #expect(r.status == 1 && r.stderr.contains("--cpu 'cortex-a15': slide kaslr has no model of this CPU") && r.stderr.contains("cortex-a57"), "\(r.stderr)")
+    }
+}
