@@ -77,13 +77,13 @@ struct ModuleLoader {
         func report(_ status: String) { print("slide: module=\(name) \(status)") }
         do throws(SlideError) {
             let module = try ModuleLayout(try ELFFile(data))
-            let coreSize = module.regionSize[ModuleLayout.core], initSize = module.regionSize[ModuleLayout.initial]
+            let coreSize = module.regionSize.core, initSize = module.regionSize.initial
             guard used + coreSize + initSize <= modulePoolSize else {
                 throw .outOfRange("module pool bytes", value: used + coreSize + initSize, low: 0, high: modulePoolSize)
             }
             let corePA = layout.modulePool &- info.kimageVoffset &+ used, initPA = corePA &+ coreSize
             let core0 = ModuleRegion.place(cursor: next, size: coreSize + initSize, imageStart: layout.text, imageEnd: layout.end)
-            let bases = (core: core0, initial: core0 &+ coreSize)
+            let bases = PerRegion(core: core0, initial: core0 &+ coreSize)
             let core = MutableByteView(UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: UInt(linear(corePA))), count: Int(coreSize)))
             let initRegion = MutableByteView(UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: UInt(linear(initPA))), count: Int(initSize)))
             var firstFailure: ModuleLinkFailure? = nil
@@ -103,7 +103,7 @@ struct ModuleLoader {
             }
             let digests = (ImageDigest.compute(core.readOnly), ImageDigest.compute(initRegion.readOnly))
             // Map each region per part: text RX, read-only R, writable RW.
-            for (r, va, pa) in [(ModuleLayout.core, bases.core, corePA), (ModuleLayout.initial, bases.initial, initPA)] {
+            for (r, va, pa) in [(ModuleLayout.Region.core, bases.core, corePA), (.initial, bases.initial, initPA)] {
                 let ro = module.readOnlyStart[r], rw = module.writableStart[r], size = module.regionSize[r]
                 if ro > 0 { try tables.map(root: info.ttbr1, va: va, pa: pa, size: ro, .text) }
                 if rw > ro { try tables.map(root: info.ttbr1, va: va &+ ro, pa: pa &+ ro, size: rw - ro, .readOnly) }
@@ -117,10 +117,10 @@ struct ModuleLoader {
             var relocations = 0
             for t in result.typeCounts { relocations += t.count }
             let detail = "core:\(hex(bases.core))+\(hex(coreSize)),init:\(hex(bases.initial))+\(hex(initSize)),"
-                + "plts_core:\(result.pltUsed[0]),plts_init:\(result.pltUsed[1]),relocs:\(relocations),digest:\(hex(digests.0))/\(hex(digests.1))"
+                + "plts_core:\(result.pltUsed.core),plts_init:\(result.pltUsed.initial),relocs:\(relocations),digest:\(hex(digests.0))/\(hex(digests.1))"
             print("slide: module_\(name)=\(detail)")
             guard let initFunction = try module.definedSymbol(named: "init_module", bases: bases) else {
-                report("base=\(hex(bases.core)) plts=\(result.pltUsed[0] + result.pltUsed[1]) init=none")
+                report("base=\(hex(bases.core)) plts=\(result.pltUsed.core + result.pltUsed.initial) init=none")
                 return
             }
             let status = callInit(initFunction)
@@ -130,7 +130,7 @@ struct ModuleLoader {
                 flushTLB(bases.initial, initSize)
                 print("slide: module_\(name)_init_freed=\(pages)")
             }
-            report("base=\(hex(bases.core)) plts=\(result.pltUsed[0] + result.pltUsed[1]) init=\(status == 0 ? "ok" : "fail:\(status)")")
+            report("base=\(hex(bases.core)) plts=\(result.pltUsed.core + result.pltUsed.initial) init=\(status == 0 ? "ok" : "fail:\(status)")")
         } catch {
             report("error=\(error.description)")
         }

@@ -37,8 +37,8 @@ public struct LinkedModule {
     public var initBase: UInt64
     public var sections: [LinkedSection]
     public var relocationsByType: [RelocationType: Int]
-    public var pltReserved: (core: Int, initial: Int)
-    public var pltUsed: (core: Int, initial: Int)
+    public var pltReserved: PerRegion<Int>
+    public var pltUsed: PerRegion<Int>
     /// One line per relocation that could not be applied.
     public var failures: [String]
     public var relocationCount: Int { relocationsByType.values.reduce(0, +) }
@@ -63,7 +63,7 @@ public enum ModuleLinker {
     static func link(_ view: ByteView, name: String, _ o: ModuleLinkOptions) throws(SlideError) -> LinkedModule {
         let layout = try ModuleLayout(try ELFFile(view), fixCortexA53843419: o.fixCortexA53843419)
         guard o.base & 0xfff == 0 else { throw .misaligned("module base", value: o.base, alignment: 4096) }
-        let initBase = o.initBase ?? (o.base &+ layout.regionSize[ModuleLayout.core])
+        let initBase = o.initBase ?? (o.base &+ layout.regionSize.core)
         guard initBase & 0xfff == 0 else { throw .misaligned("module init base", value: initBase, alignment: 4096) }
         var table = o.symbols
         if let from = o.undefinedAt {
@@ -74,10 +74,10 @@ public enum ModuleLinker {
             }
             for (i, n) in undefined.sorted().enumerated() where table[n] == nil { table[n] = from &+ UInt64(i) * 16 }
         }
-        var core = [UInt8](repeating: 0, count: Int(layout.regionSize[ModuleLayout.core]))
-        var initRegion = [UInt8](repeating: 0, count: Int(layout.regionSize[ModuleLayout.initial]))
+        var core = [UInt8](repeating: 0, count: Int(layout.regionSize.core))
+        var initRegion = [UInt8](repeating: 0, count: Int(layout.regionSize.initial))
         var failures: [ModuleLinkFailure] = []
-        let bases = (core: o.base, initial: initBase)
+        let bases = PerRegion(core: o.base, initial: initBase)
         let result = try core.withMutableView { (c) throws(SlideError) -> ModuleLinkResult in
             try initRegion.withMutableView { (i) throws(SlideError) -> ModuleLinkResult in
                 try layout.link(core: c, initRegion: i, bases: bases, resolver: Resolver(table: table)) { failures.append($0) }
@@ -87,13 +87,13 @@ public enum ModuleLinker {
         for i in 0..<layout.region.count {
             guard let address = layout.address(ofSection: i, bases: bases) else { continue }
             sections.append(LinkedSection(name: String(try layout.sectionName(i)), address: address, size: layout.size[i],
-                                          isInit: layout.region[i] == ModuleLayout.initial))
+                                          isInit: layout.region[i] == .initial))
         }
         var byType: [RelocationType: Int] = [:]
         for (t, n) in result.typeCounts { byType[t] = n }
         return LinkedModule(name: name, core: core, initRegion: initRegion, coreBase: o.base, initBase: initBase, sections: sections,
-                            relocationsByType: byType, pltReserved: (layout.pltReserved[0], layout.pltReserved[1]),
-                            pltUsed: (result.pltUsed[0], result.pltUsed[1]),
+                            relocationsByType: byType, pltReserved: layout.pltReserved,
+                            pltUsed: result.pltUsed,
                             failures: try failures.map { (f) throws(SlideError) -> String in try describe(f, layout, module: name) })
     }
 
@@ -117,7 +117,7 @@ public enum ModuleLinker {
         case .undefinedSymbol: why = "\(f.type) against undefined symbol \(symbol)"
         case .unsupportedType: why = "unsupported relocation \(f.type) against \(symbol)"
         case .placeOutsideSection: why = "offset outside the section"
-        case .pltExhausted: why = "PLT exhausted (\(layout.pltReserved[layout.region[f.targetSection]]) entries reserved)"
+        case .pltExhausted: why = "PLT exhausted (\(layout.region[f.targetSection].map { layout.pltReserved[$0] } ?? 0) entries reserved)"
         case .noPLT: why = "\(f.type) against \(symbol) needs a PLT and the module has no .plt section"
         case .veneerOutOfReach: why = "erratum 843419 veneer out of reach"
         case .relocation(let e): why = "\(e.description) against \(symbol)" + farHint(e)

@@ -121,7 +121,7 @@ import Testing
         #expect(try slide("relocate", f.miniRelrImage, "--base", "0xffff800048000000", "-o", b).status == 0)
         #expect(try readBytes(a) == readBytes(b))
         #expect(try slide("relocate", f.miniRelrImage, "--base", "0xffff800048000000", "--format", "elf", "-o", e).status == 0)
-        let ph = try run("llvm-readelf", ["-l", "-h", e]).stdout.lowercased()
+        let ph = try output("llvm-readelf", ["-l", "-h", e]).lowercased()
         #expect(ph.contains("0xffff800048000000"))
         #expect(ph.contains("entry point address:               0xffff800048001000"))
         #expect(ph.contains("load           0x001000 0xffff800048000000 0xffff800048000000 0x003410 0x007000 rwe"))
@@ -129,7 +129,7 @@ import Testing
         let wrapped = try readBytes(e), image = try readBytes(a)
         #expect(wrapped.count > 0x1000 + image.count && Array(wrapped[0x1000..<(0x1000 + image.count)]) == image)
         // No symbols in the mini kernel: one section covers the image (and BSS past its data).
-        let sections = try run("llvm-readelf", ["-S", e]).stdout
+        let sections = try output("llvm-readelf", ["-S", e])
         #expect(sections.contains(" .image ") && sections.contains(" .symtab ") && sections.contains(" .bss "), "\(sections)")
     }
 
@@ -139,7 +139,7 @@ import Testing
         // From the RELA kernel: pack its RELATIVE places; the RELR link of the same object is the oracle.
         let packed = try slide("relr", "pack", f.miniRelaImage)
         #expect(packed.status == 0)
-        let oracle = try run("llvm-readelf", ["-r", "--raw-relr", f.miniRelrELF]).stdout
+        let oracle = try output("llvm-readelf", ["-r", "--raw-relr", f.miniRelrELF])
             .split(separator: "\n").drop { !$0.contains("'.relr.dyn'") }.dropFirst(2).prefix { !$0.isEmpty }
             .map { "0x" + String(UInt64($0, radix: 16)!, radix: 16) }
         #expect(packed.stdout.split(separator: "\n").map(String.init) == oracle)

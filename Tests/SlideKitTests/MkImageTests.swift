@@ -117,7 +117,7 @@ func miniKernel(in dir: URL, header edit: (String) -> String) throws -> String {
         #expect(try run("clang", ["--target=aarch64-linux-gnu", "-c", "-I", repoRoot.appendingPathComponent("Tests/Fixtures").path, absSource, "-o", absObject]).status == 0)
         #expect(try run("ld.lld", ["-pie", "-z", "notext", "--no-dynamic-linker", "-T",
                                    repoRoot.appendingPathComponent("Tests/Fixtures/mini-kernel.lds").path, absObject, so, "-o", absELF]).status == 0)
-        #expect(try run("llvm-readelf", ["-r", absELF]).stdout.contains("R_AARCH64_ABS64"))
+        #expect(try output("llvm-readelf", ["-r", absELF]).contains("R_AARCH64_ABS64"))
         try expectRefusal(absELF, "only R_AARCH64_RELATIVE")
         let (allowed, allowedOut) = try build(absELF, ["--allow-symbolic"])
         #expect(allowed.status == 0 && (allowed.stdout + allowed.stderr).contains("1 symbol-based entries left untouched"), "\(allowed.stderr)")
@@ -150,7 +150,7 @@ func miniKernel(in dir: URL, header edit: (String) -> String) throws -> String {
         let (r, out) = try build(e, ["--json"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(try jsonObject(r.stdout)["extable_entries"] as? Int == 3)
-        let elfText = try run("llvm-readelf", ["-S", "-W", e]).stdout
+        let elfText = try output("llvm-readelf", ["-S", "-W", e])
         let line = try #require(elfText.split(separator: "\n").first { $0.contains("__ex_table") })
         let cols = line.split(separator: " ")
         let i = cols.firstIndex(of: "__ex_table")!
@@ -227,7 +227,7 @@ func miniKernel(in dir: URL, header edit: (String) -> String) throws -> String {
             #expect(k.header?.flags.pageSize.bytes == UInt64(bytes), "\(variant)")
         }
         let elf = repoRoot.appendingPathComponent(".build/kernel/rela-64k/slide-kernel.elf").path
-        let head = try #require(try run("llvm-readelf", ["-S", "-W", elf]).stdout.split(separator: "\n").first { $0.contains(" .head.text ") })
+        let head = try #require(try output("llvm-readelf", ["-S", "-W", elf]).split(separator: "\n").first { $0.contains(" .head.text ") })
         let cols = head.split(separator: " ", omittingEmptySubsequences: true)
         let fileOffset = try #require(Int(cols[cols.firstIndex(of: ".head.text")! + 3], radix: 16))
         var bytes = try readBytes(elf)

@@ -62,9 +62,9 @@ let moduleBootMatrix: [ModuleBootCase] = [
         // The module's layout (SlideCore, in process): region sizes, and the core's pages per permission.
         let (coreSize, initSize, pages) = try readBytes(ko).withUnsafeBytes { raw in
             let layout = try ModuleLayout(try ELFFile(ByteView(raw)))
-            return (layout.regionSize[0], layout.regionSize[1],
-                    (rx: Int(layout.readOnlyStart[0] / 4096), r: Int((layout.writableStart[0] - layout.readOnlyStart[0]) / 4096),
-                     rw: Int((layout.regionSize[0] - layout.writableStart[0]) / 4096)))
+            return (layout.regionSize.core, layout.regionSize.initial,
+                    (rx: Int(layout.readOnlyStart.core / 4096), r: Int((layout.writableStart.core - layout.readOnlyStart.core) / 4096),
+                     rw: Int((layout.regionSize.core - layout.writableStart.core) / 4096)))
         }
 
         // A seed that puts the module where the case wants it: every call into the kernel text in
@@ -170,7 +170,7 @@ let moduleBootMatrix: [ModuleBootCase] = [
     @Test func readsWhatGnuCpioWrote() throws {
         let dir = try #require(try moduleBuild())
         let path = dir.appendingPathComponent("initrd.cpio").path
-        let listed = try run("sh", ["-c", "cpio --quiet -t < '\(path)'"]).stdout.split(separator: "\n").map(String.init)
+        let listed = try output("sh", ["-c", "cpio --quiet -t < '\(path)'"]).split(separator: "\n").map(String.init)
         let bytes = try readBytes(path)
         var names: [String] = [], files: [String: [UInt8]] = [:]
         try bytes.withUnsafeBytes { raw in

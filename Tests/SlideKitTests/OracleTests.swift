@@ -46,11 +46,13 @@ func readelf(_ args: [String]) throws -> String {
         let f = try fixtures()
         let doc = try jsonObject(try slide("relocs", "--json", f.pieRela).stdout)
         #expect(doc["schema"] as? String == "slide/v1")
-        let sections = doc["sections"] as! [[String: Any]]
-        let dyn = sections.first { $0["name"] as? String == ".rela.dyn" }!
-        let entries = dyn["entries"] as! [[String: Any]]
-        let oracleLines = try readelf(["-r", f.pieRela]).split(separator: "\n").filter { $0.hasPrefix("0000") }
-        let relaDynLines = oracleLines.prefix(entries.count)
+        let sections = try #require(doc["sections"] as? [[String: Any]])
+        let dyn = try #require(sections.first { $0["name"] as? String == ".rela.dyn" })
+        let entries = try #require(dyn["entries"] as? [[String: Any]])
+        // llvm-readelf's .rela.dyn rows: the lines after its heading, up to the blank line.
+        let oracle = try readelf(["-r", f.pieRela]).split(separator: "\n", omittingEmptySubsequences: false)
+        let relaDynLines = oracle.drop { !$0.contains("'.rela.dyn'") }.dropFirst(2).prefix { !$0.isEmpty }
+        #expect(entries.count > 5 && entries.count == relaDynLines.count && dyn["count"] as? Int == entries.count)
         for (e, line) in zip(entries, relaDynLines) {
             #expect(hexValue(e["offset"]) == UInt64(line.prefix(16), radix: 16))
             #expect(line.contains(e["type"] as! String))
@@ -96,8 +98,9 @@ func readelf(_ args: [String]) throws -> String {
         let lds = dir.appendingPathComponent("moved.lds").path
         try script.write(toFile: lds, atomically: true, encoding: .utf8)
         let elf = dir.appendingPathComponent("moved.elf").path, ref = dir.appendingPathComponent("moved.Image").path
-        _ = try run("clang", ["--target=aarch64-linux-gnu", "-c", repoRoot.appendingPathComponent("Tests/Fixtures/mini-kernel.S").path,
-                              "-o", dir.appendingPathComponent("m.o").path])
+        let assembled = try run("clang", ["--target=aarch64-linux-gnu", "-c", repoRoot.appendingPathComponent("Tests/Fixtures/mini-kernel.S").path,
+                                          "-o", dir.appendingPathComponent("m.o").path])
+        try #require(assembled.status == 0, "\(assembled.stderr)")
         var args = ["-pie", "-z", "notext", "--no-dynamic-linker", "--apply-dynamic-relocs", "-T", lds,
                     dir.appendingPathComponent("m.o").path, "-o", elf]
         if relr { args += ["-z", "pack-relative-relocs"] }

@@ -54,6 +54,14 @@ let slideBinary: String = {
     return URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../.build/debug/slide").standardized.path
 }()
 
+/// The standard output of an oracle tool that must succeed: a failed run throws with its stderr,
+/// so an empty output can never pass for an empty answer.
+func output(_ tool: String, _ args: [String]) throws -> String {
+    let r = try run(tool, args)
+    guard r.status == 0 else { throw FixtureError(message: "\(tool) \(args.joined(separator: " ")) exited \(r.status): \(r.stderr.prefix(300))") }
+    return r.stdout
+}
+
 func slide(_ args: String...) throws -> ToolResult { try run(slideBinary, args) }
 func slide(_ args: [String]) throws -> ToolResult { try run(slideBinary, args) }
 
@@ -227,7 +235,9 @@ func hexValue(_ any: Any?) -> UInt64? {
 
 /// Address and size of section `name`, from llvm-readelf -S.
 func sectionHeader(_ elf: String, _ name: String) throws -> (address: UInt64, size: UInt64)? {
-    for line in try run("llvm-readelf", ["-S", "-W", elf]).stdout.split(separator: "\n") {
+    let r = try run("llvm-readelf", ["-S", "-W", elf])
+    guard r.status == 0 else { throw FixtureError(message: "llvm-readelf -S \(elf): \(r.stderr)") }
+    for line in r.stdout.split(separator: "\n") {
         let cols = line.split(separator: " ", omittingEmptySubsequences: true)
         guard let i = cols.firstIndex(where: { $0 == name }), cols.count > i + 4,
               let address = UInt64(cols[i + 2], radix: 16), let size = UInt64(cols[i + 4], radix: 16) else { continue }

@@ -39,8 +39,25 @@ struct PLTKey: Comparable {
     static func < (a: PLTKey, b: PLTKey) -> Bool { a.symbol != b.symbol ? a.symbol < b.symbol : a.addend < b.addend }
 }
 
+/// One value per module region.
+public struct PerRegion<Value> {
+    public var core: Value, initial: Value
+    public init(core: Value, initial: Value) { self.core = core; self.initial = initial }
+    public init(repeating v: Value) { core = v; initial = v }
+    public subscript(r: ModuleLayout.Region) -> Value {
+        get { r == .core ? core : initial }
+        set { if r == .core { core = newValue } else { initial = newValue } }
+    }
+}
+
 public struct ModuleLayout {
-    public static let core = 0, initial = 1
+    /// Where a loaded section goes: the core stays, the init region (sections named `.init*`) is
+    /// freed once `init_module` has run.
+    public enum Region: Sendable { case core, initial }
+    public static let regions: [Region] = [.core, .initial]
+    /// The part of its region a section goes to, in layout order; each part starts on a page, so
+    /// it can be mapped RX, R or RW.
+    enum Part: Sendable { case executable, readOnly, writable }
     static let page: UInt64 = 4096
     public static let maximumSize: UInt64 = 128 << 20
 
@@ -51,21 +68,22 @@ public struct ModuleLayout {
     /// The section headers, the symbol table's entries and its string table.
     public let sections: [SectionHeader]
     let symbolBytes: ByteView, symbolStrings: ByteView
-    /// Per section: its region (`core`, `initial`, or -1 = not loaded), offset in the region, size there.
-    public private(set) var region: [Int]
+    /// Per section: its region (nil: not loaded), offset in the region, size there.
+    public private(set) var region: [Region?]
     public private(set) var offset: [UInt64]
     public private(set) var size: [UInt64]
     /// Per region: where the read-only part starts, where the writable part starts, the total size
     /// (all multiples of 4 KiB).
-    public private(set) var readOnlyStart: [UInt64] = [0, 0], writableStart: [UInt64] = [0, 0], regionSize: [UInt64] = [0, 0]
-    /// Per region: the `.plt` / `.init.plt` section (-1 = none) and the slots reserved in it.
-    public private(set) var pltSection: [Int] = [-1, -1], pltReserved: [Int] = [0, 0]
+    public private(set) var readOnlyStart = PerRegion<UInt64>(repeating: 0), writableStart = PerRegion<UInt64>(repeating: 0)
+    public private(set) var regionSize = PerRegion<UInt64>(repeating: 0)
+    /// Per region: the `.plt` / `.init.plt` section (nil: none) and the slots reserved in it.
+    public private(set) var pltSection = PerRegion<Int?>(repeating: nil), pltReserved = PerRegion(repeating: 0)
     /// The SHT_RELA sections that apply to loaded sections: (relocation section, target section).
     public private(set) var relocationSections: [(rela: Int, target: Int)] = []
     /// Common symbols and their core offsets, in symbol order.
     var commons: [(symbol: Int, offset: UInt64)] = []
     /// Per region: the sorted distinct branch targets that may need a PLT slot.
-    var pltKeys: [[PLTKey]] = [[], []]
+    var pltKeys = PerRegion<[PLTKey]>(repeating: [])
 
     public init(_ elf: ELFFile, fixCortexA53843419: Bool = false) throws(SlideError) {
         self.elf = elf
@@ -85,32 +103,31 @@ public struct ModuleLayout {
         symbolCount = try elf.entryCount(of: sections[symtab], entrySize: Symbol.size, "SYMTAB sh_entsize")
         symbolBytes = try elf.contents(of: sections[symtab])
         symbolStrings = try elf.contents(of: try elf.section(Int(sections[symtab].link)))
-        region = [Int](repeating: -1, count: n)
+        region = [Region?](repeating: nil, count: n)
         offset = [UInt64](repeating: 0, count: n)
         size = [UInt64](repeating: 0, count: n)
 
         var alignment = [UInt64](repeating: 1, count: n)
-        // The part of its region each section goes to: 0 executable, 1 read-only, 2 writable.
-        var kind = [Int](repeating: 1, count: n)
+        var part = [Part](repeating: .readOnly, count: n)
         for i in 0..<n {
             let s = sections[i]
             guard s.flags.contains(.alloc) else { continue }
             let name = try sectionName(i)
-            region[i] = name.hasPrefix(".init") ? Self.initial : Self.core
+            region[i] = name.hasPrefix(".init") ? .initial : .core
             size[i] = s.size
             alignment[i] = max(s.addressAlignment, name.hasSuffix("plt") ? 64 : 1)
-            kind[i] = s.flags.contains(.execinstr) ? 0 : s.flags.contains(.write) ? 2 : 1
+            part[i] = s.flags.contains(.execinstr) ? .executable : s.flags.contains(.write) ? .writable : .readOnly
             // The PLT placeholders are executable whatever their flags (module.lds makes them "a"; Linux's
             // module_frob_arch_sections sets SHF_EXECINSTR).
-            if name.equals(".plt") { pltSection[Self.core] = i; kind[i] = 0 }
-            if name.equals(".init.plt") { pltSection[Self.initial] = i; kind[i] = 0 }
+            if name.equals(".plt") { pltSection.core = i; part[i] = .executable }
+            if name.equals(".init.plt") { pltSection.initial = i; part[i] = .executable }
             if name.equals(".text.ftrace_trampoline") { size[i] = 2 * UInt64(PLTEntry.size) }
         }
         for i in 0..<n {
             let s = sections[i]
             guard s.type == .rela else { continue }
             let target = Int(s.info)
-            guard target > 0, target < n, region[target] >= 0 else { continue }
+            guard target > 0, target < n, region[target] != nil else { continue }
             _ = try elf.entryCount(of: s, entrySize: RelaEntry.size, "RELA sh_entsize")
             relocationSections.append((i, target))
         }
@@ -118,11 +135,11 @@ public struct ModuleLayout {
         // Size first: distinct (symbol, addend) branch targets outside the branch's own section, per region.
         // Erratum 843419: an ADRP whose place could land at 0xff8/0xffc gets its section aligned so it
         // cannot, or (when that would take more than a page) a veneer slot (docs/modules.md).
-        var veneers = [0, 0]
+        var veneers = PerRegion(repeating: 0)
         for (rela, target) in relocationSections {
             guard sections[target].flags.contains(.execinstr) else { continue }
             let table = try relaTable(rela)
-            let r = region[target]
+            guard let r = region[target] else { continue }
             for k in 0..<table.count {
                 let e = table[k]
                 if StaticRelocation.isBranch26(e.type), Int(e.symbol) < symbolCount {
@@ -134,7 +151,7 @@ public struct ModuleLayout {
                 }
             }
         }
-        for r in 0..<2 {
+        for r in Self.regions {
             pltKeys[r].sort()
             var unique: [PLTKey] = []
             for key in pltKeys[r] where unique.last != key { unique.append(key) }
@@ -142,22 +159,22 @@ public struct ModuleLayout {
             // With the erratum fix a slot may be skipped per page of PLT (an entry's own ADRP at 0xff8/0xffc).
             let n = unique.count + veneers[r]
             pltReserved[r] = fixCortexA53843419 ? n + (n + 340) / 341 : n
-            if pltSection[r] >= 0 { size[pltSection[r]] = UInt64(pltReserved[r] + 1) * UInt64(PLTEntry.size) }
+            if let plt = pltSection[r] { size[plt] = UInt64(pltReserved[r] + 1) * UInt64(PLTEntry.size) }
         }
 
         // Layout: per region, executable sections, then read-only, then writable, the parts page-aligned.
-        var end: [UInt64] = [0, 0]
-        for part in 0..<3 {
-            for r in 0..<2 {
+        var end = PerRegion<UInt64>(repeating: 0)
+        for p in [Part.executable, .readOnly, .writable] {
+            for r in Self.regions {
                 end[r] = Self.align(end[r], Self.page)
-                if part == 1 { readOnlyStart[r] = end[r] }
-                if part == 2 { writableStart[r] = end[r] }
+                if p == .readOnly { readOnlyStart[r] = end[r] }
+                if p == .writable { writableStart[r] = end[r] }
             }
-            for i in 0..<n where region[i] >= 0 && kind[i] == part {
+            for i in 0..<n where part[i] == p {
+                guard let r = region[i] else { continue }
                 let a = alignment[i]
                 guard a.nonzeroBitCount == 1, a <= 1 << 20 else { throw .invalid("sh_addralign", value: a) }
                 guard size[i] <= 1 << 30 else { throw .outOfRange("section size", value: size[i], low: 0, high: 1 << 30) }
-                let r = region[i]
                 offset[i] = Self.align(end[r], a)
                 end[r] = offset[i] + size[i]
             }
@@ -169,14 +186,14 @@ public struct ModuleLayout {
             let a = max(sym.value, 1)
             guard a.nonzeroBitCount == 1, a <= 1 << 20 else { throw .invalid("common symbol alignment", value: a) }
             guard sym.size <= 1 << 30 else { throw .outOfRange("common symbol size", value: sym.size, low: 0, high: 1 << 30) }
-            let at = Self.align(end[Self.core], a)
+            let at = Self.align(end.core, a)
             commons.append((j, at))
-            end[Self.core] = at + sym.size
+            end.core = at + sym.size
         }
-        for r in 0..<2 { regionSize[r] = Self.align(end[r], Self.page) }
+        for r in Self.regions { regionSize[r] = Self.align(end[r], Self.page) }
         // No module can be larger than the module area (MODULES_VSIZE, 128 MiB): a hostile size allocates nothing.
-        guard regionSize[0] + regionSize[1] <= Self.maximumSize else {
-            throw .outOfRange("module size", value: regionSize[0] + regionSize[1], low: 0, high: Self.maximumSize)
+        guard regionSize.core + regionSize.initial <= Self.maximumSize else {
+            throw .outOfRange("module size", value: regionSize.core + regionSize.initial, low: 0, high: Self.maximumSize)
         }
     }
 }

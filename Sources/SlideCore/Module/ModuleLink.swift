@@ -8,7 +8,7 @@ public struct ModuleLinkResult {
     /// Relocations applied or attempted, by type, in first-seen order.
     public var typeCounts: [(type: RelocationType, count: Int)] = []
     /// PLT slots used per region (veneers for erratum 843419 included).
-    public var pltUsed: [Int] = [0, 0]
+    public var pltUsed = PerRegion(repeating: 0)
     public var failures = 0
 
     mutating func count(_ t: RelocationType) {
@@ -21,31 +21,34 @@ extension ModuleLayout {
     /// Copies the module into `core` and `initRegion` (at least `regionSize` bytes each; they are
     /// zeroed first) and links it for `bases`. Each relocation that fails is passed to `failed`, and
     /// linking goes on, so a report can list them all; the kernel stops at the first.
-    public func link<R: ModuleSymbolResolver>(core: MutableByteView, initRegion: MutableByteView, bases: (core: UInt64, initial: UInt64),
+    public func link<R: ModuleSymbolResolver>(core: MutableByteView, initRegion: MutableByteView, bases: PerRegion<UInt64>,
                                               resolver: R, failed: (ModuleLinkFailure) -> Void) throws(SlideError) -> ModuleLinkResult {
-        let buffers = [core, initRegion]
-        for r in 0..<2 {
+        let buffers = PerRegion(core: core, initial: initRegion)
+        for r in Self.regions {
             guard UInt64(buffers[r].count) >= regionSize[r] else {
                 throw .truncated("module region buffer", offset: 0, size: regionSize[r], available: UInt64(buffers[r].count))
             }
             if let b = buffers[r].base { b.initializeMemory(as: UInt8.self, repeating: 0, count: buffers[r].count) }
         }
-        for i in 0..<region.count where region[i] >= 0 && i != pltSection[0] && i != pltSection[1] {
+        for i in 0..<region.count where i != pltSection.core && i != pltSection.initial {
+            guard let r = region[i] else { continue }
             let s = sections[i]
             guard s.type != .nobits, !(try sectionName(i)).equals(".text.ftrace_trampoline") else { continue }
             let data = try elf.contents(of: s)
             guard data.count > 0, let src = data.base else { continue }
-            buffers[region[i]].base!.advanced(by: Int(offset[i])).copyMemory(from: src, byteCount: data.count)
+            buffers[r].base!.advanced(by: Int(offset[i])).copyMemory(from: src, byteCount: data.count)
         }
 
         var result = ModuleLinkResult()
-        var slotOfKey: [[Int32]] = [[Int32](repeating: -1, count: pltKeys[0].count), [Int32](repeating: -1, count: pltKeys[1].count)]
-        var nextSlot = [0, 0]
-        let regionBase = [bases.core, bases.initial]
+        // Per region and PLT key: the slot its veneer took (-1: none yet).
+        var slotOfKey = PerRegion(core: [Int32](repeating: -1, count: pltKeys.core.count),
+                                  initial: [Int32](repeating: -1, count: pltKeys.initial.count))
+        var nextSlot = PerRegion(repeating: 0)
 
-        /// The next free PLT slot of region r; with the erratum fix, never one whose ADRP sits at 0xff8/0xffc.
-        func takeSlot(_ r: Int) -> Int? {
-            let plt = regionBase[r] &+ offset[pltSection[r]]
+        /// The next free PLT slot of region r (which has a PLT section); with the erratum fix, never
+        /// one whose ADRP sits at 0xff8/0xffc.
+        func takeSlot(_ r: Region, _ pltOffset: UInt64) -> Int? {
+            let plt = bases[r] &+ pltOffset
             while fixCortexA53843419 && (plt &+ UInt64(nextSlot[r] * PLTEntry.size)) & 0xfff >= 0xff8 { nextSlot[r] += 1 }
             guard nextSlot[r] <= pltReserved[r] else { return nil }
             nextSlot[r] += 1
@@ -54,10 +57,9 @@ extension ModuleLayout {
 
         for (rela, target) in relocationSections {
             let table = try relaTable(rela)
-            let r = region[target]
-            guard sections[target].type != .nobits else { continue }
+            guard let r = region[target], sections[target].type != .nobits else { continue }
             let sectionView = MutableByteView(UnsafeMutableRawBufferPointer(start: buffers[r].base! + Int(offset[target]), count: Int(size[target])))
-            let sectionAddress = regionBase[r] &+ offset[target]
+            let sectionAddress = bases[r] &+ offset[target]
             for k in 0..<table.count {
                 let e = table[k]
                 result.count(e.type)
@@ -82,16 +84,16 @@ extension ModuleLayout {
                         try sectionView.setU32(A64Fields.setAdrImm(word & ~0x8000_0000, UInt64(bitPattern: delta)), at: at)
                         continue
                     }
-                    guard pltSection[r] >= 0 else { fail(.noPLT); continue }
-                    guard let slot = takeSlot(r) else { fail(.pltExhausted); continue }
+                    guard let plt = pltSection[r] else { fail(.noPLT); continue }
+                    guard let slot = takeSlot(r, offset[plt]) else { fail(.pltExhausted); continue }
                     // Veneer: ADRP Xd, page; ADD Xd, Xd, #0; B back.
-                    let veneer = regionBase[r] &+ offset[pltSection[r]] &+ UInt64(slot * PLTEntry.size)
+                    let veneer = bases[r] &+ offset[plt] &+ UInt64(slot * PLTEntry.size)
                     let rd = word & 31
                     let pageDelta = Int64(bitPattern: page &- (veneer & ~0xfff)) >> 12
                     let back = Int64(bitPattern: (p &+ 4) &- (veneer &+ 8)) >> 2
                     let to = Int64(bitPattern: veneer &- p) >> 2
                     guard abs(to) < 1 << 25, abs(back) < 1 << 25, abs(pageDelta) < 1 << 20 else { fail(.veneerOutOfReach); continue }
-                    let v = Int(offset[pltSection[r]]) + slot * PLTEntry.size
+                    let v = Int(offset[plt]) + slot * PLTEntry.size
                     try buffers[r].setU32(A64Fields.setAdrImm(0x9000_0000 | rd, UInt64(bitPattern: pageDelta)), at: v)   // adrp xd, page
                     try buffers[r].setU32(0x9100_0000 | rd << 5 | rd, at: v + 4)                                          // add  xd, xd, #0
                     try buffers[r].setU32(A64Fields.setImm26(0x1400_0000, UInt64(bitPattern: back)), at: v + 8)           // b    place + 4
@@ -107,15 +109,15 @@ extension ModuleLayout {
                     // A branch out of reach goes through a PLT entry of the place's region.
                     guard error.kind == .outOfRange, StaticRelocation.isBranch26(e.type) else { fail(.relocation(error)); continue }
                 }
-                guard pltSection[r] >= 0 else { fail(.noPLT); continue }
+                guard let plt = pltSection[r] else { fail(.noPLT); continue }
                 guard let key = pltKeyIndex(PLTKey(symbol: e.symbol, addend: e.addend), region: r) else { fail(.pltExhausted); continue }
                 if slotOfKey[r][key] < 0 {
-                    guard let slot = takeSlot(r) else { fail(.pltExhausted); continue }
+                    guard let slot = takeSlot(r, offset[plt]) else { fail(.pltExhausted); continue }
                     slotOfKey[r][key] = Int32(slot)
                 }
                 let slot = Int(slotOfKey[r][key])
-                let entryOffset = Int(offset[pltSection[r]]) + slot * PLTEntry.size
-                let entryAddress = regionBase[r] &+ UInt64(entryOffset)
+                let entryOffset = Int(offset[plt]) + slot * PLTEntry.size
+                let entryAddress = bases[r] &+ UInt64(entryOffset)
                 do throws(RelocationError) {
                     try PLTEntry.write(target: s &+ UInt64(bitPattern: e.addend), to: buffers[r], offset: entryOffset, address: entryAddress)
                     try StaticRelocation.apply(e.type, value: entryAddress &- p, to: sectionView, offset: at, p: p)

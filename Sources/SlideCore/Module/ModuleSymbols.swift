@@ -22,13 +22,13 @@ extension ModuleLayout {
     }
 
     /// The address of section `i` when the regions start at `bases` (nil for sections not loaded).
-    public func address(ofSection i: Int, bases: (core: UInt64, initial: UInt64)) -> UInt64? {
-        guard i >= 0, i < region.count, region[i] >= 0 else { return nil }
-        return (region[i] == Self.core ? bases.core : bases.initial) &+ offset[i]
+    public func address(ofSection i: Int, bases: PerRegion<UInt64>) -> UInt64? {
+        guard i >= 0, i < region.count, let r = region[i] else { return nil }
+        return bases[r] &+ offset[i]
     }
 
     /// The value of symbol `j`; undefined symbols through `resolver` (weak ones default to 0).
-    public func value<R: ModuleSymbolResolver>(ofSymbol j: Int, bases: (core: UInt64, initial: UInt64), resolver: R) throws(SlideError) -> UInt64? {
+    public func value<R: ModuleSymbolResolver>(ofSymbol j: Int, bases: PerRegion<UInt64>, resolver: R) throws(SlideError) -> UInt64? {
         let sym = try symbol(j)
         switch sym.sectionIndex {
         case SectionIndex.undefined:
@@ -47,7 +47,7 @@ extension ModuleLayout {
     }
 
     /// The address of the defined symbol called `name` (the kernel looks up `init_module`).
-    public func definedSymbol(named name: StaticString, bases: (core: UInt64, initial: UInt64)) throws(SlideError) -> UInt64? {
+    public func definedSymbol(named name: StaticString, bases: PerRegion<UInt64>) throws(SlideError) -> UInt64? {
         for j in 1..<max(symbolCount, 1) {
             let sym = try symbol(j)
             guard sym.sectionIndex != SectionIndex.undefined, sym.sectionIndex < SectionIndex.lowReserve, try symbolName(j).equals(name) else { continue }
@@ -56,7 +56,7 @@ extension ModuleLayout {
         return nil
     }
 
-    func pltKeyIndex(_ key: PLTKey, region r: Int) -> Int? {
+    func pltKeyIndex(_ key: PLTKey, region r: Region) -> Int? {
         let keys = pltKeys[r]
         var lo = 0, hi = keys.count
         while lo < hi { let mid = (lo + hi) / 2; if keys[mid] < key { lo = mid + 1 } else { hi = mid } }
