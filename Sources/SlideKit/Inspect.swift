@@ -220,7 +220,3 @@ func format2(_ d: Double) -> String {
     let frac = hundredths % 100
     return "\(hundredths / 100).\(frac < 10 ? "0" : "")\(frac)"
 }
-
-extension String {
-    func padded(_ width: Int) -> String { count >= width ? self + " " : self + String(repeating: " ", count: width - count) }
-}

@@ -86,10 +86,6 @@ public enum RelocListing {
 
     // MARK: text
 
-    static func pad(_ s: String, to column: Int) -> String {
-        s.count >= column ? s : s + String(repeating: " ", count: column - s.count)
-    }
-
     /// llvm-readelf's GNU layout: columns at 0, 18, 35, 58 (value) and 75 (name); a row
     /// without a symbol puts its addend at column 69.
     public static func text(_ sections: [RelocSection], rawRelr: Bool) -> String {
@@ -107,15 +103,15 @@ public enum RelocListing {
                 ? "    Offset             Info             Type               Symbol's Value  Symbol's Name + Addend\n"
                 : "    Offset             Info             Type               Symbol's Value  Symbol's Name\n"
             for r in s.rows {
-                let head = pad(hexPadded(r.offset) + "  " + hexPadded(r.info) + " " + r.type.description, to: 57) + " "
+                let head = (hexPadded(r.offset) + "  " + hexPadded(r.info) + " " + r.type.description).padded(to: 57) + " "
                 if let name = r.symbolName, r.symbol != 0 {
                     let a = r.addend ?? 0
                     out += head + hexPadded(r.symbolValue ?? 0) + " " + name + (a < 0 ? " - " : " + ")
                         + String(a.magnitude, radix: 16) + "\n"
                 } else if let a = r.addend {
-                    out += pad(head, to: 69) + String(UInt64(bitPattern: a), radix: 16) + "\n" // unsigned, as llvm-readelf
+                    out += head.padded(to: 69) + String(UInt64(bitPattern: a), radix: 16) + "\n" // unsigned, as llvm-readelf
                 } else {
-                    out += pad(head, to: 69) + "\n"
+                    out += head.padded(to: 69) + "\n"
                 }
             }
         }

@@ -101,7 +101,7 @@ extension Boot {
         } else {
             emit("Linux \(p.version ?? "?") on \(q.cpu.name), seed \(o.seed.map { hex($0) } ?? "none"), model \(p.model)\n")
             let w0 = 15, w1 = max(24, rows.map(\.predicted.count).max() ?? 0) + 2, w2 = max(24, rows.map(\.printed.count).max() ?? 0) + 2
-            func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
+            func pad(_ s: String, _ n: Int) -> String { s.padded(to: n) }
             emit(pad("", w0) + pad("slide kaslr predicts", w1) + pad("the kernel printed", w2) + "\n")
             for row in rows { emit(pad(row.what, w0) + pad(row.predicted, w1) + pad(row.printed, w2) + (row.agree ? "agree" : "DIFFER") + "\n") }
         }

@@ -25,7 +25,6 @@ import Testing
 
     @Test func hexFormatting() {
         #expect(hex(0x1ca7af8) == "0x1ca7af8")
-        #expect(hexPadded(0x19a7290) == "00000000019a7290")
         #expect(hex(signed: -16) == "-0x10")
     }
 }

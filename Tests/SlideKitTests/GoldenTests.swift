@@ -44,3 +44,12 @@ import Testing
         }
     }
 }
+
+@Suite struct TextColumns {
+    @Test func readelfHexAndCells() {
+        #expect(hexPadded(0x19a7290) == "00000000019a7290")
+        #expect(hexPadded(0x1f, width: 8) == "0000001f")
+        #expect("ab".padded(4) == "ab  " && "abcd".padded(4) == "abcd ")
+        #expect("ab".padded(to: 4) == "ab  " && "abcde".padded(to: 4) == "abcde")
+    }
+}
