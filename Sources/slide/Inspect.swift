@@ -33,20 +33,12 @@ struct Inspect: ParsableCommand {
     @Argument(help: ArgumentHelp("Kernel files: each \(FileKind.formats).")) var files: [String]
 
     func run() throws {
-        var failed = false
-        for file in files {
-            do {
-                var k = try input.load(file)
-                k.addKallsymsWitness()
-                let report = try InspectReport.build(k)
-                if let t = report.kernel.truncation { warn("'\(file)': the image is truncated: \(t)") }
-                emit(json ? report.json().rendered(pretty: files.count == 1) + "\n" : report.text())
-            } catch {
-                try? reportingErrors { () throws(SlideKitError) in throw error }
-                failed = true
-            }
+        try input.eachKernel(files) { (file, k) throws(SlideKitError) in
+            let report = try InspectReport.build(k)
+            if let t = report.kernel.truncation { warn("'\(file)': the image is truncated: \(t)") }
+            emit(json ? report.json().rendered(pretty: files.count == 1) + "\n" : report.text())
             if files.count > 1 && !json { emit("\n") }
+            return true
         }
-        if failed { throw ExitCode(1) }
     }
 }

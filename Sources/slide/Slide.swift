@@ -58,6 +58,24 @@ struct InputOptions: ParsableArguments {
         try limits.apply()
         return try KernelImage.load(path: path, discovery: tableMethod, linkBase: linkBase)
     }
+
+    /// Runs `body` on each file's kernel, with kallsyms as a witness of its tables; `body` returns
+    /// whether the file passed. An unreadable file is one error line and the rest still run; the
+    /// exit status is 1 when any file failed.
+    func eachKernel(_ files: [String], _ body: (String, KernelImage) throws(SlideKitError) -> Bool) throws {
+        var failed = false
+        for file in files {
+            do throws(SlideKitError) {
+                var k = try load(file)
+                k.addKallsymsWitness()
+                if try !body(file, k) { failed = true }
+            } catch {
+                FileHandle.standardError.write(Data("slide: error: \(error.description)\n".utf8))
+                failed = true
+            }
+        }
+        if failed { throw ExitCode(1) }
+    }
 }
 
 /// The bound on what a compressed input may decode to (a decompression bomb stops there).

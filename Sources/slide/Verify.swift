@@ -33,19 +33,10 @@ struct Verify: ParsableCommand {
     @Argument(help: ArgumentHelp("Kernel files: each \(FileKind.formats).")) var files: [String]
 
     func run() throws {
-        var failed = false
-        for file in files {
-            do {
-                var k = try input.load(file)
-                k.addKallsymsWitness()
-                let report = try Verifier.verify(k, allowNoTable: allowNoTable)
-                emit(json ? VerifyText.json(report, k).rendered(pretty: files.count == 1) + "\n" : VerifyText.text(report, k, maxPerCheck: maxFindings))
-                if report.errors > 0 || (warningsAsErrors && report.warnings > 0) { failed = true }
-            } catch {
-                try? reportingErrors { () throws(SlideKitError) in throw error }
-                failed = true
-            }
+        try input.eachKernel(files) { (_, k) throws(SlideKitError) in
+            let report = try Verifier.verify(k, allowNoTable: allowNoTable)
+            emit(json ? VerifyText.json(report, k).rendered(pretty: files.count == 1) + "\n" : VerifyText.text(report, k, maxPerCheck: maxFindings))
+            return report.errors == 0 && !(warningsAsErrors && report.warnings > 0)
         }
-        if failed { throw ExitCode(1) }
     }
 }
