@@ -18,7 +18,7 @@ public enum FileKind: Equatable, Sendable {
         if b.starts(with: [0x7f, 0x45, 0x4c, 0x46]) {
             self = .elf(b.count >= 18 ? ELFFileType(rawValue: UInt16(b[16]) | UInt16(b[17]) << 8) : nil)
         } else if b.withUnsafeBytes({ ImageHeader.isPresent(in: ByteView($0)) }) {
-            // A zboot PE is also an Image when its payload is absent; the Image header wins.
+            // Before the zboot check: an EFI-stub Image starts with "MZ" too, and is an Image.
             self = .image
         } else if let method = Containers.compression(b) {
             self = .compressed(method)
