@@ -105,6 +105,12 @@ public enum Booter {
             throw SlideKitError(imagePath, "--at \(hex(pa)): the image (\(hex(header.imageSize)) bytes) must lie 4 KiB-aligned in RAM "
                                 + "between \(hex(BootOptions.ramBase + (2 << 20))) and \(hex(o.ramEnd - (4 << 20)))")
         }
+        // The kernel maps itself with its own pages: a 16 or 64 KiB-page Image cannot run 4 KiB-aligned
+        // (the Slide kernel stops before its first message, exit status 2).
+        let page = header.flags.pageSize.bytes ?? 0x1000
+        if o.loader == .direct && page > 0x1000 && pa % page != 0 {
+            throw SlideKitError(imagePath, "--at \(hex(pa)): this Image has \(page >> 10) KiB pages and must be loaded \(page >> 10) KiB-aligned")
+        }
         if o.loader == .uBoot && pa & 0x1f_ffff != 0 {
             throw SlideKitError(imagePath, "--at \(hex(pa)): booti runs an Image 2 MiB-aligned; use --loader direct for misaligned addresses")
         }

@@ -251,6 +251,20 @@ let testInitrd: String = {
     }
 }
 
+extension KernelBoots {
+    /// A 16 or 64 KiB-page Image maps itself with its own pages: the direct loader refuses a load
+    /// address that is only 4 KiB-aligned (the kernel would stop before its first message).
+    @Test(arguments: ["rela-16k", "relr-64k"])
+    func directLoaderRefusesAnAddressOffTheImagesPages(_ variant: String) throws {
+        let image = try #require(try kernelImage(variant))
+        var o = BootOptions()
+        o.loader = .direct; o.at = 0x4820_1000
+        #expect(throws: SlideKitError.self) { try Booter.boot(image, o) }
+        let r = try slide("boot", image, "--loader", "direct", "--at", "0x48201000")
+        #expect(r.status == 1 && r.stderr.contains("KiB pages and must be loaded"), "\(r.stderr)")
+    }
+}
+
 @Suite(.enabled(if: TestData.slideKernel, TestData.missingKernel)) struct KernelFaults {
     enum Fault: String, CaseIterable, CustomTestStringConvertible, Sendable {
         case relaOffset, relaInfo, relaAddend, relrWord, relocatedPlace, textByte, resealedRelaOffset, resealedRelaInfo, resealedRelrWord
