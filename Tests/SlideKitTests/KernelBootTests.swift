@@ -263,6 +263,21 @@ extension KernelBoots {
         let r = try slide("boot", image, "--loader", "direct", "--at", "0x48201000")
         #expect(r.status == 1 && r.stderr.contains("KiB pages and must be loaded"), "\(r.stderr)")
     }
+
+    /// U-Boot copies the FDT just below the top ~34 MiB it keeps (or just below 4 GiB): an image
+    /// whose image_size reaches there would clear the FDT with its BSS, so slide boot refuses it
+    /// (found by make soak: a 64 KiB kernel at 0x7d800000 in 1 GiB booted with no FDT).
+    @Test func uBootRefusesAnImageOverItsFDTCopy() throws {
+        let image = try #require(try kernelImage("rela-64k"))
+        var o = BootOptions()
+        o.loader = .uBoot
+        for (at, memory) in [(0x7d80_0000, 1024), (0xffc0_0000, 4096)] as [(UInt64, Int)] {
+            o.at = at; o.memoryMiB = memory
+            #expect(throws: SlideKitError.self, "\(hex(at))") { try Booter.boot(image, o) }
+        }
+        let r = try slide("boot", image, "--loader", "u-boot", "--at", "0x7d800000")
+        #expect(r.status == 1 && r.stderr.contains("U-Boot keeps RAM above 0x7dc00000"), "\(r.stderr)")
+    }
 }
 
 @Suite(.enabled(if: TestData.slideKernel, TestData.missingKernel)) struct KernelFaults {
