@@ -19,6 +19,10 @@ var pageOffset: UInt64 { LinearMap.pageOffset }
 /// Bytes of the module memory pool in runtime.c.
 let modulePoolSize: UInt64 = 256 << 10
 
+/// The address the image was linked at (`_text`; KASLR.kimageVaddr unless build.sh --base chose
+/// another): relocation places and the run-time VA are relative to it.
+@_silgen_name("link_base") func linkBase() -> UInt64
+
 @_silgen_name("boot_info_address") func bootInfoAddress() -> UInt64
 
 func bootInfo() -> UnsafeMutablePointer<BootInfo> {

@@ -79,7 +79,7 @@ func slideEarly(_ fdtPA: UInt64, _ imagePA: UInt64, _ x1: UInt64, _ x2: UInt64, 
         let (ramStart, ramEnd) = LinearMap.range(ramLow: ramLow, ramHigh: ramHigh)
         try tables.map(root: ttbr0, va: ramStart, pa: ramStart, size: ramEnd - ramStart, .bootIdentity)
         // The kernel image at KIMAGE_VADDR + offset, per segment.
-        let va = KASLR.kimageVaddr &+ offset
+        let va = linkBase() &+ offset
         func segment(_ from: UInt64, _ to: UInt64, _ a: MapAttributes) throws(SlideError) {
             guard to > from else { return }
             try tables.map(root: ttbr1, va: va &+ (from - layout.text), pa: imagePA &+ (from - layout.text), size: to - from, a)

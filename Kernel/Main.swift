@@ -16,7 +16,7 @@ func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1
     setHeapAlias(kimageVoffset) // before anything allocates (runtime.c)
     bootInfo().pointee.kimageVoffset = kimageVoffset
     let info = bootInfo().pointee
-    let va = KASLR.kimageVaddr &+ offset
+    let va = linkBase() &+ offset
     // From here on nothing runs from the identity map: keep only the devices in TTBR0.
     setTTBR0(info.ttbr0Late)
 

@@ -61,7 +61,7 @@ struct ModuleLoader {
         // SlideCore's ModuleLayout gives each part 4 KiB alignment; mapping them W^X needs the
         // kernel's own page size (not done for 16 and 64 KiB pages yet).
         guard kernelGranule == .k4 || modules.isEmpty else {
-            line("modules", "unsupported:module parts are 4K-aligned, this kernel maps \(kernelGranule.name) pages")
+            line("modules", text("unsupported:module parts are 4K-aligned, this kernel maps ", .name(kernelGranule.name), " pages"))
             return
         }
         for (name, data) in modules { load(name: name, data: data) }

@@ -50,13 +50,14 @@ func slideRelocate(_ imagePA: UInt64, _ offset: UInt64, _ fdtPA: UInt64) -> UInt
     } catch {
         return fail(.tables, 0)
     }
+    let link = linkBase()
     let start = readCounter()
     let rela: RelaTable, relr: RelrTable, report: RelaApplyReport, relrCount: Int
     do throws(SlideError) {
         rela = try RelaTable(relaView)
         relr = try RelrTable(relrView)
-        report = try Rela.apply(rela, to: whole, linkBase: KASLR.kimageVaddr, displacement: offset, resolver: NoSymbols())
-        relrCount = try Relr.apply(relr, to: whole, linkBase: KASLR.kimageVaddr, displacement: offset)
+        report = try Rela.apply(rela, to: whole, linkBase: link, displacement: offset, resolver: NoSymbols())
+        relrCount = try Relr.apply(relr, to: whole, linkBase: link, displacement: offset)
     } catch {
         return fail(.tables, 0)
     }
@@ -70,14 +71,14 @@ func slideRelocate(_ imagePA: UInt64, _ offset: UInt64, _ fdtPA: UInt64) -> UInt
     // 3. Every place now holds what it must: RELA addend + offset; RELR a pointer into the image.
     for i in 0..<rela.count where rela[i].type == .relative {
         let e = rela[i]
-        if whole.u64Unchecked(at: Int(e.offset &- KASLR.kimageVaddr)) != UInt64(bitPattern: e.addend) &+ offset {
+        if whole.u64Unchecked(at: Int(e.offset &- link)) != UInt64(bitPattern: e.addend) &+ offset {
             return fail(.relaPlace, UInt64(i))
         }
     }
-    let low = KASLR.kimageVaddr &+ offset, high = low &+ UInt64(whole.count)
+    let low = link &+ offset, high = low &+ UInt64(whole.count)
     var places = relr.makePlaces()
     while let p = places.next() {
-        let v = whole.u64Unchecked(at: Int(p &- KASLR.kimageVaddr))
+        let v = whole.u64Unchecked(at: Int(p &- link))
         if v < low || v > high { return fail(.relrPlace, p) }
     }
     return 0

@@ -51,7 +51,7 @@ func startSecondaries(info: BootInfo, fdt: FDT) -> (online: UInt64, listed: Int,
     let deadline = readCNTVCT() &+ readCNTFRQ()
     while smpCpusOnline() < started && readCNTVCT() < deadline {}
     let online = smpCpusOnline()
-    if online < started { errors.append("timeout:\(started - online)-did-not-check-in") }
+    if online < started { errors.append(text("timeout:", .number(started - online), "-did-not-check-in")) }
     return (1 + online, mpidrs.count, errors)
 }
 

@@ -286,6 +286,14 @@ extable_bounds:                         // x0 → [__start___ex_table, __stop___
     ret
 
     // Helpers for Swift: each reads a system register or a PC-relative address.
+    .globl link_base
+link_base:                              // KIMAGE_VADDR (kernel.lds, build.sh --base): the link address of
+    movz    x0, #:abs_g3:KIMAGE_VADDR   // _text. An absolute symbol in MOVW immediates: no relocation,
+    movk    x0, #:abs_g2_nc:KIMAGE_VADDR // so it is right before slide_relocate has run.
+    movk    x0, #:abs_g1_nc:KIMAGE_VADDR
+    movk    x0, #:abs_g0_nc:KIMAGE_VADDR
+    ret
+
     .globl image_layout
 image_layout:                           // x0 → ImageLayout (BootABI.swift; physical or virtual, as we run)
     adrp    x1, _head

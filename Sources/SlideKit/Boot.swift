@@ -33,6 +33,8 @@ public struct BootOptions {
     /// Where QEMU's `-kernel` puts an arm64 Image with text_offset 0 (hw/arm/boot.c; bring-up facts).
     public static let qemuKernelAddress: UInt64 = 0x4020_0000
     public static let trampolineAddress: UInt64 = 0x4010_0000
+    /// The top of RAM U-Boot keeps for itself once relocated (code, heap, stack, its FDT), with a margin.
+    public static let uBootReserved: UInt64 = 36 << 20
 
     /// The physical address the Image will run at.
     public var imageAddress: UInt64 { loader == .qemu ? Self.qemuKernelAddress : (at ?? 0x4800_0000) }
@@ -116,8 +118,24 @@ public enum Booter {
             throw SlideKitError(imagePath, "--at \(hex(pa)): the image (\(hex(header.imageSize)) bytes) must lie 4 KiB-aligned in RAM "
                                 + "between \(hex(BootOptions.ramBase + (2 << 20))) and \(hex(o.ramEnd - (4 << 20)))")
         }
+        // The kernel maps itself with its own pages: a 16 or 64 KiB-page Image cannot run 4 KiB-aligned
+        // (the Slide kernel stops before its first message, exit status 2).
+        let page = header.flags.pageSize.bytes ?? 0x1000
+        if o.loader == .direct && page > 0x1000 && pa % page != 0 {
+            throw SlideKitError(imagePath, "--at \(hex(pa)): this Image has \(page >> 10) KiB pages and must be loaded \(page >> 10) KiB-aligned")
+        }
         if o.loader == .uBoot && pa & 0x1f_ffff != 0 {
             throw SlideKitError(imagePath, "--at \(hex(pa)): booti runs an Image 2 MiB-aligned; use --loader direct for misaligned addresses")
+        }
+        // U-Boot (2023.01) relocates itself, its heap and stack into the top ~34 MiB of RAM and booti
+        // copies the FDT just below that, or just below 4 GiB when RAM goes higher, whatever the
+        // Image's image_size covers: there the kernel's BSS would clear the FDT.
+        if o.loader == .uBoot {
+            let top = o.ramEnd - BootOptions.uBootReserved, fdtSpot = min(top, 1 << 32)
+            if pa + header.imageSize > top || (pa < fdtSpot && pa + header.imageSize > fdtSpot - (1 << 20)) {
+                throw SlideKitError(imagePath, "--at \(hex(pa)): U-Boot keeps RAM above \(hex(top)) and copies the FDT just below \(hex(fdtSpot)); "
+                                    + "the image (\(hex(header.imageSize)) bytes) must stay clear of both")
+            }
         }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("slide-boot-\(getpid())-\(UUID().uuidString.prefix(8))")
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

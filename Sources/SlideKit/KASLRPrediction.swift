@@ -175,7 +175,7 @@ public enum KASLRPredictor {
         var p = KASLRPrediction(kind: .slide, model: "slide", modelSource: "SlideCore KASLR, PhysicalPlacement and ModuleRegion (what the Slide kernel runs)",
                                 modelMeasured: "the Slide kernel's boot reports (make test's boot matrix)", version: nil,
                                 facts: [("granule", "\(granule.pageSize / 1024) KiB")], assumptions: assumptions,
-                                linkBase: KASLR.kimageVaddr, imageSize: header.imageSize, vaBits: KASLR.vaBitsMin, vaBitsActual: KASLR.vaBitsMin,
+                                linkBase: k.linkBase, imageSize: header.imageSize, vaBits: KASLR.vaBitsMin, vaBitsActual: KASLR.vaBitsMin,
                                 seedSource: source, offset: offset, physOffset: .exact(LinearMap.physOffset(ramLow: q.ramLow, granule: granule)),
                                 moduleBase: moduleBase, moduleSize: ModuleRegion.window,
                                 moduleRandomness: source == "fdt" ? "from the seed (mix(seed ^ \"modules!\"), 21 bits)" : "not randomized (_etext - 128 MiB)",

@@ -9,7 +9,7 @@ struct Boot: ParsableCommand {
         discussion: """
             Loaders: qemu (QEMU's -kernel: the Image at 0x40200000), u-boot (Debian's u-boot-qemu;
             the Image placed raw at --at, `booti` typed at its prompt), direct (Slide places the
-            Image, the DTB and a trampoline that sets x0-x3: any 4 KiB-aligned --at, chosen x1-x3).
+            Image, the DTB and a trampoline that sets x0-x3: any --at aligned to the Image's page size, chosen x1-x3).
             The DTB is QEMU's own, with no random seed; --seed writes /chosen/kaslr-seed.
             A Slide kernel's output is printed and its semihosting exit status returned.
 

@@ -109,6 +109,9 @@ let bootMatrix: [BootCase] = [
     BootCase(image: "rela-64k", seed: 0x64, memoryMiB: 4096),
     BootCase(image: "relr-64k", loader: .direct, at: 0x4821_0000, seed: 0x6464, smp: 4),
     BootCase(image: "rela-64k", loader: .uBoot, at: 0x4600_0000, nokaslr: true, smp: 4),
+    // Linked at another base (build.sh --base): relocated and run relative to its own link address.
+    BootCase(image: "rela-alt", seed: 0xa17),
+    BootCase(image: "rela-alt", loader: .direct, at: 0x4820_1000, nokaslr: true, smp: 2),
 ]
 
 /// A 3 MiB initrd of pseudo-random bytes, made once.
@@ -225,8 +228,8 @@ let testInitrd: String = {
             let displacement = seedUsed ? KASLR.displacement(seed: c.seed!) : 0
             let offset = KASLR.offset(displacement: displacement, physicalAddress: pa)
             #expect(r.value("offset") == hex(offset))
-            #expect(r.value("va") == hex(KASLR.kimageVaddr &+ offset))
-            #expect(r.value("kimage_voffset") == hex(KASLR.kimageVaddr &+ offset &- pa))
+            #expect(r.value("va") == hex(k.linkBase &+ offset))
+            #expect(r.value("kimage_voffset") == hex(k.linkBase &+ offset &- pa))
         }
 
         // slide kaslr, given the same inputs and the ranges the kernel reported avoiding, predicts the report.
@@ -249,6 +252,35 @@ let testInitrd: String = {
             #expect(p["module_base"] as? String == r.value("module_base"))
         }
         #expect(p["phys_offset"] as? String == r.value("phys_offset"))
+    }
+}
+
+extension KernelBoots {
+    /// A 16 or 64 KiB-page Image maps itself with its own pages: the direct loader refuses a load
+    /// address that is only 4 KiB-aligned (the kernel would stop before its first message).
+    @Test(arguments: ["rela-16k", "relr-64k"])
+    func directLoaderRefusesAnAddressOffTheImagesPages(_ variant: String) throws {
+        let image = try #require(try kernelImage(variant))
+        var o = BootOptions()
+        o.loader = .direct; o.at = 0x4820_1000
+        #expect(throws: SlideKitError.self) { try Booter.boot(image, o) }
+        let r = try slide("boot", image, "--loader", "direct", "--at", "0x48201000")
+        #expect(r.status == 1 && r.stderr.contains("KiB pages and must be loaded"), "\(r.stderr)")
+    }
+
+    /// U-Boot copies the FDT just below the top ~34 MiB it keeps (or just below 4 GiB): an image
+    /// whose image_size reaches there would clear the FDT with its BSS, so slide boot refuses it
+    /// (found by make soak: a 64 KiB kernel at 0x7d800000 in 1 GiB booted with no FDT).
+    @Test func uBootRefusesAnImageOverItsFDTCopy() throws {
+        let image = try #require(try kernelImage("rela-64k"))
+        var o = BootOptions()
+        o.loader = .uBoot
+        for (at, memory) in [(0x7d80_0000, 1024), (0xffc0_0000, 4096)] as [(UInt64, Int)] {
+            o.at = at; o.memoryMiB = memory
+            #expect(throws: SlideKitError.self, "\(hex(at))") { try Booter.boot(image, o) }
+        }
+        let r = try slide("boot", image, "--loader", "u-boot", "--at", "0x7d800000")
+        #expect(r.status == 1 && r.stderr.contains("U-Boot keeps RAM above 0x7dc00000"), "\(r.stderr)")
     }
 }
 
@@ -361,6 +393,19 @@ extension KernelFaults {
         exempt.append(seal..<(seal + ImageSeal.size))
         let elf = repoRoot.appendingPathComponent(".build/kernel/rela/slide-kernel.elf").path
         exempt.append(try #require(try sectionRange(elf, ".dynamic", base: ka.linkBase)))
+        // And link_base: its MOVZ/MOVK immediates are the link address itself, on purpose no
+        // relocation place; in each link the four immediates spell that link's base.
+        let linkBase = Int(try #require(try kernelSymbols("rela")["link_base"]) - ka.linkBase)
+        for (bytes, base) in [(ra.bytes, ka.linkBase), (rb.bytes, kb.linkBase)] {
+            var value: UInt64 = 0
+            for i in 0..<4 {
+                let o = linkBase + 4 * i
+                let w = UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24
+                value |= UInt64((w >> 5) & 0xffff) << (16 * UInt64((w >> 21) & 3))
+            }
+            #expect(value == base, "link_base's immediates")
+        }
+        exempt.append((linkBase & ~7)..<(linkBase + 16))
         var differing = 0
         for o in stride(from: 0, to: ra.bytes.count - 7, by: 8) where !exempt.contains(where: { $0.contains(o) }) {
             let x = u64(ra.bytes, o), y = u64(rb.bytes, o)

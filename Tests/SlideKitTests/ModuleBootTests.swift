@@ -129,6 +129,25 @@ let moduleBootMatrix: [ModuleBootCase] = [
     }
 }
 
+extension ModuleBoots {
+    /// A 16 or 64 KiB-page kernel given the module initrd says it cannot map 4 KiB-aligned module
+    /// parts and boots on (the message once used a long String literal, which traps in the kernel).
+    @Test(arguments: ["rela-16k", "relr-64k"])
+    func largerPagesRefuseModulesAndBootOn(_ variant: String) throws {
+        let dir = try #require(try moduleBuild()), image = try #require(try kernelImage(variant))
+        var o = BootOptions()
+        o.seed = 0x1616; o.timeout = 90; o.smp = 2
+        o.initrd = dir.appendingPathComponent("initrd.cpio").path
+        let r = try Booter.boot(image, o)
+        #expect(!r.timedOut && r.status == 0, "\(r.output.suffix(2000))")
+        #expect(r.value("initrd") == "cpio:3")
+        let page = variant.hasSuffix("16k") ? "16K" : "64K"
+        #expect(r.value("modules") == "unsupported:module parts are 4K-aligned, this kernel maps \(page) pages")
+        #expect(r.value("module_map") == "rx:0,r:0,rw:0" && r.value("module_counter") == "0")
+        #expect(r.value("cpus_online") == "2" && r.output.contains("slide: done"))
+    }
+}
+
 @Suite(.enabled(if: TestData.slideKernel, TestData.missingKernel)) struct ExportedSymbols {
     /// The ksymtab read from the ELF (inspect, link-module --kernel) and from the flat Image (as the
     /// kernel reads it) names every exported symbol at its llvm-nm address, sorted; lookups bisect.
