@@ -39,6 +39,21 @@ extension ModuleLayout {
         }
 
         var result = ModuleLinkResult()
+        // Each symbol's value once: an undefined one is a lookup by name (a bisection over the
+        // kernel's exports, comparing strings), and a module's relocations name few symbols many times.
+        var known = [UInt8](repeating: 0, count: symbolCount) // 0 not yet, 1 resolved, 2 unresolved
+        var values = [UInt64](repeating: 0, count: symbolCount)
+        func cachedValue(ofSymbol j: Int) throws(SlideError) -> UInt64? {
+            switch known[j] {
+            case 1: return values[j]
+            case 2: return nil
+            default:
+                let v = try value(ofSymbol: j, bases: bases, resolver: resolver)
+                known[j] = v == nil ? 2 : 1
+                values[j] = v ?? 0
+                return v
+            }
+        }
         var slotOfKey: [[Int32]] = [[Int32](repeating: -1, count: pltKeys[0].count), [Int32](repeating: -1, count: pltKeys[1].count)]
         var nextSlot = [0, 0]
         let regionBase = [bases.core, bases.initial]
@@ -67,7 +82,7 @@ extension ModuleLayout {
                     failed(ModuleLinkFailure(reason: reason, relaSection: rela, entry: k, targetSection: target,
                                              offset: e.offset, type: e.type, symbol: Int(e.symbol)))
                 }
-                guard Int(e.symbol) < symbolCount, let s = try value(ofSymbol: Int(e.symbol), bases: bases, resolver: resolver) else {
+                guard Int(e.symbol) < symbolCount, let s = try cachedValue(ofSymbol: Int(e.symbol)) else {
                     fail(.undefinedSymbol); continue
                 }
                 guard e.offset < UInt64(sectionView.count) else { fail(.placeOutsideSection); continue }
