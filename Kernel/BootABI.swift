@@ -27,6 +27,14 @@ struct BootInfo {
     var extableFixups: UInt64 = 0
     /// The boot identity map, which secondary CPUs turn their MMU on with (Smp.swift).
     var ttbr0Boot: UInt64 = 0
+    /// `slide.bench=1` on the command line (slide_early): slide_relocate measures its tables
+    /// again, and Linux 6.1's loop over them, in guest instructions (Bench.swift).
+    var bench: UInt64 = 0
+    /// The instruction counter used (BenchCounter), and per table: SlideCore's and the reference
+    /// loop's instructions, over the same entries (the counter's own overhead subtracted).
+    var benchCounter: UInt64 = 0
+    var benchRelaSlide: UInt64 = 0, benchRelaLinux: UInt64 = 0, benchRelaEntries: UInt64 = 0
+    var benchRelrSlide: UInt64 = 0, benchRelrLinux: UInt64 = 0, benchRelrWords: UInt64 = 0
 }
 
 /// Physical or virtual addresses of the image's landmarks, filled in by boot.S with ADRP/ADD.

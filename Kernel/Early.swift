@@ -33,9 +33,10 @@ func slideEarly(_ fdtPA: UInt64, _ imagePA: UInt64, _ x1: UInt64, _ x2: UInt64, 
     var ramLow = UInt64.max, ramHigh: UInt64 = 0
     if let fdtBase = UnsafeMutableRawPointer(bitPattern: UInt(fdtPA)), let fdt = try? FDT(at: fdtBase, limit: 16 << 20) {
         info.pointee.fdtSize = UInt64(fdt.totalSize)
-        if let args = try? fdt.property(node: "chosen", name: "bootargs"),
-           KASLR.commandLineDisables(length: fdt.stringLength(args), byte: { fdt.byte(args, at: $0) }) {
-            source = .nokaslr
+        if let args = try? fdt.property(node: "chosen", name: "bootargs") {
+            let n = fdt.stringLength(args)
+            if KASLR.commandLineDisables(length: n, byte: { fdt.byte(args, at: $0) }) { source = .nokaslr }
+            if KASLR.commandLineHas(length: n, byte: { fdt.byte(args, at: $0) }, option: "slide.bench=1") { info.pointee.bench = 1 }
         }
         if let s = try? fdt.property(node: "chosen", name: "kaslr-seed"), s.length == 8 {
             let value = fdt.cells(s, at: 0, count: 2)

@@ -75,6 +75,12 @@ func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1
     line("relocs_relr", String(info.relrApplied))
     line("reloc_cycles", String(info.relocCycles))
     line("reloc_verify", "ok")
+    if info.bench != 0 {
+        // Guest instructions (Bench.swift): SlideCore's apply against Linux 6.1's loop, same tables.
+        line("bench_counter", String((BenchCounter(rawValue: info.benchCounter) ?? .none).name.description))
+        line("bench_rela", "slide:\(info.benchRelaSlide),linux:\(info.benchRelaLinux),entries:\(info.benchRelaEntries)")
+        line("bench_relr", "slide:\(info.benchRelrSlide),linux:\(info.benchRelrLinux),words:\(info.benchRelrWords),places:\(info.relrApplied)")
+    }
     line("module_map", "rx:\(modulePages.rx),r:\(modulePages.r),rw:\(modulePages.rw)")
     line("fdt_seed_wiped", info.seedWiped != 0 ? "yes" : "no")
     line("x1_x3", x1 | x2 | x3 == 0 ? "zero" : "nonzero:\(hex(x1)),\(hex(x2)),\(hex(x3))")

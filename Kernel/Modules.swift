@@ -75,6 +75,12 @@ struct ModuleLoader {
         for i in 0..<path.count where (try? path.u8(at: i)) == UInt8(ascii: "/") { from = i + 1 }
         let name = String(ByteView(start: path.base.map { $0 + from }, count: path.count - from - 3))
         func report(_ status: String) { print("slide: module=\(name) \(status)") }
+        // slide.bench=1: the link in guest instructions, and the link and the whole load in
+        // nanoseconds of the generic timer (Bench.swift).
+        let bench = info.bench != 0 ? BenchCounter(rawValue: info.benchCounter) ?? .timer : nil
+        let loadStart = benchReadCNTVCT()
+        var linkTicks: UInt64 = 0, linkInstructions: UInt64 = 0
+        func ns(_ ticks: UInt64) -> UInt64 { ticks &* 1_000_000_000 / max(benchReadCNTFRQ(), 1) }
         do throws(SlideError) {
             let module = try ModuleLayout(try ELFFile(data))
             let coreSize = module.regionSize.core, initSize = module.regionSize.initial
@@ -87,9 +93,12 @@ struct ModuleLoader {
             let core = MutableByteView(UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: UInt(linear(corePA))), count: Int(coreSize)))
             let initRegion = MutableByteView(UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: UInt(linear(initPA))), count: Int(initSize)))
             var firstFailure: ModuleLinkFailure? = nil
+            let linkStart = benchReadCNTVCT(), counted = bench?.read() ?? 0
             let result = try module.link(core: core, initRegion: initRegion, bases: bases, resolver: symbols) { f in
                 if firstFailure == nil { firstFailure = f }
             }
+            if let bench { linkInstructions = bench.elapsed(counted, bench.read()) }
+            linkTicks = benchReadCNTVCT() &- linkStart
             if let f = firstFailure {
                 let why: String
                 switch f.reason {
@@ -131,6 +140,10 @@ struct ModuleLoader {
                 print("slide: module_\(name)_init_freed=\(pages)")
             }
             report("base=\(hex(bases.core)) plts=\(result.pltUsed.core + result.pltUsed.initial) init=\(status == 0 ? "ok" : "fail:\(status)")")
+            if let bench {
+                print("slide: bench_" + "module_\(name)=link:\(linkInstructions),relocs:\(relocations),counter:\(bench.name.description),"
+                      + "link_ns:\(ns(linkTicks)),load_ns:\(ns(benchReadCNTVCT() &- loadStart))")
+            }
         } catch {
             report("error=\(error.description)")
         }

@@ -67,6 +67,7 @@ func slideRelocate(_ imagePA: UInt64, _ offset: UInt64, _ fdtPA: UInt64) -> UInt
     if report.unsupported != 0 || report.unresolved != 0 {
         return fail(.unsupportedType, UInt64(report.firstUnsupported ?? 0))
     }
+    if info.pointee.bench != 0 { benchRelocation(rela: rela, relr: relr, image: whole, imagePA: imagePA, offset: offset) }
 
     // 3. Every place now holds what it must: RELA addend + offset; RELR a pointer into the image.
     for i in 0..<rela.count where rela[i].type == .relative {

@@ -54,9 +54,9 @@ if ! llvm-objdump -d "$probe.o" | awk '/<slide_probe_unaligned>:/,/ret/' | grep 
   exit 1
 fi
 # Two modules: what runs before relocation (checked by relacheck, strict alignment) and the rest.
-swiftc "${swift_flags[@]}" "${strict[@]}" -module-name SlideEarly Kernel/Early.swift Kernel/Relocate.swift Kernel/Fixup.swift Kernel/BootInfo.swift Kernel/BootABI.swift \
+swiftc "${swift_flags[@]}" "${strict[@]}" -module-name SlideEarly Kernel/Early.swift Kernel/Relocate.swift Kernel/Fixup.swift Kernel/BootInfo.swift Kernel/BootABI.swift Kernel/Bench.swift \
   ${EXTRA_EARLY_SWIFT:-} $core -c -o "$out/early.o"
-swiftc "${swift_flags[@]}" -module-name SlideKernel Kernel/Main.swift Kernel/Exports.swift Kernel/Modules.swift Kernel/Smp.swift Kernel/BootInfo.swift Kernel/BootABI.swift $core -c -o "$out/kernel-swift.o"
+swiftc "${swift_flags[@]}" -module-name SlideKernel Kernel/Main.swift Kernel/Exports.swift Kernel/Modules.swift Kernel/Smp.swift Kernel/BootInfo.swift Kernel/BootABI.swift Kernel/Bench.swift $core -c -o "$out/kernel-swift.o"
 "$slide" relacheck "$out/early.o" --root slide_early --root slide_relocate --root slide_exception --root slide_fixup --root slide_place ${EXTRA_EARLY_ROOTS:-}
 clang --target=aarch64-none-elf -DPAGE_SIZE=$page -c Kernel/boot.S -o "$out/boot.o"
 clang --target=aarch64-none-elf -c Kernel/ksymtab.S -o "$out/ksymtab.o"

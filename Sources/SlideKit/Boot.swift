@@ -26,6 +26,9 @@ public struct BootOptions {
     public var append: String? = nil
     public var initrd: String? = nil
     public var timeout: Double = 60
+    /// QEMU `-icount shift=0`: one guest instruction per nanosecond of virtual time, and the PMU's
+    /// instruction counter counting (the Slide kernel's `slide.bench=1` figures need it).
+    public var icount = false
     public var registers: (UInt64, UInt64, UInt64) = (0, 0, 0)
     public init() {}
 
@@ -168,6 +171,7 @@ public enum Booter {
         }
 
         var args = machine + ["-nographic", "-semihosting", "-net", "none", "-no-reboot"]
+        if o.icount { args += ["-icount", "shift=0"] }
         var script: [(String, String)] = []
         switch o.loader {
         case .qemu:

@@ -37,6 +37,8 @@ struct Boot: ParsableCommand {
     @Option(help: "Kernel command line.") var append: String?
     @Option(help: "Initial ramdisk.") var initrd: String?
     @Option(help: "Seconds before the boot is stopped.") var timeout: Double = 60
+    @Flag(help: "Run QEMU with -icount shift=0 (deterministic guest instruction counts; with --append slide.bench=1 the Slide kernel reports them).")
+    var icount = false
     @Option(help: "x1,x2,x3 for the direct loader (comma-separated).") var registers: String?
     @Flag(help: "Print the kernel's report as JSON.") var json = false
     @Flag(help: "Linux: print the kernel's log too.") var console = false
@@ -53,7 +55,7 @@ struct Boot: ParsableCommand {
         try reportingErrors { () throws(SlideKitError) in
             var o = BootOptions()
             o.loader = loader; o.at = at; o.seed = seed; o.nokaslr = nokaslr; o.memoryMiB = memory; o.smp = smp
-            o.cpu = cpu; o.append = append; o.initrd = initrd; o.timeout = timeout
+            o.cpu = cpu; o.append = append; o.initrd = initrd; o.timeout = timeout; o.icount = icount
             if let registers {
                 let v = try registers.split(separator: ",").map { (s) throws(SlideKitError) -> UInt64 in
                     guard let n = try? parseNumber(String(s)) else { throw SlideKitError(image, "--registers: '\(s)' is not a number") }

@@ -97,6 +97,65 @@ func word(_ b: [UInt8], _ o: Int) -> UInt64 { b.withUnsafeBytes { try! ByteView(
         }
     }
 
+    // A RELATIVE place that is not a multiple of 8 leaves the aligned loop for the checked path
+    // (an unaligned store), and the walk goes on; so does a RELATIVE entry with a symbol index.
+    @Test func misalignedPlaceAndSymbolIndexStillRelative() throws {
+        let (img, r) = try applyRela([
+            RelaEntry(offset: base + 0x8, type: .relative, addend: 0x100),
+            RelaEntry(offset: base + 0x13, type: .relative, addend: 0x200),
+            RelaEntry(offset: 0, info: 0, addend: 0),
+            RelaEntry(offset: 0, info: 0, addend: 0),
+            RelaEntry(offset: base + 0x28, type: .relative, symbol: 7, addend: 0x300),
+            RelaEntry(offset: base + 0x30, type: .relative, addend: 0x400),
+        ], imageSize: 0x40, linkBase: base, displacement: 0x10)
+        #expect(word(img, 0x8) == 0x110 && word(img, 0x13) == 0x210 && word(img, 0x28) == 0x310 && word(img, 0x30) == 0x410)
+        #expect(r.relative == 4 && r.none == 2 && r.unsupported == 0)
+    }
+
+    // The aligned loop (table and image 8-byte aligned, as in the kernel) and the unaligned one
+    // give the same image and report on a random mix of every kind of entry, and the same error.
+    @Test func alignedAndUnalignedPathsAgree() throws {
+        var rng = SplitMix64(seed: 0x5eed_12)
+        for round in 0..<200 {
+            let size = 0x200
+            var entries: [RelaEntry] = []
+            for _ in 0..<Int(rng.next() % 40) {
+                let kind = rng.next() % 8
+                var place = base + rng.next() % UInt64(size - 7)
+                if kind < 4 { place &= ~7 }
+                if round % 10 == 0 && rng.next() % 30 == 0 { place = base + UInt64(size) }  // out of range
+                switch kind {
+                case 0, 1, 2, 4: entries.append(RelaEntry(offset: place, type: .relative, addend: Int64(bitPattern: rng.next())))
+                case 3: entries.append(RelaEntry(offset: 0, info: 0, addend: 0))
+                case 5: entries.append(RelaEntry(offset: place, type: .abs64, symbol: UInt32(rng.next() % 3), addend: 8))
+                case 6: entries.append(RelaEntry(offset: place, type: .relative, symbol: 1, addend: 0x99))
+                default: entries.append(RelaEntry(offset: place, type: .jumpSlot, symbol: 1, addend: 0))
+                }
+            }
+            let table = relaBytes(entries)
+            func run(shift: Int) -> Result<([UInt8], RelaApplyReport), SlideError> {
+                var tbuf = [UInt8](repeating: 0, count: table.count + 8), ibuf = [UInt8](repeating: 0xee, count: size + 8)
+                tbuf.replaceSubrange(shift..<(shift + table.count), with: table)
+                let result = tbuf.withUnsafeBytes { t in
+                    ibuf.withUnsafeMutableBytes { raw in
+                        Result { () throws(SlideError) -> RelaApplyReport in
+                            try Rela.apply(try RelaTable(ByteView(start: t.baseAddress! + shift, count: table.count)),
+                                           to: MutableByteView(UnsafeMutableRawBufferPointer(rebasing: raw[shift..<(shift + size)])),
+                                           linkBase: base, displacement: 0x1234_0000, resolver: TableResolver(values: [1: 0x5000]))
+                        }
+                    }
+                }
+                return result.map { (Array(ibuf[shift..<(shift + size)]), $0) }
+            }
+            let aligned = run(shift: 0), unaligned = run(shift: 1)
+            switch (aligned, unaligned) {
+            case (.success(let a), .success(let u)): #expect(a.0 == u.0 && a.1 == u.1, "round \(round)")
+            case (.failure(let a), .failure(let u)): #expect(a == u, "round \(round)")
+            default: Issue.record("round \(round): \(aligned) against \(unaligned)")
+            }
+        }
+    }
+
     @Test func tableSizeMustBeWholeEntries() {
         let bytes = [UInt8](repeating: 0, count: 25)
         #expect(throws: SlideError.misaligned("RELA table size", value: 25, alignment: 24)) {

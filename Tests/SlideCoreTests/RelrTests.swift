@@ -106,6 +106,62 @@ func relrDecode(_ words: [UInt64]) throws -> [UInt64] {
         }
     }
 
+    // A bitmap whose last place leaves the image: the places before it are relocated and the
+    // error names the first one outside (the aligned loop hands the word to the checked one).
+    @Test func applyStopsInsideABitmap() throws {
+        var image = [UInt64](repeating: 0, count: 0x20) // 0x100 bytes at 0x4000
+        let words: [UInt64] = [0x40e8, 0b111 << 1 | 1]  // 0x40e8, then 0x40f0, 0x40f8, 0x4100
+        #expect(throws: SlideError.outOfRange("RELR place", value: 0x4100, low: 0x4000, high: 0x40f8)) {
+            try words.withUnsafeBytes { w in
+                try image.withUnsafeMutableBytes { raw in
+                    _ = try Relr.apply(try RelrTable(ByteView(w)), to: MutableByteView(raw), linkBase: 0x4000, displacement: 1)
+                }
+            }
+        }
+        #expect(image[0x1d] == 1 && image[0x1e] == 1 && image[0x1f] == 1)
+    }
+
+    // The aligned loop and the checked one agree on random tables (misaligned address words,
+    // places past the end, bitmaps before any address word included).
+    @Test func alignedAndUnalignedPathsAgree() throws {
+        var rng = SplitMix64(seed: 0x7e1a)
+        for round in 0..<300 {
+            let size = 0x800
+            var words: [UInt64] = []
+            for _ in 0..<Int(rng.next() % 12) {
+                if rng.next() % 3 == 0 {
+                    var a = 0x4000 + rng.next() % UInt64(size + 0x40)
+                    if rng.next() % 8 != 0 { a &= ~7 } else { a &= ~1 }
+                    words.append(a)
+                } else {
+                    words.append(rng.next() | 1)
+                }
+            }
+            func run(shift: Int) -> Result<([UInt8], Int), SlideError> {
+                var ibuf = [UInt8](repeating: 0, count: size + 8)
+                for j in 0..<size { ibuf[shift + j] = UInt8(truncatingIfNeeded: j &* 7) }
+                var wbuf = [UInt8](repeating: 0, count: words.count * 8 + 8)
+                words.withUnsafeBytes { wbuf.replaceSubrange(shift..<(shift + $0.count), with: $0) }
+                let result = wbuf.withUnsafeBytes { w in
+                    ibuf.withUnsafeMutableBytes { raw in
+                        Result { () throws(SlideError) -> Int in
+                            try Relr.apply(try RelrTable(ByteView(start: w.baseAddress! + shift, count: words.count * 8)),
+                                           to: MutableByteView(UnsafeMutableRawBufferPointer(rebasing: raw[shift..<(shift + size)])),
+                                           linkBase: 0x4000, displacement: 0x100_0000)
+                        }
+                    }
+                }
+                return result.map { (Array(ibuf[shift..<(shift + size)]), $0) }
+            }
+            let aligned = run(shift: 0), unaligned = run(shift: 3)
+            switch (aligned, unaligned) {
+            case (.success(let a), .success(let u)): #expect(a.0 == u.0 && a.1 == u.1, "round \(round)")
+            case (.failure(let a), .failure(let u)): #expect(a == u, "round \(round)")
+            default: Issue.record("round \(round): \(aligned) against \(unaligned)")
+            }
+        }
+    }
+
     @Test func applyRejectsPlaceOutsideImage() throws {
         var image = [UInt8](repeating: 0, count: 0x100)
         // 0x40f8 is the last 8-byte place of a 0x100-byte image at 0x4000; 0x4100 is past it.

@@ -458,3 +458,43 @@ extension KernelFaults {
         #expect(!FileManager.default.fileExists(atPath: out + "/slide-kernel.elf"), "the build stops before linking")
     }
 }
+
+/// `slide.bench=1` under `slide boot --icount` (what `make bench` boots): the PMU's instruction
+/// counter counts, both tables are measured over the entries the boot applied (SlideCore's apply
+/// and the reference loop), the example module's link is counted, and the image the measurements
+/// ran over still verifies. Counts are checked to exist, never against a threshold: `make bench`
+/// prints the figures. Without the option, no bench line.
+@Suite(.enabled(if: TestData.slideKernel, TestData.missingKernel)) struct KernelBench {
+    @Test(arguments: ["rela", "relr"])
+    func reportsInstructionCounts(_ variant: String) throws {
+        let image = try #require(try kernelImage(variant))
+        var o = BootOptions()
+        o.seed = 0x5eed_5eed
+        o.append = "slide.bench=1"
+        o.icount = true
+        if variant == "rela", let modules = try moduleBuild() { o.initrd = modules.appendingPathComponent("initrd.cpio").path }
+        let r = try Booter.boot(image, o)
+        #expect(!r.timedOut && r.status == 0 && r.value("reloc_verify") == "ok", "\(r.output.suffix(800))")
+        #expect(r.value("bench_counter") == "pmu")
+        func fields(_ key: String) throws -> [String: Int] {
+            let v = try #require(r.value(key), "\(key) reported")
+            return Dictionary(uniqueKeysWithValues: v.split(separator: ",").map { kv in
+                let p = kv.split(separator: ":")
+                return (String(p[0]), Int(p[1]) ?? -1)
+            })
+        }
+        let rela = try fields("bench_rela"), relr = try fields("bench_relr")
+        #expect(rela["entries"].map(String.init) == r.value("relocs_rela"))
+        #expect(relr["places"].map(String.init) == r.value("relocs_relr"))
+        let measured = variant == "rela" ? rela : relr
+        #expect((measured["slide"] ?? 0) > 0 && (measured["linux"] ?? 0) > 0, "\(measured)")
+        if o.initrd != nil {
+            let module = try fields("bench_module_hello")
+            #expect((module["link"] ?? 0) > 0 && (module["relocs"] ?? 0) > 0, "\(module)")
+        }
+        var plain = o
+        plain.append = nil
+        let p = try Booter.boot(image, plain)
+        #expect(p.status == 0 && !p.report.contains { $0.0.hasPrefix("bench_") })
+    }
+}

@@ -3,6 +3,9 @@
 // relocations; far branches through PLT veneers emitted on first use; with the Cortex-A53
 // erratum 843419 fix, an ADRP at page offset 0xff8/0xffc becomes an ADR or a veneer (docs/modules.md).
 
+/// A symbol's value during one link: not looked up yet, found, or not found.
+enum SymbolResolution { case pending, value(UInt64), unresolved }
+
 /// What `link` did.
 public struct ModuleLinkResult {
     /// Relocations applied or attempted, by type, in first-seen order.
@@ -40,6 +43,19 @@ extension ModuleLayout {
         }
 
         var result = ModuleLinkResult()
+        // Each symbol's value once: an undefined one is a lookup by name (a bisection over the
+        // kernel's exports, comparing strings), and a module's relocations name few symbols many times.
+        var resolved = [SymbolResolution](repeating: .pending, count: symbolCount)
+        func cachedValue(ofSymbol j: Int) throws(SlideError) -> UInt64? {
+            switch resolved[j] {
+            case .value(let v): return v
+            case .unresolved: return nil
+            case .pending:
+                let v = try value(ofSymbol: j, bases: bases, resolver: resolver)
+                resolved[j] = v.map { .value($0) } ?? .unresolved
+                return v
+            }
+        }
         // Per region and PLT key: the slot its veneer took (-1: none yet).
         var slotOfKey = PerRegion(core: [Int32](repeating: -1, count: pltKeys.core.count),
                                   initial: [Int32](repeating: -1, count: pltKeys.initial.count))
@@ -69,7 +85,7 @@ extension ModuleLayout {
                     failed(ModuleLinkFailure(reason: reason, relaSection: rela, entry: k, targetSection: target,
                                              offset: e.offset, type: e.type, symbol: Int(e.symbol)))
                 }
-                guard Int(e.symbol) < symbolCount, let s = try value(ofSymbol: Int(e.symbol), bases: bases, resolver: resolver) else {
+                guard Int(e.symbol) < symbolCount, let s = try cachedValue(ofSymbol: Int(e.symbol)) else {
                     fail(.undefinedSymbol); continue
                 }
                 guard e.offset < UInt64(sectionView.count) else { fail(.placeOutsideSection); continue }

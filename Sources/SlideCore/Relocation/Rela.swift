@@ -112,55 +112,133 @@ public enum Rela {
         let lastPlace = UInt64(image.count - 8)
         let t = table.bytes
         let relative = UInt64(RelocationType.relative.rawValue)
-        // Hot loop: RELATIVE only (all but a handful of a kernel's entries), as the boot code does.
-        // Pointer-walked with wrapping arithmetic: the table's extent was checked when the
-        // RelaTable was made, and every place is checked against the image before the store.
-        var others = 0
+        // One walk of the table, in table order. Hot loop: RELATIVE (all but a handful of a
+        // kernel's entries), as the boot code does, pointer-walked with wrapping arithmetic: the
+        // table's extent was checked when the RelaTable was made, and every place is checked
+        // against the image before the store. Any other entry goes out of line (`applyOther`).
         if table.count > 0, let start = t.base, let out = image.base {
-            var entry = start
             let end = start + table.count * RelaEntry.size
-            repeat {
-                let info = UInt64(littleEndian: entry.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
-                if info & 0xffff_ffff == relative {
-                    let offset = UInt64(littleEndian: entry.loadUnaligned(as: UInt64.self))
-                    let place = offset &- linkBase
-                    guard place <= lastPlace else {
-                        throw .outOfRange("RELA place", value: offset, low: linkBase, high: linkBase &+ lastPlace)
+            if (UInt(bitPattern: start) | UInt(bitPattern: out)) & 7 == 0 {
+                // Aligned table and image (always, in the kernel): `applyRelative` walks as far as
+                // it can; the entry it stops at goes through the checked path, then it resumes.
+                var entry = start
+                while entry != end {
+                    entry = applyRelative(from: entry, to: end, image: out, linkBase: linkBase,
+                                          lastWord: lastPlace >> 3, displacement: displacement)
+                    guard entry != end else { break }
+                    entry = try applyChecked(table, from: entry, start: start, end: end, to: image, linkBase: linkBase,
+                                             lastPlace: lastPlace, displacement: displacement, resolver: resolver, report: &report)
+                }
+            } else {
+                var entry = start
+                repeat {
+                    let info = UInt64(littleEndian: entry.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+                    if info & 0xffff_ffff == relative {
+                        let offset = UInt64(littleEndian: entry.loadUnaligned(as: UInt64.self))
+                        let place = offset &- linkBase
+                        guard place <= lastPlace else {
+                            throw .outOfRange("RELA place", value: offset, low: linkBase, high: linkBase &+ lastPlace)
+                        }
+                        let addend = UInt64(littleEndian: entry.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+                        out.storeBytes(of: (addend &+ displacement).littleEndian, toByteOffset: Int(bitPattern: UInt(place)), as: UInt64.self)
+                    } else {
+                        try applyOther(table[(entry - start) / RelaEntry.size], index: (entry - start) / RelaEntry.size, to: image,
+                                       linkBase: linkBase, lastPlace: lastPlace, resolver: resolver, report: &report)
                     }
-                    let addend = UInt64(littleEndian: entry.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
-                    out.storeBytes(of: (addend &+ displacement).littleEndian, toByteOffset: Int(bitPattern: UInt(place)), as: UInt64.self)
-                } else {
-                    others &+= 1
-                }
-                entry += RelaEntry.size
-            } while entry < end
-        }
-        report.relative = table.count - others
-        guard others > 0 else { return report }
-        // Cold pass: everything else, by kind.
-        for i in 0..<table.count {
-            let e = table[i]
-            switch e.type {
-            case .relative:
-                continue
-            case .none:
-                report.none += 1
-            case .abs64, .globDat:
-                guard let s = resolver.value(ofSymbol: e.symbol) else {
-                    report.unresolved += 1
-                    continue
-                }
-                let place = e.offset &- linkBase
-                guard place <= lastPlace else {
-                    throw .outOfRange("RELA place", value: e.offset, low: linkBase, high: linkBase &+ lastPlace)
-                }
-                image.setU64Unchecked(s &+ UInt64(bitPattern: e.addend), at: Int(place))
-                report.symbolic += 1
-            default:
-                if report.firstUnsupported == nil { report.firstUnsupported = i }
-                report.unsupported += 1
+                    entry += RelaEntry.size
+                } while entry < end
             }
         }
+        report.relative = table.count - report.none - report.symbolic - report.unresolved - report.unsupported
         return report
     }
+
+    /// The aligned hot loop of `apply`: RELATIVE entries (r_info exactly R_AARCH64_RELATIVE, symbol
+    /// 0) at 8-byte aligned places in the image, from `entry` on; returns the first entry it did
+    /// not apply (or `end`). A leaf with everything in registers: aligned loads and stores, which
+    /// stay single instructions where the code is built for strict alignment, and one compare
+    /// for range and alignment (rotated right by 3, a place that is not a multiple of 8 becomes
+    /// larger than any in-range word index).
+    @inlinable @inline(never)
+    static func applyRelative(from entry: UnsafeRawPointer, to end: UnsafeRawPointer, image out: UnsafeMutableRawPointer,
+                              linkBase: UInt64, lastWord: UInt64, displacement: UInt64) -> UnsafeRawPointer {
+        let relative = UInt64(RelocationType.relative.rawValue)
+        var entry = entry
+        repeat {
+            let offset = UInt64(littleEndian: entry.load(as: UInt64.self))
+            let info = UInt64(littleEndian: entry.load(fromByteOffset: 8, as: UInt64.self))
+            let addend = UInt64(littleEndian: entry.load(fromByteOffset: 16, as: UInt64.self))
+            let place = offset &- linkBase
+            guard info == relative && place.rotatedRight3 <= lastWord else { return entry }
+            (out + Int(bitPattern: UInt(place))).assumingMemoryBound(to: UInt64.self).pointee = (addend &+ displacement).littleEndian
+            entry += RelaEntry.size
+        } while entry != end
+        return end
+    }
+
+    /// The entries of `apply` the aligned hot loop did not take, from `entry` up to the next
+    /// plain RELATIVE one (or `end`), which it returns: RELATIVE at a misaligned place (unaligned
+    /// store) or out of range (the error), NONE (counted), any other type (`applyOther`).
+    @inlinable @inline(never)
+    static func applyChecked<R: SymbolResolver>(
+        _ table: RelaTable, from entry: UnsafeRawPointer, start: UnsafeRawPointer, end: UnsafeRawPointer, to image: MutableByteView,
+        linkBase: UInt64, lastPlace: UInt64, displacement: UInt64, resolver: R, report: inout RelaApplyReport
+    ) throws(SlideError) -> UnsafeRawPointer {
+        let relative = UInt64(RelocationType.relative.rawValue)
+        var entry = entry, none = 0
+        defer { report.none += none }
+        repeat {
+            let info = UInt64(littleEndian: entry.load(fromByteOffset: 8, as: UInt64.self))
+            if info & 0xffff_ffff == 0 {
+                none &+= 1
+            } else {
+                let index = (entry - start) / RelaEntry.size
+                let e = table[index]
+                if e.type == .relative {
+                    let place = e.offset &- linkBase
+                    guard place <= lastPlace else {
+                        throw .outOfRange("RELA place", value: e.offset, low: linkBase, high: linkBase &+ lastPlace)
+                    }
+                    image.setU64Unchecked(UInt64(bitPattern: e.addend) &+ displacement, at: Int(place))
+                } else {
+                    try applyOther(e, index: index, to: image, linkBase: linkBase, lastPlace: lastPlace, resolver: resolver, report: &report)
+                }
+            }
+            entry += RelaEntry.size
+        } while entry != end && UInt64(littleEndian: entry.load(fromByteOffset: 8, as: UInt64.self)) != relative
+        return entry
+    }
+
+    /// One entry of `apply` that is not RELATIVE, counted by kind into `report`.
+    @inlinable @inline(never)
+    static func applyOther<R: SymbolResolver>(
+        _ e: RelaEntry, index: Int, to image: MutableByteView, linkBase: UInt64, lastPlace: UInt64, resolver: R,
+        report: inout RelaApplyReport
+    ) throws(SlideError) {
+        switch e.type {
+        case .none:
+            report.none += 1
+        case .abs64, .globDat:
+            guard let s = resolver.value(ofSymbol: e.symbol) else {
+                report.unresolved += 1
+                return
+            }
+            let place = e.offset &- linkBase
+            guard place <= lastPlace else {
+                throw .outOfRange("RELA place", value: e.offset, low: linkBase, high: linkBase &+ lastPlace)
+            }
+            image.setU64Unchecked(s &+ UInt64(bitPattern: e.addend), at: Int(place))
+            report.symbolic += 1
+        default:
+            if report.firstUnsupported == nil { report.firstUnsupported = index }
+            report.unsupported += 1
+        }
+    }
+}
+
+extension UInt64 {
+    /// Rotated right by 3 bits: a multiple of 8 becomes itself / 8; anything else gets a top bit
+    /// set (one compare then checks both range and 8-byte alignment).
+    @inlinable @inline(__always)
+    var rotatedRight3: UInt64 { self >> 3 | self << 61 }
 }
