@@ -26,6 +26,20 @@ func fdtBlob(structure: [UInt32], strings: [UInt8] = [], reserveOffset: UInt32 =
 }
 
 @Suite struct FuzzRegressions {
+    // fuzz-image: LinkBase.candidates rounded `lowest` up to 2 MiB as lowest + 2 MiB - 1, which
+    // overflows when the RELR places lie in the last 2 MiB below 2^64 (an arithmetic-overflow trap).
+    @Test func linkBaseCandidatesNearTheTopOfTheAddressSpace() throws {
+        let c = LinkBase.candidates(low: UInt64.max, high: UInt64.max, span: 0x10_0000)
+        #expect(c.best == nil && c.count == 0)
+        #expect(LinkBase.candidates(low: 0xffff_ffff_ffe0_0000, high: 0xffff_ffff_ffe0_0008, span: 0x10_0000).best == 0xffff_ffff_ffe0_0000)
+        #expect(LinkBase.candidates(low: 5, high: 5, span: 0).best == nil)
+        // The structural scan's RELR run at 0x40 (all-ones bitmaps after an address word): no base fits it.
+        let input = try fuzzRegression("image", "linkbase-candidates-overflow")
+        let k = try KernelImage.load(bytes: input, path: "linkbase-candidates-overflow")
+        #expect(k.rela == nil && k.relr == nil && k.linkBase == 0)
+        #expect(exercise(input, name: "linkbase-candidates-overflow") == nil)
+    }
+
     // fuzz-fdt: FDTEditor.packed() took an unchecked off_mem_rsvmap as the end of the data and
     // grew the blob to it (4 GiB for 0xfffffff8: out of memory). The header is now checked. The committed input is
     // QEMU's virt DTB with off_mem_rsvmap 0x1000000 (the fuzzer's own was lost; same path).
