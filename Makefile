@@ -57,7 +57,7 @@ test: deps testdata embedded kernel fuzz-smoke
 # wins). Each product is built alone so the root package's slide and its plugins are not.
 FUZZ_TARGETS := elf image kallsyms fdt relr cpio module
 FUZZ_SECONDS ?= 600
-FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_SMOKE_SECONDS ?= 5
 fuzz-build: deps
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p .build/fuzz/logs; \
