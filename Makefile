@@ -77,7 +77,7 @@ fuzz: fuzz-build fuzz-corpus
 # The bounded run make test does.
 fuzz-smoke: fuzz-build fuzz-corpus
 	@rm -rf .build/fuzz/smoke
-	@FUZZ_WORK=.build/fuzz/smoke scripts/fuzz $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
+	@FUZZ_WORK=.build/fuzz/smoke FUZZ_LOGS=.build/fuzz/smoke/logs scripts/fuzz $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
 
 demo: release testdata kernel
 	@for s in $(SUITES); do \
