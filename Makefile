@@ -9,7 +9,7 @@ SLIDE     := .build/release/slide
 EMBEDDED  := $(shell cat Kernel/embedded-swift.flags)
 CORE_SRC  := $(shell find Sources/SlideCore -name '*.swift' | sort)
 
-.PHONY: all deps testdata build release embedded kernel test demo soak bench install install-files clean
+.PHONY: all deps testdata build release embedded kernel test demo soak bench install install-files clean fuzz fuzz-build fuzz-corpus fuzz-smoke
 
 all: build
 
@@ -48,9 +48,37 @@ kernel: build
 	done
 	Kernel/modules/build.sh $(KOUT)/modules
 
-test: deps testdata embedded kernel
+test: deps testdata embedded kernel fuzz-smoke
 	SLIDE_REQUIRE_TESTDATA=1 SLIDE_REQUIRE_KERNEL=1 $(SWIFT) test
 	scripts/check-install .build/debug/slide
+
+# Coverage-guided fuzzing (README "Fuzzing"): libFuzzer targets in Fuzz/ (a package of its own),
+# built with libFuzzer and AddressSanitizer. --sanitize=fuzzer makes SwiftPM leave main to
+# libFuzzer; -sanitize=fuzzer,address after it is what the compiler keeps (the last -sanitize
+# wins). Each product is built alone so the root package's slide and its plugins are not.
+FUZZ_TARGETS := elf image kallsyms fdt relr cpio module
+FUZZ_SECONDS ?= 600
+FUZZ_SMOKE_SECONDS ?= 5
+fuzz-build: deps
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p .build/fuzz/logs; \
+	  $(SWIFT) build --package-path Fuzz -c release --build-path .build/fuzz --sanitize=fuzzer \
+	    -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing --product fuzz-$$t >.build/fuzz/logs/build-$$t.log 2>&1; \
+	  rc=$$?; grep -v "ld.gold: warning: Cannot export local symbol" .build/fuzz/logs/build-$$t.log | tail -n 20; \
+	  test $$rc -eq 0 || exit 1; \
+	done
+
+fuzz-corpus: testdata
+	@scripts/fuzz-corpus
+
+# Each target for FUZZ_SECONDS; non-zero on any crash, which is kept in .build/fuzz/crashes/<target>/.
+fuzz: fuzz-build fuzz-corpus
+	@scripts/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# The bounded run make test does.
+fuzz-smoke: fuzz-build fuzz-corpus
+	@rm -rf .build/fuzz/smoke
+	@FUZZ_WORK=.build/fuzz/smoke FUZZ_LOGS=.build/fuzz/smoke/logs scripts/fuzz $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
 
 demo: release testdata kernel
 	@for s in $(SUITES); do \

@@ -30,8 +30,9 @@ public struct FDT {
         stringsOffset = Int(Self.be32(base, 12))
         stringsSize = Int(Self.be32(base, 32))
         structSize = Int(Self.be32(base, 36))
+        let reserveOffset = Int(Self.be32(base, 16))
         guard structOffset & 3 == 0, structOffset <= total, structSize <= total - structOffset,
-              stringsOffset <= total, stringsSize <= total - stringsOffset else {
+              stringsOffset <= total, stringsSize <= total - stringsOffset, reserveOffset & 7 == 0 else {
             throw .invalid("FDT block layout, totalsize", value: UInt64(total))
         }
     }

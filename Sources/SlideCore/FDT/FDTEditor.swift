@@ -21,7 +21,12 @@ public struct FDTEditor {
         guard be32(0) == FDT.magic else { throw .badMagic("FDT", offset: 0) }
         let h = Header(total: Int(be32(4)), structOffset: Int(be32(8)), stringsOffset: Int(be32(12)),
                        structSize: Int(be32(36)), stringsSize: Int(be32(32)), reserveOffset: Int(be32(16)))
-        guard h.total <= bytes.count, h.structOffset + h.structSize <= h.total, h.stringsOffset + h.stringsSize <= h.total else {
+        // The blocks lie inside totalsize without overlapping, tokens 4-byte aligned and the
+        // reservation block 8-byte aligned (spec 5.2): edits move them, so each must be whole.
+        let structEnd = h.structOffset + h.structSize, stringsEnd = h.stringsOffset + h.stringsSize
+        guard h.total >= 40, h.total <= bytes.count, structEnd <= h.total, stringsEnd <= h.total, h.reserveOffset <= h.total,
+              h.structOffset & 3 == 0, h.reserveOffset & 7 == 0,
+              structEnd <= h.stringsOffset || stringsEnd <= h.structOffset else {
             throw .invalid("FDT block layout, totalsize", value: UInt64(h.total))
         }
         return h
@@ -75,15 +80,18 @@ public struct FDTEditor {
                     insertAt = o // first position inside the node
                 }
             case 2:
+                guard !stack.isEmpty else { throw .invalid("FDT END_NODE without a node at", value: UInt64(tokenStart)) }
                 stack.removeLast()
                 if insertAt != nil && stack.count == want.count { // leaving the target node without finding the property
                     try insert(&h, at: insertAt!, name: nameBytes, value: value)
                     return
                 }
             case 3:
+                guard o + 8 <= end else { throw .truncated("FDT property", offset: o, size: 8, available: end) }
                 let length = Int(be32(o)), nameOffset = Int(be32(o + 4))
                 let valueStart = o + 8
-                guard valueStart + length <= end else { throw .truncated("FDT property", offset: valueStart, size: length, available: end) }
+                guard tokenStart + 12 + ((length + 3) & ~3) <= end else { throw .truncated("FDT property", offset: valueStart, size: length, available: end) }
+                guard nameOffset < h.stringsSize else { throw .invalid("FDT property name offset", value: UInt64(nameOffset)) }
                 let inTarget = insertAt != nil && stack.count == want.count + 1
                 if inTarget && cString(h.stringsOffset + nameOffset, limit: h.stringsOffset + h.stringsSize) == nameBytes {
                     // Replace in place: remove the old property, insert the new one at the same spot.

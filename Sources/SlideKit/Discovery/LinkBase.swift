@@ -77,9 +77,11 @@ struct LinkBase {
 
     /// The 2 MiB-aligned bases b with high - span < b <= low: how many, the lowest bound, and the most aligned.
     static func candidates(low: UInt64, high: UInt64, span: UInt64) -> (best: UInt64?, count: Int, lowest: UInt64) {
+        guard span > 0 else { return (nil, 0, high) }
         let lowest = high >= span ? high - span + 1 : 0
         guard lowest <= low else { return (nil, 0, lowest) }
-        let first = (lowest + alignment - 1) / alignment, last = low / alignment
+        // Rounded up without overflow: lowest may lie in the last 2 MiB below 2^64.
+        let first = lowest / alignment + (lowest % alignment == 0 ? 0 : 1), last = low / alignment
         guard first <= last else { return (nil, 0, lowest) }
         // The multiple of 2 MiB in [first, last] (in units of 2 MiB) with the most trailing zeros.
         var best = last
