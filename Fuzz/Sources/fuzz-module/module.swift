@@ -52,15 +52,15 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             do throws(SlideError) {
                 let kernel = try KernelSymbolTable(memory: ByteView(k), address: 0xffff_8000_8100_0000, tableOffset: 0, tableSize: 24)
                 let layout = try ModuleLayout(try ELFFile(ByteView(UnsafeRawBufferPointer(raw))))
-                var core = [UInt8](repeating: 0, count: Int(layout.regionSize[ModuleLayout.core]))
-                var initRegion = [UInt8](repeating: 0, count: Int(layout.regionSize[ModuleLayout.initial]))
-                let bases = (core: UInt64(0xffff_8000_4000_0000), initial: 0xffff_8000_4000_0000 &+ layout.regionSize[ModuleLayout.core])
+                var core = [UInt8](repeating: 0, count: Int(layout.regionSize.core))
+                var initRegion = [UInt8](repeating: 0, count: Int(layout.regionSize.initial))
+                let bases = PerRegion(core: UInt64(0xffff_8000_4000_0000), initial: 0xffff_8000_4000_0000 &+ layout.regionSize.core)
                 let result = try core.withMutableView { (c) throws(SlideError) -> ModuleLinkResult in
                     try initRegion.withMutableView { (i) throws(SlideError) -> ModuleLinkResult in
                         try layout.link(core: c, initRegion: i, bases: bases, resolver: kernel) { sink(UInt64($0.entry)) }
                     }
                 }
-                sink(UInt64(result.pltUsed[0]))
+                sink(UInt64(result.pltUsed.core))
             } catch {
                 sink(error)
             }
