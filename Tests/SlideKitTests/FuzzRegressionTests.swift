@@ -26,6 +26,39 @@ func fdtBlob(structure: [UInt32], strings: [UInt8] = [], reserveOffset: UInt32 =
 }
 
 @Suite struct FuzzRegressions {
+    // fuzz-relr (make test's smoke, after the faster apply merged): a bitmap word with no bit set
+    // (the word 1) made the aligned loop compute its highest place as 63 - 64 (a trap converting
+    // -1 to UInt64), and would have stored one word past the bitmap. It relocates nothing.
+    @Test func emptyRelrBitmapRelocatesNothing() throws {
+        let input = try fuzzRegression("relr", "empty-bitmap-word")
+        let applied = try input.withView { (v) throws(SlideError) -> Int? in
+            let table = try RelrTable(v)
+            var image = [UInt8](repeating: 0, count: 64 << 10)
+            return image.withUnsafeMutableBytes { out in
+                try? Relr.apply(table, to: MutableByteView(out), linkBase: table[0] & ~0xffff, displacement: 0x20_0000)
+            }
+        }
+        #expect(applied == nil) // its later places leave the 64 KiB image: an error, not a trap
+        // An address word, an empty bitmap, then bits 0 and 1: places 0x10, 0x210 and 0x218.
+        let base: UInt64 = 0xffff_8000_0800_0000
+        let words: [UInt64] = [base + 0x10, 1, 0b111]
+        var image = [UInt64](repeating: 0, count: 0x100)
+        let n = try words.withView { (w) throws(SlideError) -> Int in
+            let table = try RelrTable(w)
+            return try image.withMutableView { (out) throws(SlideError) -> Int in
+                try Relr.apply(table, to: out, linkBase: base, displacement: 0x1000)
+            }
+        }
+        #expect(n == 3)
+        #expect(image.indices.filter { image[$0] != 0 } == [0x10 / 8, 0x210 / 8, 0x218 / 8])
+        #expect(image[0x10 / 8] == 0x1000 && image[0x218 / 8] == 0x1000)
+        #expect(try words.withView { (w) throws(SlideError) -> [UInt64] in
+            var it = try RelrTable(w).makePlaces(); var out: [UInt64] = []
+            while let p = it.next() { out.append(p) }
+            return out
+        } == [base + 0x10, base + 0x210, base + 0x218])
+    }
+
     // fuzz-image: LinkBase.candidates rounded `lowest` up to 2 MiB as lowest + 2 MiB - 1, which
     // overflows when the RELR places lie in the last 2 MiB below 2^64 (an arithmetic-overflow trap).
     @Test func linkBaseCandidatesNearTheTopOfTheAddressSpace() throws {

@@ -115,15 +115,19 @@ public enum Relr {
                     next = place &+ 8
                     haveBase = true
                 } else {
+                    guard haveBase else { break }
                     var bits = w >> 1
-                    guard haveBase, next <= lastPlace, next &+ UInt64(63 &- bits.leadingZeroBitCount) &* 8 <= lastPlace else { break }
-                    let base = (out + Int(bitPattern: UInt(next))).assumingMemoryBound(to: UInt64.self)
-                    n &+= bits.nonzeroBitCount
-                    repeat {
-                        let p = base + bits.trailingZeroBitCount
-                        p.pointee = (UInt64(littleEndian: p.pointee) &+ displacement).littleEndian
-                        bits &= bits &- 1
-                    } while bits != 0
+                    // An empty bitmap (the word 1) relocates nothing and only moves on.
+                    if bits != 0 {
+                        guard next <= lastPlace, next &+ UInt64(63 &- bits.leadingZeroBitCount) &* 8 <= lastPlace else { break }
+                        let base = (out + Int(bitPattern: UInt(next))).assumingMemoryBound(to: UInt64.self)
+                        n &+= bits.nonzeroBitCount
+                        repeat {
+                            let p = base + bits.trailingZeroBitCount
+                            p.pointee = (UInt64(littleEndian: p.pointee) &+ displacement).littleEndian
+                            bits &= bits &- 1
+                        } while bits != 0
+                    }
                     next = next &+ 63 * 8
                 }
                 i &+= 1
