@@ -35,6 +35,11 @@ public enum Containers {
         throw SlideKitError(path, "containers nested more than 4 deep")
     }
 
+    /// An EFI zboot PE: "MZ" at 0, "zimg" at 4.
+    static func isZboot(_ b: [UInt8]) -> Bool {
+        b.count >= 8 && b[0] == 0x4d && b[1] == 0x5a && b[4] == 0x7a && b[5] == 0x69 && b[6] == 0x6d && b[7] == 0x67
+    }
+
     static func isGzip(_ b: [UInt8]) -> Bool { b.count >= 18 && b[0] == 0x1f && b[1] == 0x8b && b[2] == 8 }
 
     /// The compression of a stream, by its magic: "gzip", "xz" (FD 37 7A 58 5A 00), "zstd" (28 B5 2F FD).
@@ -137,7 +142,7 @@ public enum Containers {
 
     /// The compressed payload of an EFI zboot image, with its compression name.
     static func zbootPayload(_ b: [UInt8], path: String) throws(SlideKitError) -> ([UInt8], String)? {
-        guard b.count >= 0x40, b[0] == 0x4d, b[1] == 0x5a, b[4] == 0x7a, b[5] == 0x69, b[6] == 0x6d, b[7] == 0x67 else {
+        guard b.count >= 0x40, isZboot(b) else {
             return nil
         }
         do throws(SlideError) {

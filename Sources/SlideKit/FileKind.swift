@@ -22,7 +22,7 @@ public enum FileKind: Equatable, Sendable {
             self = .image
         } else if let method = Containers.compression(b) {
             self = .compressed(method)
-        } else if b.count >= 8, b[0] == 0x4d, b[1] == 0x5a, b[4] == 0x7a, b[5] == 0x69, b[6] == 0x6d, b[7] == 0x67 {
+        } else if Containers.isZboot(b) {
             self = .zboot
         } else {
             self = .other

@@ -70,7 +70,7 @@ struct InputOptions: ParsableArguments {
                 k.addKallsymsWitness()
                 if try !body(file, k) { failed = true }
             } catch {
-                FileHandle.standardError.write(Data("slide: error: \(error.description)\n".utf8))
+                printError(error)
                 failed = true
             }
         }
@@ -104,9 +104,14 @@ func reportingErrors(_ body: () throws(SlideKitError) -> Void) throws {
     do {
         try body()
     } catch {
-        FileHandle.standardError.write(Data("slide: error: \(error.description)\n".utf8))
+        printError(error)
         throw ExitCode(1)
     }
+}
+
+/// `slide: error: 'FILE': message` on stderr.
+func printError(_ error: SlideKitError) {
+    FileHandle.standardError.write(Data("slide: error: \(error.description)\n".utf8))
 }
 
 func emit(_ s: String) {

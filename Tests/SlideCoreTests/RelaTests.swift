@@ -28,6 +28,16 @@ func applyRela(_ entries: [RelaEntry], imageSize: Int, linkBase: UInt64, displac
     return (image, report)
 }
 
+/// The aligned fast path and the checked path gave the same image and result, or the same error.
+func expectSameOutcome<R: Equatable>(_ aligned: Result<([UInt8], R), SlideError>, _ unaligned: Result<([UInt8], R), SlideError>,
+                                     _ label: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    switch (aligned, unaligned) {
+    case (.success(let a), .success(let u)): #expect(a.0 == u.0 && a.1 == u.1, "\(label)", sourceLocation: sourceLocation)
+    case (.failure(let a), .failure(let u)): #expect(a == u, "\(label)", sourceLocation: sourceLocation)
+    default: Issue.record("\(label): \(aligned) against \(unaligned)", sourceLocation: sourceLocation)
+    }
+}
+
 func word(_ b: [UInt8], _ o: Int) -> UInt64 { b.withUnsafeBytes { try! ByteView($0).u64(at: o) } }
 
 @Suite struct RelaApply {
@@ -147,12 +157,7 @@ func word(_ b: [UInt8], _ o: Int) -> UInt64 { b.withUnsafeBytes { try! ByteView(
                 }
                 return result.map { (Array(ibuf[shift..<(shift + size)]), $0) }
             }
-            let aligned = run(shift: 0), unaligned = run(shift: 1)
-            switch (aligned, unaligned) {
-            case (.success(let a), .success(let u)): #expect(a.0 == u.0 && a.1 == u.1, "round \(round)")
-            case (.failure(let a), .failure(let u)): #expect(a == u, "round \(round)")
-            default: Issue.record("round \(round): \(aligned) against \(unaligned)")
-            }
+            expectSameOutcome(run(shift: 0), run(shift: 1), "round \(round)")
         }
     }
 

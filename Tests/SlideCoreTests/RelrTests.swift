@@ -153,12 +153,7 @@ func relrDecode(_ words: [UInt64]) throws -> [UInt64] {
                 }
                 return result.map { (Array(ibuf[shift..<(shift + size)]), $0) }
             }
-            let aligned = run(shift: 0), unaligned = run(shift: 3)
-            switch (aligned, unaligned) {
-            case (.success(let a), .success(let u)): #expect(a.0 == u.0 && a.1 == u.1, "round \(round)")
-            case (.failure(let a), .failure(let u)): #expect(a == u, "round \(round)")
-            default: Issue.record("round \(round): \(aligned) against \(unaligned)")
-            }
+            expectSameOutcome(run(shift: 0), run(shift: 3), "round \(round)")
         }
     }
 
