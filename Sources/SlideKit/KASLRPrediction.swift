@@ -38,6 +38,8 @@ public struct KASLRPrediction {
     public var linkBase: UInt64
     public var imageSize: UInt64
     public var vaBits: Int, vaBitsActual: Int
+    /// The Image's page size (PHYS_OFFSET moves in steps of its ARM64_MEMSTART_ALIGN).
+    public var granule: Granule = .k4
     public var seedSource: String
     public var offset: Predicted
     public var physOffset: Predicted
@@ -81,18 +83,31 @@ public enum KASLRPredictor {
 
     static func linux(_ k: KernelImage, _ header: ImageHeader, _ banner: String, _ q: KASLRQuery) throws(SlideKitError) -> KASLRPrediction {
         guard let v = version(banner) else { throw SlideKitError(k.path, "cannot read the version in '\(banner.prefix(60))'") }
-        let page = header.flags.pageSize.bytes ?? 4096
-        guard page == 4096 else {
-            throw SlideKitError(k.path, "\(page / 1024) KiB pages: the Linux models are measured for 4 KiB pages only")
+        guard let pageSize = header.flags.pageSize.bytes, let granule = Granule(pageSize: pageSize) else {
+            throw SlideKitError(k.path, "the Image header's flags give no page size (\(hex(header.flags.rawValue)))")
         }
         guard let formula = formulas.last(where: { v >= $0.firstVersion }) else {
             throw SlideKitError(k.path, "Linux \(v.0).\(v.1): no model before 5.4 (the kernel VA space was laid out differently)")
         }
         var assumptions: [String] = []
-        var facts: [(String, String)] = []
+        var facts: [(String, String)] = [("Page size", "\(pageSize / 1024) KiB (Image header flags)")]
+        // Which page sizes a formula covers: 5.4-6.8's are written for 4 KiB pages; 6.9+'s follow
+        // PAGE_SHIFT (Linux69KASLR.swift), measured with 4 and 16 KiB.
+        guard granule == .k4 || formula.firstVersion >= (6, 9) else {
+            throw SlideKitError(k.path, "\(pageSize / 1024) KiB pages: the \(formula.name) model is written for 4 KiB pages only (no such kernel to measure)")
+        }
+        if !formula.measuredPageSizes.contains(pageSize) {
+            assumptions.append("\(pageSize / 1024) KiB pages: \(formula.name)'s page-size terms follow the source, not checked against a boot")
+        }
+        guard let cpuGranule = q.cpu.supports(granule), cpuGranule else {
+            throw SlideKitError(k.path, "--cpu \(q.cpu.name) has no \(pageSize / 1024) KiB granule: this kernel does not boot on it (CPUs with it: \(QEMUCPU.all.filter { $0.supports(granule) == true }.map(\.name).joined(separator: ", ")))")
+        }
         // VA_BITS_MIN from the link base (KIMAGE_VADDR = _PAGE_END(VA_BITS_MIN) + the regions below
         // it, all under 2^(VA_BITS_MIN-1)); VA_BITS = 52 when the cpufeature table names it.
         let vaBitsMin = 64 - (~k.linkBase).leadingZeroBitCount + 1
+        guard k.linkBase >> 63 == 1, (36...52).contains(vaBitsMin) else {
+            throw SlideKitError(k.path, "link base \(hex(k.linkBase)) is not a kernel address (VA_BITS_MIN would be \(vaBitsMin)): no model")
+        }
         let names52 = k.bytes.withUnsafeBytes { raw in
             ["52-bit Virtual Addressing (LPA2)", "52-bit Virtual Addressing (LVA)"].contains { Self.contains(raw, $0 + "\0") }
         }
@@ -118,7 +133,8 @@ public enum KASLRPredictor {
         }
         let inputs = LinuxKASLRInputs(seed: q.seed, disabled: formula.disables(commandLine: q.commandLine), cpu: cpu,
                                       vaBits: vaBits, vaBitsMin: vaBitsMin, linkBase: k.linkBase, imageSize: header.imageSize,
-                                      stextOffset: stext!, etextOffset: etext, loadPA: q.loadPA, ramLow: q.ramLow, ramHigh: q.ramHigh)
+                                      stextOffset: stext!, etextOffset: etext, loadPA: q.loadPA, ramLow: q.ramLow, ramHigh: q.ramHigh,
+                                      granule: granule)
         let l = formula.layout(inputs)
         var p = KASLRPrediction(kind: .linux, model: "\(formula.name)", modelSource: "\(formula.source)", modelMeasured: "\(formula.measured)",
                                 version: banner.split(separator: " ").dropFirst(2).first.map(String.init), facts: facts,
@@ -126,6 +142,7 @@ public enum KASLRPredictor {
                                 vaBitsActual: l.vaBitsActual, seedSource: l.seedSource.rawValue, offset: l.offset, physOffset: l.physOffset,
                                 moduleBase: l.moduleBase, moduleSize: l.moduleSize, moduleRandomness: l.moduleRandomness,
                                 physicalAddress: .exact(q.loadPA))
+        p.granule = granule
         p.entropy = [("image", l.imageEntropy, l.imageSeedBits), ("PHYS_OFFSET", l.physEntropy, l.physSeedBits),
                      ("modules", l.moduleEntropy, l.moduleRandomness)]
         return p
@@ -304,7 +321,7 @@ extension KASLRPrediction {
         if boot.kernelOffset != nil || offset.exact.map({ $0 != 0 }) == true {
             let physAgrees: Bool = switch physOffset {
             case .exact(let v): boot.physOffset == v
-            case .within(let l, let h): boot.physOffset.map { $0 &- l <= h &- l && ($0 &- l) % LinuxKASLR.memstartAlign == 0 } == true
+            case .within(let l, let h): boot.physOffset.map { $0 &- l <= h &- l && ($0 &- l) % granule.memstartAlign == 0 } == true
             case .unknown: false
             }
             rows.append(("PHYS_OFFSET", physOffset.text, boot.physOffset.map { hex($0) } ?? "(not printed)", physAgrees))

@@ -23,6 +23,12 @@ public struct QEMUCPU: Sendable {
         QEMUCPU(name: "max", features: LinuxCPU(paBits: 52, lpa2: true, rndr: true), granule16K: true),
     ]
 
+    /// Whether the CPU has the granule: every model has 4 KiB; 16 KiB per `granule16K`; 64 KiB all
+    /// of these have (ID_AA64MMFR0_EL1.TGran64 = 0). nil for a granule this table does not know.
+    public func supports(_ g: Granule) -> Bool? {
+        switch g.shift { case 12, 16: true; case 14: granule16K; default: nil }
+    }
+
     public static func named(_ name: String) -> QEMUCPU? { all.first { $0.name == name } }
     public static var names: String { all.map(\.name).joined(separator: ", ") }
 }

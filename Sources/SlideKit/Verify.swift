@@ -58,6 +58,7 @@ public enum Verifier {
             t.map { ($0.kind == .rela ? "RELA" : "RELR", (base &+ UInt64($0.imageOffset))..<(base &+ UInt64($0.imageOffset + $0.size))) }
         }
         var places: [(UInt64, String, Int)] = []
+        var nulls: (rela: [(Int, UInt64)], relr: [(Int, UInt64)]) = ([], [])
 
         func checkPlace(_ p: UInt64, table: String, index: Int, what: String) {
             places.append((p, table, index))
@@ -115,7 +116,9 @@ public enum Verifier {
                         }
                         checkPlace(e.offset, table: "RELA", index: i, what: "R_AARCH64_RELATIVE")
                         let a = UInt64(bitPattern: e.addend)
-                        if a < base || a > end {
+                        if a == 0 {
+                            nulls.rela.append((i, e.offset))
+                        } else if a < base || a > end {
                             add(.error, "addend-outside-image", "RELA[\(i)] R_AARCH64_RELATIVE addend \(hex(a)) is outside [\(hex(base)), \(hex(end))]",
                                 table: "RELA", index: i)
                         }
@@ -134,11 +137,19 @@ public enum Verifier {
                 var n = 0
                 while let p = it.next() {
                     checkPlace(p, table: "RELR", index: it.wordIndex, what: "RELR")
+                    if placeValue(k, p) == "0x0" { nulls.relr.append((it.wordIndex, p)) }
                     n += 1
                 }
                 report.relrPlaces = n
                 if let e = it.error { add(.error, "relr-bitmap-first", e.description, table: "RELR") }
             }
+        }
+
+        // Null pointers: relocated like any other, they become the bare offset (GNU ld writes them for
+        // `__mcount_loc` slots of discarded functions; LinkBase.swift). One warning per table.
+        for (table, list) in [("RELA", nulls.rela), ("RELR", nulls.relr)] where !list.isEmpty {
+            add(.warning, "null-pointer", "\(table): \(list.count) relocated places hold a null pointer (link-time value 0), first \(table)[\(list[0].0)] at \(hex(list[0].1)): after relocation each holds the displacement itself",
+                table: table, index: list[0].0)
         }
 
         places.sort { $0.0 < $1.0 }

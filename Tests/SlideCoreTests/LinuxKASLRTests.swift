@@ -11,6 +11,7 @@ import Testing
     static let a53 = LinuxCPU(paBits: 40, lpa2: false, rndr: false)
     static let n1 = LinuxCPU(paBits: 48, lpa2: false, rndr: false)
     static let max = LinuxCPU(paBits: 52, lpa2: true, rndr: true)
+    static let a76 = LinuxCPU(paBits: 40, lpa2: false, rndr: false)
     static let s1: UInt64 = 0x1234_5678_9abc_def0, s2: UInt64 = 0x0fed_cba9_8765_4321, sF = UInt64.max
 
     struct Row: CustomTestStringConvertible, Sendable {
@@ -35,24 +36,32 @@ import Testing
         Row(kernel: "6.12", cpu: max, seed: sF, offset: 0x317f_6f80_0000, physOffset: 0x4000_0000),
         Row(kernel: "7.2", cpu: a57, seed: s1, offset: 0x23fa_aa40_0000, physOffset: 0xfff1_0000_4000_0000),
         Row(kernel: "7.2", cpu: max, seed: s1, offset: 0x12d8_8820_0000, physOffset: 0x4000_0000),
+        // Debian's 6.12.118 -arm64-16k (16 KiB pages, VA_BITS 52, VA_BITS_MIN 47), 2026-12-04.
+        Row(kernel: "6.12-16k", cpu: max, seed: s1, offset: 0xdc6_f7a0_0000, physOffset: 0x4000_0000),
+        Row(kernel: "6.12-16k", cpu: max, seed: s2, offset: 0xd90_12a0_0000, physOffset: 0x4000_0000),
+        Row(kernel: "6.12-16k", cpu: a76, seed: s1, offset: 0x1234_0d40_0000, physOffset: 0xfff0_4923_4000_0000),
+        Row(kernel: "6.12-16k", cpu: a76, seed: s2, offset: 0x11eb_8580_0000, physOffset: 0xfff0_6f7b_4000_0000),
     ]
 
     static func inputs(_ kernel: String, cpu: LinuxCPU, seed: UInt64, disabled: Bool = false, loadPA: UInt64 = 0x4020_0000) -> LinuxKASLRInputs {
         let (vaBits, linkBase, size): (Int, UInt64, UInt64) = switch kernel {
+        case "6.12-16k": (52, 0xffff_c000_8000_0000, 0x25b_0000)
         case "5.10": (48, 0xffff_8000_1000_0000, 0x1ad_0000)
         case "6.1": (48, 0xffff_8000_0800_0000, 0x201_0000)
         case "6.12": (52, 0xffff_8000_8000_0000, 0x251_0000)
         default: (52, 0xffff_8000_8000_0000, 0x2f0_0000)
         }
-        return LinuxKASLRInputs(seed: seed, disabled: disabled, cpu: cpu, vaBits: vaBits, vaBitsMin: 48, linkBase: linkBase, imageSize: size,
-                                stextOffset: 0x1_0000, etextOffset: nil, loadPA: loadPA, ramLow: 0x4000_0000, ramHigh: 0xc000_0000)
+        let k16 = kernel.hasSuffix("-16k")
+        return LinuxKASLRInputs(seed: seed, disabled: disabled, cpu: cpu, vaBits: vaBits, vaBitsMin: k16 ? 47 : 48, linkBase: linkBase, imageSize: size,
+                                stextOffset: 0x1_0000, etextOffset: nil, loadPA: loadPA, ramLow: 0x4000_0000, ramHigh: 0xc000_0000,
+                                granule: k16 ? .k16 : .k4)
     }
 
     static func layout(_ kernel: String, _ i: LinuxKASLRInputs) -> LinuxKASLRLayout {
         switch kernel {
         case "5.10": Linux510KASLR.layout(i)
         case "6.1": Linux61KASLR.layout(i)
-        case "6.12": Linux69KASLR.layout(i)
+        case "6.12", "6.12-16k": Linux69KASLR.layout(i)
         default: Linux616KASLR.layout(i)
         }
     }
@@ -67,8 +76,11 @@ import Testing
 
     /// VMALLOC_END by hand (pgtable.h, 6.12): VMEMMAP_START = -1 GiB - (2^52 - 2^47) / 4096 · 64.
     @Test func vmallocEnd() {
-        #expect(Linux69KASLR.vmallocEnd(vaBits: 52, vaBitsMin: 48, vaActual: 52) == 0xffff_c1ff_bf80_0000)
-        #expect(Linux69KASLR.vmallocEnd(vaBits: 52, vaBitsMin: 48, vaActual: 48) == 0xffff_fdff_bf80_0000)
+        #expect(Linux69KASLR.vmallocEnd(vaBits: 52, vaBitsMin: 48, vaActual: 52, pageShift: 12) == 0xffff_c1ff_bf80_0000)
+        #expect(Linux69KASLR.vmallocEnd(vaBits: 52, vaBitsMin: 48, vaActual: 48, pageShift: 12) == 0xffff_fdff_bf80_0000)
+        // 16 KiB pages: VMEMMAP_START = -1 GiB - (2^52 - 2^46) / 16384 · 64; running 47-bit adds (2^52 - 2^47) / 256.
+        #expect(Linux69KASLR.vmallocEnd(vaBits: 52, vaBitsMin: 47, vaActual: 52, pageShift: 14) == 0xffff_f03f_bf80_0000)
+        #expect(Linux69KASLR.vmallocEnd(vaBits: 52, vaBitsMin: 47, vaActual: 47, pageShift: 14) == 0xffff_ffbf_bf80_0000)
     }
 
     /// The load address's offset within 2 MiB is kept; kimage_voffset stays 2 MiB-aligned.

@@ -176,11 +176,24 @@ struct DebianSuite: CustomTestStringConvertible, Sendable {
     }
     var testDescription: String { "\(suite) (\(release))" }
 
-    static let names = ["bullseye", "bookworm", "trixie", "sid"]
+    /// The corpus scripts/fetch-testdata fetches (its `corpus` list): four suites' kernels, bookworm-backports'
+    /// RELA-only 6.12, another flavour, 16 KiB pages, and experimental's next version when the archive serves one.
+    static let names = ["bullseye", "bookworm", "trixie", "sid", "bookworm-backports", "trixie-cloud", "trixie-16k", "experimental"]
 
     /// The suites present; with SLIDE_REQUIRE_TESTDATA=1 a missing one is a failure (see `missing`).
     static let present: [DebianSuite] = names.compactMap { load($0) }
-    static var missing: [String] { names.filter { n in !present.contains { $0.suite == n } } }
+    /// Missing and not excused: experimental may be absent when fetch-testdata wrote why (experimental.absent).
+    static var missing: [String] {
+        names.filter { n in
+            !present.contains { $0.suite == n }
+                && !FileManager.default.fileExists(atPath: repoRoot.appendingPathComponent("testdata/debian/\(n).absent").path)
+        }
+    }
+    /// The kernels whose KASLR the boot tests check against real boots: each formula's suite, the
+    /// RELA-only backports build and 16 KiB pages (the cloud flavour shares trixie's code and layout).
+    static var booted: [DebianSuite] { present.filter { $0.suite != "trixie-cloud" } }
+    /// The page size the package is built for (the flavour's name says 16k; Debian ships no 64k arm64 kernel).
+    var pageSize: Int { suite.hasSuffix("-16k") ? 16384 : 4096 }
 
     static func load(_ suite: String) -> DebianSuite? {
         let dir = repoRoot.appendingPathComponent("testdata/debian/\(suite)").path

@@ -1,14 +1,19 @@
 // The link address of image byte 0 (Linux's KIMAGE_VADDR, `_text`), from evidence in the Image.
 //
-// Every relocated place lies inside [base, base + image_size), and so does every pointer a
-// place holds: the RELA RELATIVE addends, and the RELR places' implicit addends (the link-time
-// values the linker leaves in them; booting.rst: the image runs where it is linked only after
-// relocation, so these values are link addresses). That bounds the base to an interval:
-//     max(values) - image_size < base <= min(values).
+// Every place a table relocates lies inside [base, base + image_size): that bounds the base to an
+// interval, max(places) - image_size < base <= min(places). The pointers the places hold narrow it
+// further: the RELATIVE addends, and the RELR places' implicit addends (the link-time values the
+// linker leaves in them; booting.rst: the image runs where it is linked only after relocation, so
+// these values are link addresses). A pointer of 0 is a null pointer, not an address: GNU ld 2.40
+// writes RELATIVE entries with addend 0 for `__mcount_loc` slots of discarded functions (341 in
+// Debian's bookworm-backports 6.12), so zeros are counted and set aside, and pointers are only
+// ever a refinement of the places' interval, never the whole evidence.
+//
 // Linux links at an address with far more alignment than 2 MiB (0xffff800008000000,
-// 0xffff800010000000, 0xffff800080000000); the 2 MiB-aligned candidate in the interval with the
-// most trailing zero bits is taken. A constant the relocation routine builds (head.S's
-// KIMAGE_VADDR) is cross-checked against the interval: it confirms the result or is reported.
+// 0xffff800010000000, 0xffff800080000000). The base is *established* when the interval holds one
+// 2 MiB-aligned value, or when a constant the relocation routine builds (head.S's KIMAGE_VADDR)
+// is the one taken; with several candidates and no constant, the most aligned one is an
+// inference, said so, and commands that need the base refuse it (`KernelImage.requireLinkBase`).
 
 import SlideCore
 
@@ -16,81 +21,132 @@ struct LinkBase {
     var value: UInt64
     var source: Provenance
     var reason: String
+    /// Established by the evidence (one candidate, a confirming constant, a seal, section
+    /// headers) or given by the user; false for an inference among several candidates.
+    var established: Bool = true
 
     /// The smallest alignment a link base has (arm64 images are 2 MiB-aligned, booting.rst §4).
     static let alignment: UInt64 = 0x20_0000
 
     static func derive(_ data: ByteView, rela: TableBounds?, relr: TableBounds?, memorySize: UInt64,
                        constant: UInt64?, constantEvidence: String?) -> LinkBase? {
-        var low = UInt64.max, high: UInt64 = 0, places = 0, pointers = 0
-        func see(_ v: UInt64) { low = min(low, v); high = max(high, v) }
+        let span = max(memorySize, UInt64(data.count))
+        // The places: every non-NONE RELA place, every RELR place.
+        var low = UInt64.max, high: UInt64 = 0, places = 0
+        var relaPointers: [UInt64] = [], nulls = 0
         if let t = rela, t.end <= data.count {
             var o = t.offset
             while o + RelaEntry.size <= t.end {
+                defer { o += RelaEntry.size }
                 let info = data.u64Unchecked(at: o + 8)
+                guard UInt32(truncatingIfNeeded: info) != RelocationType.none.rawValue else { continue }
+                let place = data.u64Unchecked(at: o)
+                low = min(low, place); high = max(high, place); places += 1
                 if info == UInt64(RelocationType.relative.rawValue) {
-                    see(data.u64Unchecked(at: o)); places += 1
-                    see(data.u64Unchecked(at: o + 16)); pointers += 1
+                    let addend = data.u64Unchecked(at: o + 16)
+                    if addend == 0 { nulls += 1 } else { relaPointers.append(addend) }
                 }
-                o += RelaEntry.size
             }
         }
         var relrPlaces: [UInt64] = []
         if let t = relr, t.end <= data.count, let table = try? RelrTable(data.slice(offset: t.offset, size: t.size)) {
             var it = table.makePlaces()
-            while let p = it.next() { see(p); places += 1; relrPlaces.append(p) }
+            while let p = it.next() { low = min(low, p); high = max(high, p); places += 1; relrPlaces.append(p) }
         }
-        let span = max(memorySize, UInt64(data.count))
         guard places > 0 else {
             return constant.map { LinkBase(value: $0, source: .codeConstant, reason: constantEvidence ?? "constant in the relocation routine") }
         }
-        var interval = candidates(low: low, high: high, span: span)
-        // The RELR places' implicit addends, read at the base the places allow, narrow it further.
-        if let first = interval.best, !relrPlaces.isEmpty {
+        let byPlaces = candidates(low: low, high: high, span: span)
+        guard byPlaces.best != nil else {
+            // No base puts every place inside the image: a corrupt table. Only the routine's constant is left.
+            let why = "the \(places) places span \(hex(high &- low)) bytes, more than the image (\(hex(span)))"
+            return constant.map { LinkBase(value: $0, source: .codeConstant, reason: (constantEvidence ?? "constant") + "; " + why, established: false) }
+        }
+        // The pointers narrow the places' interval. RELR's implicit addends are read at a
+        // candidate base; the most aligned candidates are tried first.
+        var tried = 0
+        var best: (base: UInt64, count: Int, lowest: UInt64, low: UInt64, pointers: Int, misfits: Int)? = nil
+        for c in byPlaces.mostAlignedFirst() {
+            tried += 1
+            guard tried <= 16 else { break }
             var l = low, h = high, n = 0
-            for p in relrPlaces where p >= first && p - first < UInt64(data.count) && UInt64(data.count) - (p - first) >= 8 {
-                let v = data.u64Unchecked(at: Int(p - first))
-                guard v != 0 else { continue }
+            for v in relaPointers { l = min(l, v); h = max(h, v); n += 1 }
+            var relrNulls = 0
+            for p in relrPlaces where p >= c && p - c < UInt64(data.count) && UInt64(data.count) - (p - c) >= 8 {
+                let v = data.u64Unchecked(at: Int(p - c))
+                if v == 0 { relrNulls += 1; continue }
                 l = min(l, v); h = max(h, v); n += 1
             }
             let narrowed = candidates(low: l, high: h, span: span)
-            if narrowed.best != nil { interval = narrowed; low = l; high = h; pointers += n }
+            if let b = narrowed.best, narrowed.lowest <= c, c <= l {
+                _ = b
+                best = (c, narrowed.count, narrowed.lowest, l, n, 0)
+                nulls += relrNulls
+                break
+            }
         }
-        let lowest = interval.lowest
-        let what = "\(places) places and \(pointers) pointers"
-        guard let best = interval.best else {
-            // No base fits every value (a corrupt entry): the constant, or the lowest value rounded down.
-            if let constant { return LinkBase(value: constant, source: .codeConstant, reason: (constantEvidence ?? "constant") + "; not every one of the \(what) fits inside the image above it") }
-            return LinkBase(value: low & ~(alignment - 1), source: .addendRange,
-                            reason: "lowest of \(what) \(hex(low)) rounded down to 2 MiB; they span \(hex(high - low)) bytes, more than the image (\(hex(span)))")
+        let nullText = nulls > 0 ? "; \(nulls) null pointers (addend 0) set aside" : ""
+        if let b = best {
+            var reason = "all \(places) places and \(b.pointers) pointers lie in [base, base + \(hex(span))) only for base in [\(hex(b.lowest)), \(hex(b.low))]; "
+                + (b.count == 1 ? "\(hex(b.base)) is the one 2 MiB-aligned value there"
+                    : "\(hex(b.base)) is the most aligned of the \(b.count) 2 MiB-aligned values there") + nullText
+            if let constant {
+                if constant == b.base { return LinkBase(value: b.base, source: .codeConstant, reason: (constantEvidence ?? "constant") + "; confirmed: " + reason) }
+                reason += "; the routine's constant \(hex(constant)) disagrees"
+                return LinkBase(value: b.base, source: .addendRange, reason: reason, established: false)
+            }
+            return LinkBase(value: b.base, source: .addendRange, reason: reason, established: b.count == 1)
         }
-        let count = interval.count
-        var reason = "all \(what) lie in [base, base + \(hex(span))) only for base in [\(hex(lowest)), \(hex(low))]; "
-            + (count == 1 ? "\(hex(best)) is the one 2 MiB-aligned value there"
-                : "\(hex(best)) is the most aligned of the \(count) 2 MiB-aligned values there")
+        // The pointers fit no candidate: the places alone, an inference.
+        let c = byPlaces.best!
+        var reason = "the \(places) places lie in [base, base + \(hex(span))) for base in [\(hex(byPlaces.lowest)), \(hex(low))], "
+            + "\(hex(c)) the most aligned of \(byPlaces.count); the pointers they hold do not all fit one base" + nullText
         if let constant {
-            if constant == best { return LinkBase(value: best, source: .codeConstant, reason: (constantEvidence ?? "constant") + "; confirmed: " + reason) }
+            if constant == c { return LinkBase(value: c, source: .codeConstant, reason: (constantEvidence ?? "constant") + "; confirmed by the places: " + reason) }
             reason += "; the routine's constant \(hex(constant)) disagrees"
         }
-        return LinkBase(value: best, source: .addendRange, reason: reason)
+        return LinkBase(value: c, source: .addendRange, reason: reason, established: false)
     }
 
-    /// The 2 MiB-aligned bases b with high - span < b <= low: how many, the lowest bound, and the most aligned.
-    static func candidates(low: UInt64, high: UInt64, span: UInt64) -> (best: UInt64?, count: Int, lowest: UInt64) {
-        guard span > 0 else { return (nil, 0, high) }
+    /// The 2 MiB-aligned bases b with high - span < b <= low.
+    struct Candidates {
+        /// The most aligned one, nil when there is none.
+        var best: UInt64?
+        var count: Int
+        /// The lowest base the values allow (before 2 MiB rounding).
+        var lowest: UInt64
+        /// The range of candidates, in units of 2 MiB.
+        var units: ClosedRange<UInt64>?
+
+        /// Up to `limit` candidates, most trailing zero bits first.
+        func mostAlignedFirst(limit: Int = 16) -> [UInt64] {
+            guard let units else { return [] }
+            var out: [UInt64] = []
+            var bit = UInt64(1) << 42
+            while bit > 0, out.count < limit {
+                // The multiples of `bit` in the range that no larger power already listed.
+                var m = (units.lowerBound + bit - 1) / bit * bit
+                while m <= units.upperBound, out.count < limit {
+                    if !out.contains(m * alignment) { out.append(m * alignment) }
+                    guard m <= UInt64.max - bit else { break }
+                    m += bit
+                }
+                bit >>= 1
+            }
+            return out
+        }
+    }
+
+    static func candidates(low: UInt64, high: UInt64, span: UInt64) -> Candidates {
+        guard span > 0 else { return Candidates(best: nil, count: 0, lowest: high) }
         let lowest = high >= span ? high - span + 1 : 0
-        guard lowest <= low else { return (nil, 0, lowest) }
+        guard lowest <= low else { return Candidates(best: nil, count: 0, lowest: lowest) }
         // Rounded up without overflow: lowest may lie in the last 2 MiB below 2^64.
         let first = lowest / alignment + (lowest % alignment == 0 ? 0 : 1), last = low / alignment
-        guard first <= last else { return (nil, 0, lowest) }
-        // The multiple of 2 MiB in [first, last] (in units of 2 MiB) with the most trailing zeros.
-        var best = last
-        var bit = UInt64(1) << 42
-        while bit > 0 {
-            let m = last & ~(bit - 1)
-            if m >= first { best = m; break }
-            bit >>= 1
-        }
-        return (best * alignment, Int(min(last - first + 1, UInt64(Int.max))), lowest)
+        guard first <= last else { return Candidates(best: nil, count: 0, lowest: lowest) }
+        let c = Candidates(best: nil, count: Int(min(last - first + 1, UInt64(Int.max))), lowest: lowest, units: first...last)
+        var r = c
+        r.best = c.mostAlignedFirst(limit: 1).first
+        return r
     }
 }

@@ -2,7 +2,7 @@
 //
 // A proposal is *proven* only when every entry validates against the link base: RELA records of
 // the types a linker emits for the kernel (RELATIVE, NONE, ABS64, GLOB_DAT), non-NONE places
-// inside [base, base + image size), RELATIVE addends inside the image; RELR well formed with
+// inside [base, base + image size), RELATIVE addends inside the image or 0 (a null pointer); RELR well formed with
 // every place inside the image. Places must be even, not 8-byte aligned: GNU ld 2.47 (Debian's
 // 7.x) puts pointers of packed structures at 2-byte-aligned places into RELR, and the kernel
 // relocates with the MMU on, where an unaligned store is fine (`verify` warns about them).
@@ -117,7 +117,8 @@ enum TableFinder {
                 case .none: continue
                 case .relative:
                     guard info >> 32 == 0 else { return "RELA[\(i)] R_AARCH64_RELATIVE names a symbol" }
-                    guard addend >= base, addend - base <= span else { return "RELA[\(i)] addend \(hex(addend)) is outside the image" }
+                    // 0 is a null pointer (GNU ld: `__mcount_loc` slots of discarded functions; LinkBase.swift).
+                    guard addend == 0 || (addend >= base && addend - base <= span) else { return "RELA[\(i)] addend \(hex(addend)) is outside the image" }
                 case .abs64, .globDat: break
                 default: return "RELA[\(i)] has type \(type), which the kernel's linker does not emit"
                 }

@@ -15,6 +15,7 @@ public enum Linux510KASLR: LinuxKASLRFormula {
     public static let source: StaticString = "arch/arm64/kernel/kaslr.c kaslr_early_init, arch/arm64/mm/init.c arm64_memblock_init (Linux 5.10)"
     public static let measured: StaticString = "Debian 5.10.0-32 (5.10.223) under QEMU"
     public static let measuredVersions = [(5, 10)]
+    public static let measuredPageSizes: [UInt64] = [4096]
     public static let modulesUseStext = true
 
     /// The first "nokaslr" decides: at the start or after a space (what follows is not checked).
@@ -39,8 +40,8 @@ public enum Linux510KASLR: LinuxKASLRFormula {
         let memstart = LinuxKASLR.memstartBase(i, linearRegionSize: linearRegion)
         let range = Int64(bitPattern: linearRegion) - Int64(bitPattern: i.ramHigh - i.ramLow)
         let phys: Predicted = switch source {
-        case .fdt: .exact(LinuxKASLR.randomizeMemstart(memstart, range: range, s16: i.seed >> 48))
-        case .rndr: LinuxKASLR.memstartRange(memstart, range: range)
+        case .fdt: .exact(LinuxKASLR.randomizeMemstart(memstart, range: range, s16: i.seed >> 48, align: i.memstartAlign))
+        case .rndr: LinuxKASLR.memstartRange(memstart, range: range, align: i.memstartAlign)
         case .none, .disabled: .exact(memstart)
         }
 
@@ -56,7 +57,7 @@ public enum Linux510KASLR: LinuxKASLRFormula {
             moduleBase: modules, moduleSize: 128 << 20,
             moduleRandomness: source == .fdt || source == .rndr ? "seed bits 0..20 (from the 5.10 source; no boot has checked a module address)" : "not randomized (_etext - 128 MiB)",
             imageEntropy: LinuxKASLR.bits(LinuxKASLR.slots(low: low, high: high)),
-            physEntropy: LinuxKASLR.bits(LinuxKASLR.memstartValues(range: range)),
+            physEntropy: LinuxKASLR.bits(LinuxKASLR.memstartValues(range: range, align: i.memstartAlign)),
             moduleEntropy: LinuxKASLR.bits(window.values),
             imageSeedBits: "21..\(vmin - 3)", physSeedBits: "48..63")
     }

@@ -9,6 +9,7 @@ public enum Linux616KASLR: LinuxKASLRFormula {
     public static let source: StaticString = "arch/arm64/kernel/pi/kaslr_early.c, pi/map_kernel.c, arch/arm64/mm/init.c after 1db780bafa4c (Linux 6.16+)"
     public static let measured: StaticString = "Debian 7.2.13 under QEMU (cortex-a57, max)"
     public static let measuredVersions = [(7, 2)]
+    public static let measuredPageSizes: [UInt64] = [4096]
     public static let modulesUseStext = false
 
     public static func disables(commandLine: String) -> Bool { Linux69KASLR.disables(commandLine: commandLine) }

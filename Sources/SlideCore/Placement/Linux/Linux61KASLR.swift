@@ -15,6 +15,7 @@ public enum Linux61KASLR: LinuxKASLRFormula {
     public static let source: StaticString = "arch/arm64/kernel/pi/kaslr_early.c, head.S __primary_switch, arch/arm64/mm/init.c arm64_memblock_init, arch/arm64/kernel/kaslr.c (Linux 6.1)"
     public static let measured: StaticString = "Debian 6.1.0-57 under QEMU"
     public static let measuredVersions = [(6, 1)]
+    public static let measuredPageSizes: [UInt64] = [4096]
     public static let modulesUseStext = true
 
     public static func disables(commandLine: String) -> Bool { Linux510KASLR.disables(commandLine: commandLine) }
@@ -34,8 +35,8 @@ public enum Linux61KASLR: LinuxKASLRFormula {
         let memstart = LinuxKASLR.memstartBase(i, linearRegionSize: linearRegion)
         let range = Int64(bitPattern: linearRegion) - Int64(bitPattern: UInt64(1) << UInt64(i.cpu.paBits))
         let phys: Predicted = switch source {
-        case .fdt: .exact(LinuxKASLR.randomizeMemstart(memstart, range: range, s16: i.seed & 0xffff))
-        case .rndr: LinuxKASLR.memstartRange(memstart, range: range)
+        case .fdt: .exact(LinuxKASLR.randomizeMemstart(memstart, range: range, s16: i.seed & 0xffff, align: i.memstartAlign))
+        case .rndr: LinuxKASLR.memstartRange(memstart, range: range, align: i.memstartAlign)
         case .none, .disabled: .exact(memstart)
         }
 
@@ -48,7 +49,7 @@ public enum Linux61KASLR: LinuxKASLRFormula {
             moduleBase: modules, moduleSize: 128 << 20,
             moduleRandomness: randomized ? "get_random_u32() at boot (not from the seed)" : "not randomized (_etext - 128 MiB)",
             imageEntropy: LinuxKASLR.bits(LinuxKASLR.slots(low: low, high: high)),
-            physEntropy: LinuxKASLR.bits(LinuxKASLR.memstartValues(range: range)),
+            physEntropy: LinuxKASLR.bits(LinuxKASLR.memstartValues(range: range, align: i.memstartAlign)),
             moduleEntropy: LinuxKASLR.bits(window.values),
             imageSeedBits: "21..\(vmin - 3)", physSeedBits: "0..15")
     }

@@ -4,7 +4,7 @@
 // entropy each has. Checked against real boots of Debian's 5.10, 6.1, 6.12 and 7.2 kernels under
 // QEMU (docs/linux-kaslr.md has the formulas with their sources and the measured boots).
 //
-// Shared facts (arch/arm64/include/asm/memory.h, 5.10 to 7.x; 4 KiB pages):
+// Shared facts (arch/arm64/include/asm/memory.h, 5.10 to 7.x):
 //   _PAGE_OFFSET(va) = -2^va, _PAGE_END(va) = -2^(va-1); the image is 2 MiB-aligned in VA and
 //   keeps its physical misalignment within 2 MiB (`mis`): offset = D | mis, where D is the
 //   2 MiB-aligned displacement the formula draws from the seed; kimage_voffset = VA(_text) - PA(_text).
@@ -15,7 +15,7 @@
 public struct LinuxCPU: Equatable, Sendable {
     /// ID_AA64MMFR0_EL1.PARange, in bits.
     public var paBits: Int
-    /// ID_AA64MMFR0_EL1.TGran4 = 1: 52-bit VA with 4 KiB pages (FEAT_LPA2).
+    /// FEAT_LPA2: 52-bit VA with 4 KiB (TGran4 = 1) and 16 KiB (TGran16 = 2) pages.
     public var lpa2: Bool
     /// ID_AA64ISAR0_EL1.RNDR ≠ 0: a random seed without the DTB's.
     public var rndr: Bool
@@ -39,15 +39,20 @@ public struct LinuxKASLRInputs {
     public var loadPA: UInt64
     /// RAM [ramLow, ramHigh).
     public var ramLow: UInt64, ramHigh: UInt64
+    /// The page size (the Image header's flags).
+    public var granule: Granule
 
     public init(seed: UInt64, disabled: Bool, cpu: LinuxCPU, vaBits: Int, vaBitsMin: Int, linkBase: UInt64, imageSize: UInt64,
-                stextOffset: UInt64, etextOffset: UInt64?, loadPA: UInt64, ramLow: UInt64, ramHigh: UInt64) {
+                stextOffset: UInt64, etextOffset: UInt64?, loadPA: UInt64, ramLow: UInt64, ramHigh: UInt64, granule: Granule = .k4) {
+        self.granule = granule
         self.seed = seed; self.disabled = disabled; self.cpu = cpu; self.vaBits = vaBits; self.vaBitsMin = vaBitsMin
         self.linkBase = linkBase; self.imageSize = imageSize; self.stextOffset = stextOffset; self.etextOffset = etextOffset; self.loadPA = loadPA
         self.ramLow = ramLow; self.ramHigh = ramHigh
     }
 
     var misalignment: UInt64 { loadPA & (LinuxKASLR.imageAlignment - 1) }
+    /// ARM64_MEMSTART_ALIGN, the step of PHYS_OFFSET (Granule.memstartAlign).
+    var memstartAlign: UInt64 { granule.memstartAlign }
 }
 
 /// Where the seed came from, as the kernel decides it.
@@ -108,6 +113,8 @@ public protocol LinuxKASLRFormula {
     /// The real kernels it was checked against, and their (major, minor).
     static var measured: StaticString { get }
     static var measuredVersions: [(Int, Int)] { get }
+    /// The page sizes (bytes) its boots were measured with.
+    static var measuredPageSizes: [UInt64] { get }
     /// The module region depends on `_stext` (5.10 and 6.1's window is 2 GiB minus _end - _stext).
     static var modulesUseStext: Bool { get }
     /// The command line disables KASLR (each version parses it its own way).
@@ -118,7 +125,6 @@ public protocol LinuxKASLRFormula {
 /// Arithmetic every formula shares.
 public enum LinuxKASLR {
     public static let imageAlignment: UInt64 = 2 << 20
-    public static let memstartAlign: UInt64 = 1 << 30
 
     /// -2^bits as u64.
     static func minus(_ bits: Int) -> UInt64 { 0 &- (1 << UInt64(bits)) }
@@ -181,9 +187,10 @@ public enum LinuxKASLR {
         return i.seed != 0 ? .fdt : .none
     }
 
-    /// arm64_memblock_init's starting point: RAM start rounded down to 1 GiB, raised when RAM
-    /// runs past the linear region (memory beyond it is dropped).
+    /// arm64_memblock_init's starting point: RAM start rounded down to ARM64_MEMSTART_ALIGN, raised
+    /// when RAM runs past the linear region (memory beyond it is dropped).
     static func memstartBase(_ i: LinuxKASLRInputs, linearRegionSize: UInt64) -> UInt64 {
+        let memstartAlign = i.memstartAlign
         var memstart = i.ramLow & ~(memstartAlign - 1)
         if i.ramHigh &- memstart > linearRegionSize {
             memstart = (i.ramHigh &- linearRegionSize &+ memstartAlign - 1) & ~(memstartAlign - 1)
@@ -191,22 +198,22 @@ public enum LinuxKASLR {
         return memstart
     }
 
-    /// The linear-map randomization step: memstart -= 1 GiB · ⌊slots · s16 / 2^16⌋, slots =
-    /// range / 1 GiB, when s16 > 0 and range ≥ 1 GiB. `range` is signed (it may be negative).
-    static func randomizeMemstart(_ memstart: UInt64, range: Int64, s16: UInt64) -> UInt64 {
+    /// The linear-map randomization step: memstart -= align · ⌊slots · s16 / 2^16⌋, slots =
+    /// range / align, when s16 > 0 and range ≥ align (ARM64_MEMSTART_ALIGN). `range` is signed (it may be negative).
+    static func randomizeMemstart(_ memstart: UInt64, range: Int64, s16: UInt64, align memstartAlign: UInt64) -> UInt64 {
         guard s16 > 0, range >= Int64(memstartAlign) else { return memstart }
         let slots = UInt64(range) / memstartAlign
         return memstart &- memstartAlign &* ((slots &* s16) >> 16)
     }
 
     /// The distinct values of the step over s16 ∈ [0, 2^16): min(slots, 2^16), or 1 when it never moves.
-    static func memstartValues(range: Int64) -> UInt64 {
+    static func memstartValues(range: Int64, align memstartAlign: UInt64) -> UInt64 {
         guard range >= Int64(memstartAlign) else { return 1 }
         return min(UInt64(range) / memstartAlign, 1 << 16)
     }
 
     /// The range of a randomized memstart: from the lowest value to the unmoved one.
-    static func memstartRange(_ memstart: UInt64, range: Int64) -> Predicted {
+    static func memstartRange(_ memstart: UInt64, range: Int64, align memstartAlign: UInt64) -> Predicted {
         guard range >= Int64(memstartAlign) else { return .exact(memstart) }
         let slots = UInt64(range) / memstartAlign
         return .within(low: memstart &- memstartAlign &* ((slots &* 0xffff) >> 16), high: memstart)

@@ -74,7 +74,8 @@ struct StructuralScan: TableRecognizer {
         guard offset & 1 == 0, offset != 0 else { return nil }
         let type = RelocationType(rawValue: UInt32(truncatingIfNeeded: info)), symbol = info >> 32
         switch type {
-        case .relative where symbol == 0: return (.placed, offset, addend)
+        // Addend 0 is a null pointer (LinkBase.swift): a place, but no pointer to check.
+        case .relative where symbol == 0: return (.placed, offset, addend == 0 ? nil : addend)
         case .abs64 where symbol != 0, .globDat where symbol != 0: return (.placed, offset, nil)
         default: return nil
         }
