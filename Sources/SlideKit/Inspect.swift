@@ -101,7 +101,8 @@ public struct InspectReport {
         row("Memory size", "\(hex(k.memorySize)) (image_size: data + BSS)")
         if let b = k.banner { row("Linux version", b) }
         if let t = k.truncation { row("Truncated", t) }
-        row("Link base", "\(hex(k.linkBase)) (\(k.linkBaseSource.rawValue): \(k.linkBaseReason))")
+        row("Link base", k.linkBaseStanding == .unknown ? "unknown (\(k.linkBaseReason); give --link-base)"
+            : "\(hex(k.linkBase)) \(k.linkBaseStanding == .established ? "" : k.linkBaseStanding.rawValue.uppercased() + " ")(\(k.linkBaseSource.rawValue): \(k.linkBaseReason))")
         if let t = k.rela {
             lines += tableText(t, name: "RELA")
             row("  entries", relaTypeCounts.map { "\($0.0) \($0.1)" }.joined(separator: ", "))
@@ -171,8 +172,8 @@ public struct InspectReport {
         fields += [
             ("file_size", .hex(fileSize)), ("data_size", .hex(k.dataSize)), ("appended_size", .hex(appended)),
             ("memory_size", .hex(k.memorySize)),
-            ("link_base", .object([("value", .hex(k.linkBase)), ("source", .string(k.linkBaseSource.rawValue)),
-                                   ("reason", .string(k.linkBaseReason))])),
+            ("link_base", .object([("value", k.linkBaseStanding == .unknown ? .null : .hex(k.linkBase)), ("source", .string(k.linkBaseSource.rawValue)),
+                                   ("standing", .string(k.linkBaseStanding.rawValue)), ("reason", .string(k.linkBaseReason))])),
         ]
         func table(_ t: TableLocation?, extra: [(String, JSON)]) -> JSON {
             guard let t else { return .null }

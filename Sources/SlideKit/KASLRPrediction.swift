@@ -36,6 +36,8 @@ public struct KASLRPrediction {
     /// Inputs taken on trust (said wherever they are used).
     public var assumptions: [String] = []
     public var linkBase: UInt64
+    /// Established from the Image, or given with --link-base (said in the text and the JSON).
+    public var linkBaseStanding: Standing = .established
     public var imageSize: UInt64
     public var vaBits: Int, vaBitsActual: Int
     /// The Image's page size (PHYS_OFFSET moves in steps of its ARM64_MEMSTART_ALIGN).
@@ -73,10 +75,22 @@ public enum KASLRPredictor {
 
     public static func predict(_ k: KernelImage, _ q: KASLRQuery) throws(SlideKitError) -> KASLRPrediction {
         guard let header = k.header else { throw SlideKitError(k.path, "not an arm64 Image: no header to read image_size from") }
+        _ = try k.requireLinkBase(for: "a KASLR prediction")
         guard q.memory.contains(where: { q.loadPA >= $0.base && q.loadPA &+ header.imageSize <= $0.base &+ $0.size }) else {
             throw SlideKitError(k.path, "--pa \(hex(q.loadPA)): the image (\(hex(header.imageSize)) bytes) does not lie inside --memory")
         }
-        if let banner = k.banner { return try linux(k, header, banner, q) }
+        // The kernel maps itself with its own pages: it cannot run at an address off its page size.
+        let page = header.flags.pageSize.bytes ?? 4096
+        guard q.loadPA % page == 0 else {
+            throw SlideKitError(k.path, "--pa \(hex(q.loadPA)) is not a multiple of the Image's page size (\(page / 1024) KiB)")
+        }
+        var p = try k.banner != nil ? linux(k, header, k.banner!, q) : slideImage(k, header, q)
+        p.linkBaseStanding = k.linkBaseStanding
+        if k.linkBaseStanding == .given { p.assumptions.append("link base \(hex(k.linkBase)) as given with --link-base") }
+        return p
+    }
+
+    static func slideImage(_ k: KernelImage, _ header: ImageHeader, _ q: KASLRQuery) throws(SlideKitError) -> KASLRPrediction {
         if (try? KernelSymbols.read(k))?.source == .slideSymbolMap || k.rela?.source == .seal || k.relr?.source == .seal { return try slide(k, header, q) }
         throw SlideKitError(k.path, "neither a Linux Image (no `Linux version` banner) nor a Slide Image (no seal or symbol map)")
     }
@@ -292,7 +306,7 @@ extension KASLRPrediction {
                              ("lpa2", .bool(q.cpu.features.lpa2)), ("rndr", .bool(q.cpu.features.rndr))])),
             ("va_bits", .int(vaBits)), ("va_bits_actual", .int(vaBitsActual)),
             ("seed", .hex(q.seed)), ("seed_source", .string(seedSource)),
-            ("link_base", .hex(linkBase)), ("image_size", .hex(imageSize)),
+            ("link_base", .hex(linkBase)), ("link_base_standing", .string(linkBaseStanding.rawValue)), ("image_size", .hex(imageSize)),
             ("kernel_offset", offset.json), ("printed_kernel_offset", .string(printedOffset)),
             ("kernel_start", kernelStart.json), ("physical_address", physicalAddress.json),
             ("physical_candidates", physicalCandidates.map { .int(Int($0)) } ?? .null),
@@ -327,6 +341,22 @@ extension KASLRPrediction {
             rows.append(("PHYS_OFFSET", physOffset.text, boot.physOffset.map { hex($0) } ?? "(not printed)", physAgrees))
         }
         return rows
+    }
+
+    /// What the kernel printed, for a boot with no prediction: (what, printed).
+    public static func printedLines(_ boot: LinuxBootReport) -> [(String, String)] {
+        var rows = [("Kernel Offset", boot.offsetPrinted ? (boot.kernelOffset.map { "\(hex($0)) from \(hex(boot.linkBase ?? 0))" } ?? "disabled") : "(not printed)")]
+        if let p = boot.physOffset { rows.append(("PHYS_OFFSET", hex(p))) }
+        return rows
+    }
+
+    /// `boot --json` of a Linux Image no model predicts: the printed lines, `agree` null and the reason.
+    public static func unpredictedBootDocument(image: String, boot: LinuxBootReport, cpu: String, seed: UInt64, reason: String) -> JSON {
+        .object([
+            ("schema", .string(jsonSchemaVersion)), ("image", .string(image)), ("kernel", .string(boot.version ?? "")),
+            ("cpu", .string(cpu)), ("seed", .hex(seed)), ("model", .null), ("agree", .null), ("no_prediction", .string(reason)),
+            ("lines", .array(printedLines(boot).map { .object([("what", .string($0.0)), ("predicted", .null), ("printed", .string($0.1))]) })),
+        ])
     }
 
     /// `boot --json` of a Linux Image: each printed line beside this prediction.

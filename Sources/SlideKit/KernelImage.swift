@@ -51,6 +51,22 @@ public struct TableLocation {
     public var caveat: String? = nil
 }
 
+/// How a derived fact stands: what every consumer asks before using it (fail closed).
+public enum Standing: String, Sendable {
+    /// Read from the kernel's own code, seal or section headers, and confirmed by its data.
+    case established
+    /// The user's override (`--link-base`, `--table-method`): used, and labelled as given.
+    case given
+    /// A best guess (the structural scan, the most aligned of several candidates): shown by
+    /// `inspect`, refused by every command whose result would depend on it.
+    case inferred
+    /// Not found at all.
+    case unknown
+
+    /// Whether a command may build a result on it.
+    public var usable: Bool { self == .established || self == .given }
+}
+
 public struct KernelImage {
     public enum Format: String { case image, elf }
 
@@ -64,10 +80,13 @@ public struct KernelImage {
     public let dataSize: Int
     public let header: ImageHeader?
     public let pe: PEInfo?
-    /// Link address of image byte 0 (KIMAGE_VADDR for Linux).
+    /// Link address of image byte 0 (KIMAGE_VADDR for Linux). Read it through `requireLinkBase()`
+    /// wherever a result depends on it: it may be unknown (0) or only inferred.
     public var linkBase: UInt64
     public var linkBaseSource: Provenance
     public var linkBaseReason: String
+    /// How far the link base is established (`Standing`).
+    public var linkBaseStanding: Standing = .established
     /// Bytes the image occupies in memory (header `image_size`, or ELF end of BSS − start).
     public let memorySize: UInt64
     public var rela: TableLocation?
@@ -84,6 +103,8 @@ public struct KernelImage {
     public var banner: String? = nil
     /// Why the image data is shorter than its headers say, when it is.
     public var truncation: String? = nil
+    /// The user named the recognizer (--table-method other than auto/code): its tables are given.
+    public var tablesGiven = false
     /// Recognizers whose tables differ from the ones used (verify reports each as an error).
     public var disagreements: [String] = []
     /// The structural scan's guess differing from the tables used (verify warns).
@@ -140,12 +161,28 @@ public struct KernelImage {
             let found = try TableFinder.find(in: view, dataSize: dataSize, memorySize: header.imageSize, discovery: discovery,
                                              linkBaseOverride: linkBaseOverride)
             notes += found.notes
-            let base = found.linkBase ?? linkBaseOverride.map { LinkBase(value: $0, source: .user, reason: "given with --link-base") }
-                ?? LinkBase(value: 0, source: .addendRange, reason: "no relocation table found: link base unknown (give --link-base)")
+            var base = found.linkBase ?? linkBaseOverride.map { LinkBase(value: $0, source: .user, reason: "given with --link-base") }
+                ?? LinkBase(value: 0, source: .addendRange, reason: "no relocation table found", established: false)
+            // Established only when the tables it rests on are proven (the kernel's code or seal
+            // names them and every entry validates) and the evidence leaves one base.
+            let tablesProven = [found.rela, found.relr].compactMap { $0 }.allSatisfy(\.proven) && (found.rela != nil || found.relr != nil)
+            let tablesGiven = discovery != .auto && discovery != .code
+            // arm64 kernels live in the top 2^52 bytes (TTBR1 with at most 52-bit VA): below that a
+            // derived base is no kernel's.
+            let kernelAddress = base.value >= Self.lowestKernelAddress
+            if !kernelAddress && base.source != .user {
+                base.reason += "; \(hex(base.value)) is not a kernel address (below \(hex(Self.lowestKernelAddress)), the bottom of a 52-bit TTBR1 space)"
+            }
+            let standing: Standing = base.source == .user ? .given
+                : found.linkBase == nil ? .unknown
+                : !base.established || !kernelAddress ? .inferred
+                : tablesProven ? .established : tablesGiven ? .given : .inferred
             var k = KernelImage(
                 path: path, format: .image, containers: containers, bytes: bytes, dataSize: dataSize, header: header,
                 pe: pe, linkBase: base.value, linkBaseSource: base.source, linkBaseReason: base.reason,
                 memorySize: header.imageSize, rela: found.rela, relr: found.relr, notes: notes, elfBytes: nil)
+            k.linkBaseStanding = standing
+            k.tablesGiven = tablesGiven
             k.recognitions = found.recognitions
             k.disagreements = found.disagreements
             k.guessDisagreements = found.guessDisagreements
@@ -254,6 +291,7 @@ public struct KernelImage {
                 linkBaseReason: linkBaseOverride != nil ? "given with --link-base"
                     : fromSegments ? "lowest PT_LOAD address (no section headers)" : "lowest address of an allocated section",
                 memorySize: memEnd - low, rela: rela, relr: relr, notes: [], elfBytes: bytes)
+            k.linkBaseStanding = linkBaseOverride != nil ? .given : .established
             k.exceptionTable = extable
             k.text = textLow < textHigh ? textLow..<textHigh : nil
             return k
@@ -292,7 +330,45 @@ public struct KernelImage {
         return (rela, relr)
     }
 
+    /// -2^52: the lowest address a kernel can be linked at (VA_BITS ≤ 52, the kernel in TTBR1's half).
+    public static let lowestKernelAddress: UInt64 = 0xfff0_0000_0000_0000
+
     // MARK: access
+
+    /// The link base, for a result that depends on it: refused (naming what is missing and the
+    /// option that supplies it) unless it is established or given.
+    public func requireLinkBase(for what: String) throws(SlideKitError) -> UInt64 {
+        switch linkBaseStanding {
+        case .established, .given: return linkBase
+        case .inferred:
+            throw SlideKitError(path, "\(what) needs the link base, which is not established (only inferred: \(hex(linkBase)), \(linkBaseReason)); give --link-base ADDRESS if you know it")
+        case .unknown:
+            throw SlideKitError(path, "\(what) needs the link base, which is unknown (\(linkBaseReason)); give --link-base ADDRESS")
+        }
+    }
+
+    /// How the relocation tables stand: established when every table in use is proven (or read
+    /// from an ELF's headers), given when the user named the recognizer, else inferred; unknown
+    /// when there are none.
+    public var tableStanding: Standing {
+        let tables = [rela, relr].compactMap { $0 }
+        guard !tables.isEmpty else { return .unknown }
+        if tables.allSatisfy(\.proven) { return .established }
+        return tablesGiven ? .given : .inferred
+    }
+
+    /// The tables, for a result that depends on them (relocating): refused unless proven or
+    /// chosen by the user with --table-method.
+    public func requireTables(for what: String) throws(SlideKitError) {
+        switch tableStanding {
+        case .established, .given: return
+        case .unknown:
+            throw SlideKitError(path, "\(what) needs the relocation tables, and none was found (\(notes.last ?? "no recognizer matched")); give --table-method to choose a recognizer")
+        case .inferred:
+            let t = [rela, relr].compactMap { $0 }.first { !$0.proven }!
+            throw SlideKitError(path, "\(what) needs proven relocation tables; the \(t.kind.rawValue.uppercased()) table is \(t.source.rawValue)'s \(t.source == .structural ? "guess" : "unproven reading")\(t.caveat.map { " (\($0))" } ?? ""); give --table-method \(t.source.rawValue) to use it anyway")
+        }
+    }
 
     /// Runs `body` with views over the image and its tables.
     public func withTables<T>(_ body: (ByteView, RelaTable?, RelrTable?) throws(SlideError) -> T) throws(SlideKitError) -> T {

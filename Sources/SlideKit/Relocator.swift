@@ -13,10 +13,12 @@ public struct RelocateResult {
     public var runtimeBase: UInt64
 
     /// `relocate --json`. `signature`: none, stale or stripped; `elfSymbols` for `--format elf`.
-    public func document(file: String, output: String, format: String, linkBase: UInt64, signature: String, elfSymbols: Int?) -> JSON {
+    public func document(file: String, output: String, format: String, linkBase: UInt64, linkBaseStanding: Standing,
+                         signature: String, elfSymbols: Int?) -> JSON {
         .object([
             ("schema", .string(jsonSchemaVersion)), ("file", .string(file)), ("output", .string(output)),
-            ("format", .string(format)), ("link_base", .hex(linkBase)), ("displacement", .hex(displacement)),
+            ("format", .string(format)), ("link_base", .hex(linkBase)), ("link_base_standing", .string(linkBaseStanding.rawValue)),
+            ("displacement", .hex(displacement)),
             ("runtime_base", .hex(runtimeBase)), ("rela_relative", .int(rela.relative)),
             ("rela_symbolic_skipped", .int(rela.unresolved)), ("rela_none", .int(rela.none)),
             ("rela_unsupported", .int(rela.unsupported)), ("relr_places", .int(relrPlaces)),
@@ -27,8 +29,10 @@ public struct RelocateResult {
 
 public enum Relocator {
     public static func relocate(_ k: KernelImage, displacement: UInt64) throws(SlideKitError) -> RelocateResult {
-        var out = k.bytes
         guard k.rela != nil || k.relr != nil else { throw SlideKitError(k.path, "no relocation table found: nothing to relocate") }
+        try k.requireTables(for: "relocating")
+        _ = try k.requireLinkBase(for: "relocating")
+        var out = k.bytes
         // Read the tables from the original bytes: a place can never rewrite the table mid-walk.
         let (rela, relr) = try k.withTables { (_, relaTable, relrTable) throws(SlideError) -> (RelaApplyReport, Int) in
             try out.withMutableView { (image) throws(SlideError) -> (RelaApplyReport, Int) in

@@ -95,7 +95,20 @@ extension Boot {
         q.loadPA = o.imageAddress
         q.memory = [(BootOptions.ramBase, UInt64(o.memoryMiB) << 20)]
         q.commandLine = Booter.bootargs(o, linux: true) ?? ""
-        let p = try KASLRPredictor.predict(try KernelImage.load(path: image), q)
+        let p: KASLRPrediction
+        do throws(SlideKitError) {
+            p = try KASLRPredictor.predict(try KernelImage.load(path: image), q)
+        } catch {
+            // No model for this Image: what the kernel printed is still the boot's result.
+            let reason = error.message
+            if json {
+                emit(KASLRPrediction.unpredictedBootDocument(image: image, boot: linux, cpu: q.cpu.name, seed: q.seed, reason: reason).rendered() + "\n")
+            } else {
+                emit("Linux \(linux.version ?? "?") on \(q.cpu.name), seed \(o.seed.map { hex($0) } ?? "none"): no prediction (\(reason))\n")
+                for (what, printed) in KASLRPrediction.printedLines(linux) { emit(what.padded(to: 15) + printed + "\n") }
+            }
+            return 0
+        }
         let rows = p.compare(linux)
         let agree = rows.allSatisfy(\.agree)
         if json {

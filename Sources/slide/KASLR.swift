@@ -6,7 +6,7 @@ struct KASLRCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kaslr",
         abstract: "Predict the layout a KASLR seed gives a kernel Image on a CPU (Linux 5.4 to 7.x, or Slide).",
-        usage: "slide kaslr --image <image> [--seed <seed>] [--cpu <cpu>] [<options>]",
+        usage: "slide kaslr <image> [--seed <seed>] [--cpu <cpu>] [<options>]",
         discussion: """
             For a Linux Image, the model of its version's formula (chosen from its
             `Linux version` banner): linux-5.4 (kaslr.c), linux-5.11 (pi/kaslr_early.c),
@@ -28,13 +28,19 @@ struct KASLRCommand: ParsableCommand {
             CPUs: \(QEMUCPU.names).
 
             Examples:
-              slide kaslr --image vmlinuz --seed 0x123456789abcdef0
-              slide kaslr --image vmlinuz --seed 0x123456789abcdef0 --cpu max --entropy
-              slide kaslr --image vmlinuz --seed 1 --memory 0x40000000:4G --json
-              slide kaslr --image Image --seed 0x5eed --pa 0x48201000
+              slide kaslr vmlinuz --seed 0x123456789abcdef0
+              slide kaslr vmlinuz --seed 0x123456789abcdef0 --cpu max --entropy
+              slide kaslr vmlinuz --seed 1 --memory 0x40000000:4G --json
+              slide kaslr Image --seed 0x5eed --pa 0x48201000
             """)
 
-    @Option(help: "The kernel Image (any container Slide reads).") var image: String
+    @Argument(help: ArgumentHelp("Kernel Image: \(FileKind.formats).")) var file: String?
+    @Option(name: .customLong("image"), help: .hidden) var imageOption: String?
+    @Option(name: .customLong("link-base"), parsing: .unconditional,
+            help: "Link address of the image's first byte, when the Image does not establish it.", transform: { try parseNumber($0) })
+    var linkBase: UInt64?
+    /// The kernel file: positional, as in every command (`--image` is kept for old scripts).
+    var image: String { file ?? imageOption ?? "" }
     @Option(parsing: .unconditional, help: "The 64-bit /chosen/kaslr-seed (0 or absent: none).", transform: { try parseNumber($0) })
     var seed: UInt64 = 0
     @Option(help: "QEMU CPU model (sets the PA size, LPA2 and RNDR).") var cpu = "cortex-a57"
@@ -52,6 +58,7 @@ struct KASLRCommand: ParsableCommand {
     @Flag(help: "Print JSON (schema slide/v1).") var json = false
 
     func validate() throws {
+        guard (file == nil) != (imageOption == nil) else { throw ValidationError("give the kernel Image once (slide kaslr IMAGE …)") }
         guard QEMUCPU.named(cpu) != nil else { throw ValidationError("--cpu '\(cpu)' is not one of: \(QEMUCPU.names)") }
         if let v = vaBits, ![39, 42, 47, 48, 52].contains(v) { throw ValidationError("--va-bits takes 39, 42, 47, 48 or 52") }
         if let p = paBits, !(32...52).contains(p) { throw ValidationError("--pa-bits takes 32 to 52") }
@@ -60,8 +67,9 @@ struct KASLRCommand: ParsableCommand {
     func run() throws {
         try reportingErrors { () throws(SlideKitError) in
             let q = try query()
-            let k = try KernelImage.load(path: image)
+            let k = try KernelImage.load(path: image, linkBase: linkBase)
             let p = try KASLRPredictor.predict(k, q)
+            noteGiven(k)
             emit(json ? p.json(file: image, query: q, entropy: entropy).rendered() + "\n" : p.text(query: q, entropy: entropy))
         }
     }

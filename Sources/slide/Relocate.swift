@@ -64,6 +64,7 @@ struct Relocate: ParsableCommand {
                      + "(confidence \(t.confidence)): \(t.caveat ?? t.reason)")
             }
             let r = try Relocator.relocate(k, displacement: displacement)
+            noteGiven(k)
             var bytes = r.bytes
             var signature = "none"
             if format == .raw, let cert = k.pe?.certificate {
@@ -84,7 +85,7 @@ struct Relocate: ParsableCommand {
             }
             try Files.writeAtomically(bytes, to: out)
             if json {
-                emit(r.document(file: file, output: out, format: format.rawValue, linkBase: k.linkBase, signature: signature,
+                emit(r.document(file: file, output: out, format: format.rawValue, linkBase: k.linkBase, linkBaseStanding: k.linkBaseStanding, signature: signature,
                                 elfSymbols: format == .elf ? symbolCount : nil).rendered() + "\n")
             } else {
                 emit("relocated \(file) for \(hex(r.runtimeBase)) (link base \(hex(k.linkBase)) \(Int64(bitPattern: displacement) < 0 ? "-" : "+") \(hex(Int64(bitPattern: displacement).magnitude))): "

@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import Foundation
+import SlideCore
 import SlideKit
 
 @main
@@ -116,6 +117,16 @@ func printError(_ error: SlideKitError) {
 
 func emit(_ s: String) {
     FileHandle.standardOutput.write(Data(s.utf8))
+}
+
+/// Says on stderr that a result rests on the user's overrides, not on what the Image shows.
+func noteGiven(_ k: KernelImage) {
+    if k.linkBaseStanding == .given {
+        FileHandle.standardError.write(Data("slide: note: '\(k.path)': link base \(hex(k.linkBase)) is given (--link-base), not established from the Image\n".utf8))
+    }
+    if k.tableStanding == .given {
+        FileHandle.standardError.write(Data("slide: note: '\(k.path)': the relocation tables are given (--table-method), not proven\n".utf8))
+    }
 }
 
 func warn(_ s: String) {

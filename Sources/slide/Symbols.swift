@@ -50,8 +50,9 @@ struct Symbols: ParsableCommand {
         try reportingErrors { () throws(SlideKitError) in
             let k = try input.load(file)
             let table = try KallsymsTable.read(k)
+            noteGiven(k)
             let displacement = slide ?? base.map { $0 &- k.linkBase } ?? 0
-            emit(json ? table.json(file: file, linkBase: k.linkBase, displacement: displacement).rendered() + "\n"
+            emit(json ? table.json(file: file, linkBase: k.linkBase, linkBaseStanding: k.linkBaseStanding, displacement: displacement).rendered() + "\n"
                       : table.text(displacement: displacement))
         }
     }

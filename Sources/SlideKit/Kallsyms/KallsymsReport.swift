@@ -19,7 +19,7 @@ extension KallsymsTable {
         return out
     }
 
-    public func json(file: String, linkBase: UInt64, displacement: UInt64 = 0) -> JSON {
+    public func json(file: String, linkBase: UInt64, linkBaseStanding: Standing, displacement: UInt64 = 0) -> JSON {
         let t = tableOffsets
         func range(_ r: Range<Int>) -> JSON { .object([("offset", .hex(r.lowerBound)), ("size", .hex(r.count))]) }
         var tables: [(String, JSON)] = [
@@ -38,6 +38,7 @@ extension KallsymsTable {
             ("layout", .string(layout)),
             ("placement", .string(placement)),
             ("link_base", .hex(linkBase)),
+            ("link_base_standing", .string(linkBaseStanding.rawValue)),
             ("slide", .string(hex(signed: Int64(bitPattern: displacement)))),
             ("count", .int(symbols.count)),
             ("marker_stride", .int(markerStride)),

@@ -85,7 +85,11 @@ public struct KallsymsTable: Sendable {
 
     /// The table in `image`, at link-time addresses.
     public static func read(_ image: KernelImage) throws(SlideKitError) -> KallsymsTable {
-        try image.bytes.withView { (view) throws(SlideKitError) -> KallsymsTable in
+        // Every address is checked against, and on 7.x computed from, the link base; a 5.10/6.1
+        // base is a RELA place read through its addend: both must be established (fail closed).
+        _ = try image.requireLinkBase(for: "kallsyms")
+        if image.rela != nil { try image.requireTables(for: "kallsyms (its base is a relocated place)") }
+        return try image.bytes.withView { (view) throws(SlideKitError) -> KallsymsTable in
             var rela: RelaTable? = nil
             if let t = image.rela {
                 do throws(SlideError) { rela = try RelaTable(view.slice(offset: t.imageOffset, size: t.size, "RELA table")) } catch {
