@@ -143,7 +143,7 @@ public enum Booter {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("slide-boot-\(getpid())-\(UUID().uuidString.prefix(8))")
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let cpu = o.cpu ?? (header.flags.pageSize.bytes == 16384 ? "max" : "cortex-a57")
+        let cpu = o.cpu ?? QEMUCPU.defaultCPU(pageSize: header.flags.pageSize.bytes).name
         let linux = k.banner != nil
         // A Linux boot is judged against `slide kaslr`, which knows the CPUs in QEMUCPU.all only.
         if linux && QEMUCPU.named(cpu) == nil {

@@ -20,21 +20,69 @@ public struct SlideKitError: Error, CustomStringConvertible {
 }
 
 public enum Files {
-    /// The whole file, or an error that says why not (missing, a directory, unreadable, empty).
-    public static func read(_ path: String) throws(SlideKitError) -> [UInt8] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw SlideKitError(path, "no such file")
+    /// The whole file, or an error that says why not (missing, a directory, unreadable, empty,
+    /// larger than `limit`). Memory is bounded before reading: a regular file's size is checked
+    /// first, and a device or pipe (`-` is standard input) is read to at most `limit` bytes.
+    public static func read(_ path: String, limit: Int = Containers.maxOutput) throws(SlideKitError) -> [UInt8] {
+        let bytes = try readPrefix(path, count: limit, whole: true)
+        if bytes.isEmpty { throw SlideKitError(path, "file is empty") }
+        return bytes
+    }
+
+    /// The first `count` bytes (fewer when the file is shorter): enough to tell what a file is
+    /// before reading it whole.
+    public static func head(_ path: String, count: Int = 4096) throws(SlideKitError) -> [UInt8] {
+        try readPrefix(path, count: count, whole: false)
+    }
+
+    /// Whether `path` is standard input (`-`), which can be read once only.
+    public static func isStandardInput(_ path: String) -> Bool { path == "-" }
+
+    nonisolated(unsafe) static var standardInput: [UInt8]? = nil
+
+    static func readPrefix(_ path: String, count: Int, whole: Bool) throws(SlideKitError) -> [UInt8] {
+        if isStandardInput(path) {
+            // Read once, bounded, and kept: a later read (the whole after the head) sees the same bytes.
+            if standardInput == nil { standardInput = try readBounded(fd: 0, path: "(standard input)", limit: Containers.maxOutput) }
+            let all = standardInput!
+            if whole && all.count > count { throw tooLarge(path, UInt64(all.count), count) }
+            return Array(all.prefix(count))
         }
-        if isDirectory.boolValue { throw SlideKitError(path, "is a directory") }
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw SlideKitError(path, "cannot open for reading") }
-        defer { try? handle.close() }
-        let data: Data
-        do { data = try handle.readToEnd() ?? Data() } catch {
-            throw SlideKitError(path, "read failed: \(error.localizedDescription)")
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw SlideKitError(path, errno == ENOENT ? "no such file" : String(cString: strerror(errno)))
         }
-        if data.isEmpty { throw SlideKitError(path, "file is empty") }
-        return [UInt8](data)
+        if st.st_mode & S_IFMT == S_IFDIR { throw SlideKitError(path, "is a directory") }
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw SlideKitError(path, "cannot open for reading: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        if whole && st.st_mode & S_IFMT == S_IFREG && st.st_size > count {
+            throw tooLarge(path, UInt64(st.st_size), count)
+        }
+        let bytes = try readBounded(fd: fd, path: path, limit: whole ? count + 1 : count)
+        if whole && bytes.count > count { throw tooLarge(path, UInt64(bytes.count), count) }
+        return bytes
+    }
+
+    static func tooLarge(_ path: String, _ size: UInt64, _ limit: Int) -> SlideKitError {
+        SlideKitError(path, "is \(size > UInt64(limit) + 1 ? sizeText(size) : "over \(sizeText(UInt64(limit)))"), larger than any kernel or module (--max-size raises the limit of \(sizeText(UInt64(limit))))")
+    }
+
+    /// Up to `limit` bytes from `fd`, in 1 MiB reads.
+    static func readBounded(fd: Int32, path: String, limit: Int) throws(SlideKitError) -> [UInt8] {
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: min(1 << 20, max(limit, 1)))
+        while out.count < limit {
+            let want = min(chunk.count, limit - out.count)
+            let n = chunk.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, want) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SlideKitError(path, "read failed: \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { break }
+            out.append(contentsOf: chunk[0..<n])
+        }
+        return out
     }
 
     /// Writes `bytes` to `path` through a temporary file and a rename. A file it replaces keeps

@@ -9,6 +9,7 @@ import SlideCore
 public struct KASLRQuery {
     public var seed: UInt64 = 0
     public var commandLine = ""
+    /// The CLI takes `QEMUCPU.defaultCPU` for the Image's page size when none is named.
     public var cpu: QEMUCPU = QEMUCPU.named("cortex-a57")!
     /// Overrides of the CPU's sizes.
     public var vaBits: Int? = nil, paBits: Int? = nil
@@ -138,9 +139,8 @@ public enum KASLRPredictor {
         if stext == nil {
             stext = 0x10000
         }
-        if symbols["_stext"] == nil && formula.modulesUseStext {
-            assumptions.append("_stext = _text + 0x10000 (no kallsyms: arm64's .head.text is one 64 KiB segment)")
-        }
+        // 5.10 and 6.1 place modules relative to _stext: without kallsyms the region is not predicted.
+        let modulesUnknown = symbols["_stext"] == nil && formula.modulesUseStext
         let etext = symbols["_etext"].map { $0 &- k.linkBase }
         if !formula.measuredVersions.contains(where: { $0 == v }) {
             assumptions.append("Linux \(v.0).\(v.1) is taken to follow \(formula.name) (measured on \(formula.measured))")
@@ -157,6 +157,10 @@ public enum KASLRPredictor {
                                 moduleBase: l.moduleBase, moduleSize: l.moduleSize, moduleRandomness: l.moduleRandomness,
                                 physicalAddress: .exact(q.loadPA))
         p.granule = granule
+        if modulesUnknown {
+            p.moduleBase = .unknown
+            p.moduleRandomness = "not predicted: \(formula.name) places modules relative to _stext, and kallsyms could not be read"
+        }
         p.entropy = [("image", l.imageEntropy, l.imageSeedBits), ("PHYS_OFFSET", l.physEntropy, l.physSeedBits),
                      ("modules", l.moduleEntropy, l.moduleRandomness)]
         return p

@@ -121,7 +121,17 @@ public struct KernelImage {
     }
 
     public static func load(path: String, discovery: Discovery = .auto, linkBase: UInt64? = nil) throws(SlideKitError) -> KernelImage {
-        try load(bytes: try Files.read(path), path: path, discovery: discovery, linkBase: linkBase)
+        // What the file is, from its first bytes, before it is read whole (a 2 GB file of zeros is
+        // refused at once, and /dev/zero does not fill memory).
+        let head = try Files.head(path)
+        guard !head.isEmpty else { throw SlideKitError(path, "file is empty") }
+        guard FileKind(head).isKernelInput else { throw notAKernel(path, head) }
+        return try load(bytes: try Files.read(path), path: path, discovery: discovery, linkBase: linkBase)
+    }
+
+    static func notAKernel(_ path: String, _ bytes: [UInt8]) -> SlideKitError {
+        SlideKitError(path, bytes.count < 64 ? "too short to be a kernel (\(bytes.count) bytes)"
+            : "not \(FileKind.formats) (no \"ARM\\x64\" magic at 0x38)")
     }
 
     /// Loads from bytes already in memory; `path` names them in errors.
@@ -133,9 +143,7 @@ public struct KernelImage {
         case .elf: return try fromELF(bytes, path: path, containers: chain, linkBaseOverride: linkBase)
         case .image: break
         default:
-            let what = bytes.count < 64 ? "too short to be a kernel (\(bytes.count) bytes)"
-                : "not \(FileKind.formats) (no \"ARM\\x64\" magic at 0x38)"
-            throw SlideKitError(path, what)
+            throw notAKernel(path, bytes)
         }
         return try fromImage(bytes, path: path, containers: chain, discovery: discovery, linkBaseOverride: linkBase)
     }

@@ -29,6 +29,14 @@ public struct QEMUCPU: Sendable {
         switch g.shift { case 12, 16: true; case 14: granule16K; default: nil }
     }
 
+    /// The CPU `slide boot` and `slide kaslr` take when none is named: cortex-a57, or max for an
+    /// Image whose page size cortex-a57 lacks (16 KiB).
+    public static func defaultCPU(pageSize: UInt64?) -> QEMUCPU {
+        let a57 = named("cortex-a57")!
+        guard let g = pageSize.flatMap({ Granule(pageSize: $0) }), a57.supports(g) != true else { return a57 }
+        return named("max")!
+    }
+
     public static func named(_ name: String) -> QEMUCPU? { all.first { $0.name == name } }
     public static var names: String { all.map(\.name).joined(separator: ", ") }
 }

@@ -43,7 +43,8 @@ struct KASLRCommand: ParsableCommand {
     var image: String { file ?? imageOption ?? "" }
     @Option(parsing: .unconditional, help: "The 64-bit /chosen/kaslr-seed (0 or absent: none).", transform: { try parseNumber($0) })
     var seed: UInt64 = 0
-    @Option(help: "QEMU CPU model (sets the PA size, LPA2 and RNDR).") var cpu = "cortex-a57"
+    @Option(help: "QEMU CPU model (sets the PA size, LPA2 and RNDR; default cortex-a57, or max for a 16 KiB-page Image).")
+    var cpu: String?
     @Option(name: .customLong("va-bits"), help: "The VA size the kernel may use (48 forces 48-bit on an LPA2 CPU, like arm64.nolva).")
     var vaBits: Int?
     @Option(name: .customLong("pa-bits"), help: "The CPU's PA size in bits, instead of the model's.") var paBits: Int?
@@ -59,15 +60,16 @@ struct KASLRCommand: ParsableCommand {
 
     func validate() throws {
         guard (file == nil) != (imageOption == nil) else { throw ValidationError("give the kernel Image once (slide kaslr IMAGE …)") }
-        guard QEMUCPU.named(cpu) != nil else { throw ValidationError("--cpu '\(cpu)' is not one of: \(QEMUCPU.names)") }
+        if let cpu, QEMUCPU.named(cpu) == nil { throw ValidationError("--cpu '\(cpu)' is not one of: \(QEMUCPU.names)") }
         if let v = vaBits, ![39, 42, 47, 48, 52].contains(v) { throw ValidationError("--va-bits takes 39, 42, 47, 48 or 52") }
         if let p = paBits, !(32...52).contains(p) { throw ValidationError("--pa-bits takes 32 to 52") }
     }
 
     func run() throws {
         try reportingErrors { () throws(SlideKitError) in
-            let q = try query()
+            var q = try query()
             let k = try KernelImage.load(path: image, linkBase: linkBase)
+            q.cpu = cpu.flatMap { QEMUCPU.named($0) } ?? QEMUCPU.defaultCPU(pageSize: k.header?.flags.pageSize.bytes)
             let p = try KASLRPredictor.predict(k, q)
             noteGiven(k)
             emit(json ? p.json(file: image, query: q, entropy: entropy).rendered() + "\n" : p.text(query: q, entropy: entropy))
@@ -77,7 +79,6 @@ struct KASLRCommand: ParsableCommand {
     func query() throws(SlideKitError) -> KASLRQuery {
         var q = KASLRQuery()
         q.seed = seed
-        q.cpu = QEMUCPU.named(cpu)!
         q.vaBits = vaBits; q.paBits = paBits
         q.loadPA = pa
         q.commandLine = append

@@ -144,16 +144,23 @@ struct RecognizerFixture: CustomTestStringConvertible, Sendable {
         #expect(k.disagreements.isEmpty, "\(k.disagreements)")
     }
 
-    /// A table only the structural scan found is a guess: verify and relocate say so, with the
-    /// confidence, and verify still exits 0 (no error in the entries).
+    /// A table only the structural scan found is a guess: verify says so, with the confidence, and
+    /// still exits 0 (no error in the entries); relocate refuses it (fail closed) unless the user
+    /// names the scan with --table-method, and then labels the tables as given.
     @Test func structuralTablesAreMarkedAsGuesses() throws {
         let f = try #require(RecognizerFixture.all.first { $0.owner == .structural && !$0.relr })
         let v = try slide("verify", f.image)
         #expect(v.status == 0, "\(v.stdout)")
         #expect(v.stdout.contains("warning: RELA table found by structural-scan, not proven (confidence 0."), "\(v.stdout)")
         let out = temporaryDirectory("guess").appendingPathComponent("Image").path
-        let r = try slide("relocate", f.image, "--slide", "0x200000", "-o", out)
-        #expect(r.status == 0 && r.stderr.contains("found by structural-scan, not proven"), "\(r.stderr)")
+        let refused = try slide("relocate", f.image, "--slide", "0x200000", "-o", out)
+        #expect(refused.status == 1 && refused.stderr.contains("relocating needs proven relocation tables; the RELA table is structural-scan's guess")
+                && refused.stderr.contains("give --table-method structural-scan"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+        let r = try slide("relocate", f.image, "--slide", "0x200000", "-o", out, "--table-method", "structural-scan")
+        #expect(r.status == 0 && r.stderr.contains("the relocation tables are given (--table-method), not proven"), "\(r.stderr)")
+        let doc = try jsonObject(try slide("relocate", f.image, "--slide", "0x200000", "-o", out, "--table-method", "structural-scan", "--json").stdout)
+        #expect(doc["link_base_standing"] as? String == "given")
         let inspect = try slide("inspect", f.image)
         #expect(inspect.stdout.contains("  found by:       structural-scan (not proven, a guess"), "\(inspect.stdout)")
     }

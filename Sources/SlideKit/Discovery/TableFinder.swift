@@ -105,12 +105,15 @@ enum TableFinder {
     static func validate(_ data: ByteView, _ r: Recognition, base: UInt64, memorySize: UInt64) -> String? {
         let span = max(memorySize, UInt64(data.count))
         func inside(_ p: UInt64) -> Bool { p >= base && p - base < span && span - (p - base) >= 8 }
+        // A table of nothing but NONE records proves no bounds (a zeroed table validates vacuously).
+        var relocating = 0
         if let t = r.rela {
             guard t.size % RelaEntry.size == 0 else { return "RELA size \(hex(UInt64(t.size))) is not a multiple of 24" }
             guard t.end <= data.count else { return "RELA table ends past the image data" }
             var o = t.offset, i = 0
             while o < t.end {
                 defer { o += RelaEntry.size; i += 1 }
+                if data.u64Unchecked(at: o + 8) != 0 { relocating += 1 }
                 let offset = data.u64Unchecked(at: o), info = data.u64Unchecked(at: o + 8), addend = data.u64Unchecked(at: o + 16)
                 let type = RelocationType(rawValue: UInt32(truncatingIfNeeded: info))
                 switch type {
@@ -131,10 +134,11 @@ enum TableFinder {
             var it = table.makePlaces()
             while let p = it.next() {
                 guard inside(p) else { return "RELR place \(hex(p)) (word \(it.wordIndex)) is not inside the image" }
+                relocating += 1
             }
             if let e = it.error { return "RELR: \(e.description)" }
         }
-        return nil
+        return relocating == 0 ? "no entry relocates anything (every RELA record is NONE, no RELR place)" : nil
     }
 
     /// How `other` differs from the chosen proposal, or nil when it agrees as far as it can see.
