@@ -71,6 +71,36 @@ import Testing
         }
     }
 
+    /// A module's exports are PREL32 entries its `.rela__ksymtab` fills in (6.1's crc-t10dif.ko
+    /// holds zeros there): inspect reads them after linking, and names exactly the symbols
+    /// llvm-nm lists as `__ksymtab_NAME`, for the first 15 modules under lib/ in each package.
+    @Test(.enabled(if: !DebianSuite.present.isEmpty), arguments: DebianSuite.present)
+    func moduleExportsAreReadAfterTheirRelocations(_ s: DebianSuite) throws {
+        let lib = s.modules + "/kernel/lib"
+        let files = (FileManager.default.enumerator(atPath: lib)!.compactMap { $0 as? String })
+            .filter { $0.hasSuffix(".ko") || $0.hasSuffix(".ko.xz") }.sorted().prefix(15)
+        #expect(files.count == 15)
+        let tmp = temporaryDirectory("exports")
+        var exporting = 0
+        for f in files {
+            var plain = lib + "/" + f
+            if f.hasSuffix(".xz") {
+                plain = tmp.appendingPathComponent(String(f.dropLast(3)).replacingOccurrences(of: "/", with: "_")).path
+                #expect(try run("sh", ["-c", "xz -dc \"$0\" > \"$1\"", lib + "/" + f, plain]).status == 0)
+            }
+            let r = try slide("inspect", "--json", lib + "/" + f)
+            #expect(r.status == 0, "\(f): \(r.stderr)")
+            let names = Set(((try? jsonObject(r.stdout))?["exports"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String })
+            let nm = Set(try output("llvm-nm", [plain]).split(separator: "\n").compactMap { line -> String? in
+                let w = line.split(separator: " ")
+                return w.count == 3 && w[2].hasPrefix("__ksymtab_") && !w[2].hasPrefix("__ksymtab_strings") ? String(w[2].dropFirst(10)) : nil
+            })
+            #expect(names == nm, "\(f): slide \(names.sorted()), llvm-nm \(nm.sorted())")
+            if !nm.isEmpty { exporting += 1 }
+        }
+        #expect(exporting >= 5, "lib/ modules export")
+    }
+
     /// Debian's placeholder System.map (every package ships one) is refused in one line that says what to do.
     /// (sid's linux-binary package ships none at all.)
     static let withSystemMap: [(DebianSuite, String)] = DebianSuite.present.compactMap { s in
