@@ -101,6 +101,7 @@ public struct InspectReport {
         row("Memory size", "\(hex(k.memorySize)) (image_size: data + BSS)")
         if let b = k.banner { row("Linux version", b) }
         if let t = k.truncation { row("Truncated", t) }
+        if let r = k.alreadyRelocated { row("Relocated", r + ": its places hold run-time values, not link-time ones") }
         row("Link base", k.linkBaseStanding == .unknown ? "unknown (\(k.linkBaseReason); give --link-base)"
             : "\(hex(k.linkBase)) \(k.linkBaseStanding == .established ? "" : k.linkBaseStanding.rawValue.uppercased() + " ")(\(k.linkBaseSource.rawValue): \(k.linkBaseReason))")
         if let t = k.rela {
@@ -204,6 +205,7 @@ public struct InspectReport {
         }
         fields.append(("linux_version", k.banner.map { .string($0) } ?? .null))
         fields.append(("truncated", k.truncation.map { .string($0) } ?? .null))
+        fields.append(("already_relocated", k.alreadyRelocated.map { .string($0) } ?? .null))
         fields.append(("recognizers", .array(k.recognitions.map { r in
             func bounds(_ t: (offset: Int, size: Int)?) -> JSON { t.map { .object([("offset", .hex($0.offset)), ("size", .hex($0.size))]) } ?? .null }
             return .object([("source", .string(r.source.rawValue)), ("rela", bounds(r.rela)), ("relr", bounds(r.relr)),

@@ -103,6 +103,8 @@ public struct KernelImage {
     public var banner: String? = nil
     /// Why the image data is shorter than its headers say, when it is.
     public var truncation: String? = nil
+    /// "already relocated by +0x200000": the places hold run-time values, not link-time ones.
+    public var alreadyRelocated: String? = nil
     /// The user named the recognizer (--table-method other than auto/code): its tables are given.
     public var tablesGiven = false
     /// Recognizers whose tables differ from the ones used (verify reports each as an error).
@@ -191,6 +193,7 @@ public struct KernelImage {
                 memorySize: header.imageSize, rela: found.rela, relr: found.relr, notes: notes, elfBytes: nil)
             k.linkBaseStanding = standing
             k.tablesGiven = tablesGiven
+            k.alreadyRelocated = found.relocated?.text
             k.recognitions = found.recognitions
             k.disagreements = found.disagreements
             k.guessDisagreements = found.guessDisagreements
@@ -346,6 +349,9 @@ public struct KernelImage {
     /// The link base, for a result that depends on it: refused (naming what is missing and the
     /// option that supplies it) unless it is established or given.
     public func requireLinkBase(for what: String) throws(SlideKitError) -> UInt64 {
+        if let alreadyRelocated, linkBaseStanding != .given {
+            throw SlideKitError(path, "\(what) needs an Image as linked, and this one was \(alreadyRelocated): its places hold run-time values (relocate the original, or give --link-base)")
+        }
         switch linkBaseStanding {
         case .established, .given: return linkBase
         case .inferred:
@@ -368,6 +374,9 @@ public struct KernelImage {
     /// The tables, for a result that depends on them (relocating): refused unless proven or
     /// chosen by the user with --table-method.
     public func requireTables(for what: String) throws(SlideKitError) {
+        if let alreadyRelocated {
+            throw SlideKitError(path, "\(what) needs an Image as linked, and this one was \(alreadyRelocated): its places hold run-time values; relocate the original")
+        }
         switch tableStanding {
         case .established, .given: return
         case .unknown:

@@ -32,6 +32,7 @@ public enum Verifier {
         }
         checkHeader(k, add)
         if let t = k.truncation { add(.error, "image-truncated", "the image is truncated: \(t)") }
+        if let r = k.alreadyRelocated { add(.error, "already-relocated", "the image was \(r): its places hold run-time values, not link-time ones") }
         if let (_, problem) = try k.exceptionTableCheck(), let problem { add(.error, "extable-invalid", "__ex_table: \(problem)") }
 
         if k.rela == nil && k.relr == nil {

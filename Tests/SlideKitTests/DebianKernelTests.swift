@@ -139,6 +139,12 @@ struct DebianKernels {
         var stray = 0
         for i in 0..<before.count where before[i] != after[i] && !isPlace[i] { stray += 1 }
         #expect(stray == 0)
+        // The relocated Image says so, and is not relocated again from the wrong base.
+        let doc = try jsonObject(try slide("inspect", "--json", out).stdout)
+        #expect(doc["already_relocated"] as? String == "already relocated by +0x1000000", "\(doc["already_relocated"] ?? "nil")")
+        let again = try slide("relocate", out, "--slide", "0x200000", "-o", out + ".again")
+        #expect(again.status == 1 && again.stderr.contains("already relocated by +0x1000000"), "\(again.stderr)")
+        #expect(try slide("verify", out).stdout.contains("[already-relocated]"))
         // Negative slides are accepted as separate arguments; a slide the kernel could not run at is refused.
         #expect(try slide("relocate", s.kernel, "--slide", "-0x200000", "-o", out).status == 0)
         let bad = try slide("relocate", s.kernel, "--slide", "0x1001", "-o", out + ".bad")

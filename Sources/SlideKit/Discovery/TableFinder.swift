@@ -29,6 +29,8 @@ struct DiscoveryResult {
     /// The structural scan's guess differing from the tables used: warnings.
     var guessDisagreements: [String] = []
     var notes: [String] = []
+    /// The places no longer hold link-time values (RelocationState.swift).
+    var relocated: RelocationState.Shown? = nil
 }
 
 /// One recognizer's proposal after validation, for reports.
@@ -98,6 +100,7 @@ enum TableFinder {
         result.rela = location(.rela, r.rela)
         result.relr = location(.relr, r.relr)
         result.linkBase = base
+        result.relocated = RelocationState.shown(data, rela: r.rela, relr: r.relr, base: base.value, span: max(memorySize, UInt64(data.count)))
         return result
     }
 
