@@ -28,6 +28,26 @@ public struct RelocateResult {
 }
 
 public enum Relocator {
+    /// Why no kernel could run at link base + `displacement`, or nil: the displacement must be a
+    /// multiple of the Image's page size (the kernel maps itself with its own pages), the image must
+    /// not wrap past 2^64, and a kernel linked in the kernel half (the top 2^52 bytes) stays there.
+    public static func impossibility(_ k: KernelImage, displacement: UInt64) -> String? {
+        let page = k.header?.flags.pageSize.bytes ?? 4096
+        let d = hex(signed: Int64(bitPattern: displacement))
+        if displacement % page != 0 {
+            return "displacement \(d) is not a multiple of \(page / 1024) KiB (the Image's page size): no kernel runs there"
+        }
+        let run = k.linkBase &+ displacement
+        let wraps = Int64(bitPattern: displacement) >= 0 ? run < k.linkBase : run > k.linkBase
+        if wraps || run > UInt64.max - k.memorySize {
+            return "displacement \(d) moves the image (\(hex(k.memorySize)) bytes at \(hex(k.linkBase))) past the end of the 64-bit address space"
+        }
+        if k.linkBase >= KernelImage.lowestKernelAddress && run < KernelImage.lowestKernelAddress {
+            return "run-time base \(hex(run)) is not a kernel address (a kernel runs at or above \(hex(KernelImage.lowestKernelAddress)), the bottom of a 52-bit TTBR1 space)"
+        }
+        return nil
+    }
+
     public static func relocate(_ k: KernelImage, displacement: UInt64) throws(SlideKitError) -> RelocateResult {
         guard k.rela != nil || k.relr != nil else { throw SlideKitError(k.path, "no relocation table found: nothing to relocate") }
         try k.requireTables(for: "relocating")

@@ -13,10 +13,12 @@ struct Relocate: ParsableCommand {
             does); NONE and symbol-based entries are skipped, as the boot code does.
             The output is the input with only the relocated places changed (a
             compressed input is written unpacked), written atomically. A displacement
-            must be a multiple of 4 KiB (the kernel maps itself in pages; Linux adds
-            the load address's offset within 2 MiB to a 2 MiB-aligned KASLR slide)
-            unless --force. Tables found by the structural scan, not proven, are
-            applied with a warning that says what was not seen.
+            must be a multiple of the Image's page size (the kernel maps itself in
+            pages; Linux adds the load address's offset within 2 MiB to a 2 MiB-aligned
+            KASLR slide) and keep the kernel in the top 2^52 bytes of the address space
+            without wrapping, unless --force. The tables and the link base must be
+            established: a structural-scan guess is refused unless named with
+            --table-method, and an Image relocated already is refused.
 
             Examples:
               slide relocate vmlinuz --slide 0x1000000 -o vmlinuz.slid
@@ -30,7 +32,7 @@ struct Relocate: ParsableCommand {
     var slide: UInt64?
     @Option(parsing: .unconditional, help: "Run-time virtual address of the image's first byte.", transform: { try parseNumber($0) })
     var base: UInt64?
-    @Flag(help: "Relocate for a displacement the kernel could not run at (not a multiple of 4 KiB).") var force = false
+    @Flag(help: "Relocate for an address no kernel could run at (off its page size, or outside the kernel's half).") var force = false
     @Option(name: .shortAndLong, help: "Output file.") var output: String?
     @Flag(name: .customLong("in-place"), help: "Allow the output to replace the input file.") var inPlace = false
     @Option(help: "Output format: raw (the image bytes) or elf (for disassemblers: one PT_LOAD at the run-time address, sections split at the kernel's boundary symbols, a .symtab from kallsyms or the Slide symbol map).")
@@ -54,14 +56,17 @@ struct Relocate: ParsableCommand {
                 throw SlideKitError(out, "refusing to overwrite the input; use --in-place")
             }
             let k = try input.load(file)
-            let displacement = slide ?? (base! &- k.linkBase)
-            if displacement % 4096 != 0 && !force {
-                throw SlideKitError(file, "displacement \(hex(signed: Int64(bitPattern: displacement))) is not a multiple of 4 KiB: "
-                    + "no kernel runs there (--force relocates anyway)")
+            // --in-place replaces the input with a file of the same kind: not an ELF for an Image,
+            // not a raw Image for a compressed one.
+            if inPlace && (format == .elf || !k.containers.isEmpty) {
+                throw SlideKitError(file, "--in-place would replace \(k.containers.isEmpty ? (k.format == .elf ? "an ELF" : "an Image") : "a " + k.containers.joined(separator: "+") + " file") with \(format == .elf ? "an ELF" : "a raw Image"); write it elsewhere with -o")
             }
-            for t in [k.rela, k.relr].compactMap({ $0 }) where !t.proven {
-                warn("'\(file)': the \(t.kind == .rela ? "RELA" : "RELR") table was found by \(t.source.rawValue), not proven "
-                     + "(confidence \(t.confidence)): \(t.caveat ?? t.reason)")
+            if let base, base < KernelImage.lowestKernelAddress, k.linkBase >= KernelImage.lowestKernelAddress, !force {
+                throw SlideKitError(file, "--base \(hex(base)) is not a kernel address (a kernel runs at or above \(hex(KernelImage.lowestKernelAddress)), the bottom of a 52-bit TTBR1 space; --force relocates anyway)")
+            }
+            let displacement = slide ?? (base! &- k.linkBase)
+            if let why = Relocator.impossibility(k, displacement: displacement), !force {
+                throw SlideKitError(file, why + " (--force relocates anyway)")
             }
             let r = try Relocator.relocate(k, displacement: displacement)
             noteGiven(k)

@@ -52,6 +52,7 @@ struct Symbols: ParsableCommand {
             let table = try KallsymsTable.read(k)
             noteGiven(k)
             let displacement = slide ?? base.map { $0 &- k.linkBase } ?? 0
+            if let why = Relocator.impossibility(k, displacement: displacement) { throw SlideKitError(file, why) }
             emit(json ? table.json(file: file, linkBase: k.linkBase, linkBaseStanding: k.linkBaseStanding, displacement: displacement).rendered() + "\n"
                       : table.text(displacement: displacement))
         }

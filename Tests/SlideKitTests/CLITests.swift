@@ -109,6 +109,14 @@ import Testing
         #expect(try readBytes(copy) != before)
         // Leaves no temporary files behind.
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["Image"])
+        // --in-place never changes what kind of file the input is: not to an ELF, not a .gz to a raw Image.
+        let elf = try slide("relocate", copy, "--slide", "0x200000", "--in-place", "--format", "elf")
+        #expect(elf.status == 1 && elf.stderr.contains("--in-place would replace an Image with an ELF"), "\(elf.stderr)")
+        #expect(try run("gzip", ["-k", copy]).status == 0)
+        let gz = try readBytes(copy + ".gz")
+        let raw = try slide("relocate", copy + ".gz", "--slide", "0x200000", "--in-place")
+        #expect(raw.status == 1 && raw.stderr.contains("--in-place would replace a gzip file with a raw Image"), "\(raw.stderr)")
+        #expect(try readBytes(copy + ".gz") == gz)
     }
 
     /// --base and --slide agree; --format elf loads at the run-time address (llvm-readelf is the oracle).

@@ -148,7 +148,14 @@ struct DebianKernels {
         // Negative slides are accepted as separate arguments; a slide the kernel could not run at is refused.
         #expect(try slide("relocate", s.kernel, "--slide", "-0x200000", "-o", out).status == 0)
         let bad = try slide("relocate", s.kernel, "--slide", "0x1001", "-o", out + ".bad")
-        #expect(bad.status == 1 && bad.stderr.contains("not a multiple of 4 KiB") && !FileManager.default.fileExists(atPath: out + ".bad"))
+        #expect(bad.status == 1 && bad.stderr.contains("not a multiple of \(s.pageSize / 1024) KiB (the Image's page size)") && !FileManager.default.fileExists(atPath: out + ".bad"))
+        // Addresses no kernel runs at: below the kernel half, past 2^64, off the page size.
+        for (args, reason) in [(["--base", "0x40000000"], "--base 0x40000000 is not a kernel address"),
+                               (["--slide", "0x800000000000"], "past the end of the 64-bit address space"),
+                               (["--slide", hex(UInt64(s.pageSize) / 2)], "is not a multiple of")] {
+            let r = try slide(["relocate", s.kernel, "-o", out + ".bad"] + args)
+            #expect(r.status == 1 && r.stderr.contains(reason) && !FileManager.default.fileExists(atPath: out + ".bad"), "\(args): \(r.stderr)")
+        }
     }
 
     @Test(arguments: DebianSuite.present)
