@@ -180,7 +180,7 @@ public struct KernelImage {
             // arm64 kernels live in the top 2^52 bytes (TTBR1 with at most 52-bit VA): below that a
             // derived base is no kernel's.
             let kernelAddress = base.value >= Self.lowestKernelAddress
-            if !kernelAddress && base.source != .user {
+            if !kernelAddress && base.source != .user && found.linkBase != nil {
                 base.reason += "; \(hex(base.value)) is not a kernel address (below \(hex(Self.lowestKernelAddress)), the bottom of a 52-bit TTBR1 space)"
             }
             let standing: Standing = base.source == .user ? .given
@@ -199,7 +199,7 @@ public struct KernelImage {
             k.guessDisagreements = found.guessDisagreements
             k.exceptionTable = found.exceptionTable.map { $0.offset..<$0.end }
             k.banner = view.linuxBanner(limit: dataSize)
-            k.truncation = truncation(header: header, pe: pe, fileSize: bytes.count)
+            k.truncation = [truncation(header: header, pe: pe, fileSize: bytes.count), found.truncation].compactMap { $0 }.joined(separator: "; ").nilIfEmpty
             return k
         } catch {
             throw SlideKitError(path, error)
@@ -219,6 +219,11 @@ public struct KernelImage {
             }
         }
         if header.imageSize > 0, UInt64(fileSize) < UInt64(ImageHeader.size) { return "shorter than the Image header" }
+        // An EFI-stub Image ("MZ") names its PE header (COFF header and the PE32+ optional header:
+        // 24 + 240 bytes); a file that ends before them is cut short.
+        if header.hasMZ, pe == nil, header.reserved5 != 0, UInt64(header.reserved5) + 24 + 240 > UInt64(fileSize) {
+            return "the PE header at \(hex(UInt64(header.reserved5))) lies past the end of the file (\(hex(UInt64(fileSize))) bytes)"
+        }
         return nil
     }
 
@@ -357,6 +362,7 @@ public struct KernelImage {
         case .inferred:
             throw SlideKitError(path, "\(what) needs the link base, which is not established (only inferred: \(hex(linkBase)), \(linkBaseReason)); give --link-base ADDRESS if you know it")
         case .unknown:
+            if let truncation { throw SlideKitError(path, "\(what) needs the link base, which is unknown: the file is truncated (\(truncation))") }
             throw SlideKitError(path, "\(what) needs the link base, which is unknown (\(linkBaseReason)); give --link-base ADDRESS")
         }
     }
@@ -380,6 +386,7 @@ public struct KernelImage {
         switch tableStanding {
         case .established, .given: return
         case .unknown:
+            if let truncation { throw SlideKitError(path, "\(what) needs the relocation tables, and the file is truncated (\(truncation))") }
             throw SlideKitError(path, "\(what) needs the relocation tables, and none was found (\(notes.last ?? "no recognizer matched")); give --table-method to choose a recognizer")
         case .inferred:
             let t = [rela, relr].compactMap { $0 }.first { !$0.proven }!

@@ -211,6 +211,18 @@ struct DebianKernels {
         let v = try slide("verify", cut)
         #expect(v.status == 1)
         #expect(v.stdout.split(separator: "\n").filter { $0.contains("[image-truncated]") }.count == 1, "\(v.stdout.suffix(1000))")
+        // Cut inside the relocation table, and after 100 bytes: each is said to be truncated, and
+        // nothing that needs the tables answers (no "built without CONFIG_KALLSYMS", no link base 0x0).
+        let rela = try #require(k.rela)
+        for (size, reason) in [(rela.imageOffset + 240, "the RELA table at \(hex(UInt64(rela.imageOffset)))"), (100, "the PE header at 0x40 lies past the end")] {
+            try Data(k.bytes.prefix(size)).write(to: URL(fileURLWithPath: cut))
+            let i = try slide("inspect", cut)
+            #expect(i.stdout.split(separator: "\n").contains { $0.hasPrefix("Truncated:") && $0.contains(reason) }, "\(size): \(i.stdout)")
+            #expect(!i.stdout.contains("Link base:        0x0"))
+            let sym = try slide("symbols", cut)
+            #expect(sym.status == 1 && sym.stderr.contains("the file is truncated") && sym.stdout.isEmpty, "\(size): \(sym.stderr)")
+            #expect(try slide("verify", cut).status == 1)
+        }
     }
 }
 

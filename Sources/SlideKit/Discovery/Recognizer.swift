@@ -110,7 +110,8 @@ enum TableRecognizers {
 extension RelocationLoop {
     /// The bounds, when the loop's start is an image offset (PC-relative, no entry register).
     func imageBounds(in input: DiscoveryInput) -> TableBounds? {
-        guard start.pcRelative, start.entry == nil, let size, start.constant <= UInt64(input.data.count) else { return nil }
+        // Bounds past the file data (but inside image_size) are kept: the finder reports a truncated file.
+        guard start.pcRelative, start.entry == nil, let size, start.constant <= max(UInt64(input.data.count), input.memorySize) else { return nil }
         return TableBounds(offset: Int(start.constant), size: size)
     }
 }

@@ -29,6 +29,8 @@ struct DiscoveryResult {
     /// The structural scan's guess differing from the tables used: warnings.
     var guessDisagreements: [String] = []
     var notes: [String] = []
+    /// A table the code names lies past the end of the file data: the file is truncated.
+    var truncation: String? = nil
     /// The places no longer hold link-time values (RelocationState.swift).
     var relocated: RelocationState.Shown? = nil
 }
@@ -56,6 +58,13 @@ enum TableFinder {
         var proposals: [(recognition: Recognition, base: LinkBase?, problem: String?, readsCode: Bool)] = []
         for recognizer in recognizers {
             guard let r = recognizer.recognize(input) else { continue }
+            // The kernel's code names a table the file does not reach: truncated, not "no table".
+            if let (name, t) = [("RELA", r.rela), ("RELR", r.relr)].compactMap({ n, t in t.map { (n, $0) } }).first(where: { $0.1.end > data.count }) {
+                if result.truncation == nil {
+                    result.truncation = "the \(name) table at \(hex(UInt64(t.offset)))+\(hex(UInt64(t.size))) (named by \(r.source.rawValue)) lies past the end of the file data (\(hex(UInt64(data.count))))"
+                }
+                continue
+            }
             guard r.rela != nil || r.relr != nil else { result.notes.append("\(r.source.rawValue): \(r.reason)"); continue }
             let base = linkBaseOverride.map { LinkBase(value: $0, source: .user, reason: "given with --link-base") }
                 ?? LinkBase.derive(data, rela: r.rela, relr: r.relr, memorySize: memorySize, constant: r.linkBase, constantEvidence: r.linkBaseEvidence)

@@ -39,7 +39,8 @@ struct HeadSLiteralPool: TableRecognizer {
     func bounds(_ loop: RelocationLoop, _ linkBase: UInt64, _ input: DiscoveryInput) -> TableBounds? {
         guard let size = loop.size else { return nil }
         let offset = loop.start.constant &- linkBase
-        guard offset <= UInt64(input.data.count) else { return nil }
+        // Past the file data but inside image_size: kept, and reported as a truncated file.
+        guard offset <= max(UInt64(input.data.count), input.memorySize) else { return nil }
         return TableBounds(offset: Int(offset), size: size)
     }
 }
