@@ -301,12 +301,15 @@ public struct KernelImage {
             }
             let header: ImageHeader? = flat.withUnsafeBytes { ImageHeader.isPresent(in: ByteView($0)) ? try? ImageHeader(from: ByteView($0)) : nil }
             let base = linkBaseOverride ?? low
+            // A vmlinux with an Image header spans _text.._end = image_size, which GNU ld can put past
+            // the last allocated section's end (init_pg_dir): the header's value bounds the image.
+            let memorySize = max(memEnd - low, header?.imageSize ?? 0)
             var k = KernelImage(
                 path: path, format: .elf, containers: containers, bytes: flat, dataSize: flat.count, header: header, pe: nil,
                 linkBase: base, linkBaseSource: linkBaseOverride != nil ? .user : fromSegments ? .elfSegment : .elfSection,
                 linkBaseReason: linkBaseOverride != nil ? "given with --link-base"
                     : fromSegments ? "lowest PT_LOAD address (no section headers)" : "lowest address of an allocated section",
-                memorySize: memEnd - low, rela: rela, relr: relr, notes: [], elfBytes: bytes)
+                memorySize: memorySize, rela: rela, relr: relr, notes: [], elfBytes: bytes)
             k.linkBaseStanding = linkBaseOverride != nil ? .given : .established
             k.exceptionTable = extable
             k.text = textLow < textHigh ? textLow..<textHigh : nil

@@ -119,6 +119,34 @@ import Testing
         #expect(try readBytes(copy + ".gz") == gz)
     }
 
+    /// An ELF kernel spans image_size from its Image header (GNU ld can end the sections before
+    /// _end: init_pg_dir): an addend inside image_size is no error, one past it is.
+    @Test func verifyBoundsAnELFByItsImageSize() throws {
+        let f = try fixtures()
+        let k = try KernelImage.load(path: f.miniRelaELF)
+        var b = try readBytes(f.miniRelaELF)
+        let arm64: [UInt8] = Array("ARMd".utf8)
+        let found: Int? = (0..<(b.count - 4)).first { (i: Int) -> Bool in Array(b[i..<(i + 4)]) == arm64 }
+        let magic = try #require(found)
+        func put(_ v: UInt64, at o: Int) { for i in 0..<8 { b[o + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(i))) } }
+        let imageSize = (k.memorySize + 0x1_ffff) & ~0xffff
+        put(imageSize, at: magic - 0x38 + 16)
+        let rela = try #require(k.rela)
+        let relative: Int? = (0..<(rela.size / 24)).first { (i: Int) -> Bool in
+            let o = rela.fileOffset + 24 * i + 8
+            return b[o] == 0x03 && b[o + 1] == 0x04 // R_AARCH64_RELATIVE = 1027
+        }
+        let first = try #require(relative)
+        let dir = temporaryDirectory("imagesize")
+        for (addend, allowed) in [(k.linkBase + k.memorySize + 0x100, true), (k.linkBase + imageSize + 0x100, false)] {
+            put(addend, at: rela.fileOffset + 24 * first + 16)
+            let path = dir.appendingPathComponent("vmlinux-\(allowed)").path
+            try Data(b).write(to: URL(fileURLWithPath: path))
+            let v = try slide("verify", path)
+            #expect(v.stdout.contains("[addend-outside-image]") != allowed, "\(hex(addend)): \(v.stdout)")
+        }
+    }
+
     /// --base and --slide agree; --format elf loads at the run-time address (llvm-readelf is the oracle).
     @Test func relocateBaseAndELFWrapper() throws {
         let f = try fixtures()
