@@ -30,7 +30,8 @@ struct Boot: ParsableCommand {
     @Option(parsing: .unconditional, help: "Physical load address (u-boot, direct).", transform: { try parseNumber($0) }) var at: UInt64?
     @Option(parsing: .unconditional, help: "KASLR seed written to /chosen/kaslr-seed.", transform: { try parseNumber($0) }) var seed: UInt64?
     @Flag(help: "Add nokaslr to the command line.") var nokaslr = false
-    @Option(help: "RAM size in MiB.") var memory = 1024
+    @Option(help: ArgumentHelp(memoryHelp + "; QEMU virt's RAM starts at 0x40000000 (default 1G)."), transform: { try parseMemory($0) })
+    var memory = PhysicalRange(base: Numbers.defaultRAMBase, size: 1 << 30)
     @Option(help: "Number of CPUs.") var smp = 1
     @Option(help: "QEMU CPU model (default: cortex-a57, or max for a 16 KiB-page Image, which cortex-a57 cannot run; max has RNDR).")
     var cpu: String?
@@ -45,6 +46,8 @@ struct Boot: ParsableCommand {
     @Argument(help: "An arm64 Image: a Slide kernel, or Linux's Image or vmlinuz.") var image: String
 
     func validate() throws {
+        guard memory.base == Numbers.defaultRAMBase else { throw ValidationError("--memory: QEMU virt's RAM starts at 0x40000000, not \(hex(memory.base))") }
+        guard memory.size % (1 << 20) == 0, memory.size <= 1 << 40 else { throw ValidationError("--memory: QEMU takes whole MiB, at most 1T") }
         if seed != nil && nokaslr { throw ValidationError("--seed and --nokaslr exclude each other") }
         if at != nil && loader == .qemu { throw ValidationError("--at needs --loader u-boot or direct (QEMU's -kernel chooses the address)") }
         if registers != nil && loader != .direct { throw ValidationError("--registers needs --loader direct") }
@@ -54,7 +57,7 @@ struct Boot: ParsableCommand {
         var status: Int32 = 0
         try reportingErrors { () throws(SlideKitError) in
             var o = BootOptions()
-            o.loader = loader; o.at = at; o.seed = seed; o.nokaslr = nokaslr; o.memoryMiB = memory; o.smp = smp
+            o.loader = loader; o.at = at; o.seed = seed; o.nokaslr = nokaslr; o.memoryMiB = Int(memory.size >> 20); o.smp = smp
             o.cpu = cpu; o.append = append; o.initrd = initrd; o.timeout = timeout; o.icount = icount
             if let registers {
                 let v = try registers.split(separator: ",").map { (s) throws(SlideKitError) -> UInt64 in

@@ -51,9 +51,12 @@ struct KASLRCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Physical address of the Image's first byte (default 0x40200000, QEMU's -kernel).",
             transform: { try parseNumber($0) })
     var pa: UInt64 = BootOptions.qemuKernelAddress
-    @Option(parsing: .singleValue, help: "RAM as BASE:SIZE (default 0x40000000:1G, QEMU virt -m 1G); repeatable.") var memory: [String] = []
-    @Option(parsing: .singleValue, help: "Physical range a Slide kernel must avoid (BASE:SIZE: the DTB, an initrd); repeatable.")
-    var reserve: [String] = []
+    @Option(parsing: .singleValue, help: ArgumentHelp(memoryHelp + " (default 1G, QEMU virt -m 1G); repeatable."),
+            transform: { try parseMemory($0) })
+    var memory: [PhysicalRange] = []
+    @Option(parsing: .singleValue, help: "Physical range a Slide kernel must avoid (BASE:SIZE: the DTB, an initrd); repeatable.",
+            transform: { try parseRange($0) })
+    var reserve: [PhysicalRange] = []
     @Option(help: "Kernel command line (nokaslr, kaslr.phys=0, arm64_sw.nokaslr=1 …).") var append = ""
     @Flag(help: "Print the bits of entropy of each part.") var entropy = false
     @Flag(help: "Print JSON (schema slide/v1).") var json = false
@@ -82,8 +85,8 @@ struct KASLRCommand: ParsableCommand {
         q.vaBits = vaBits; q.paBits = paBits
         q.loadPA = pa
         q.commandLine = append
-        if !memory.isEmpty { q.memory = try memory.map { (m) throws(SlideKitError) in try Numbers.range(m, "--memory") } }
-        q.reserved = try reserve.map { (r) throws(SlideKitError) in try Numbers.range(r, "--reserve") }
+        if !memory.isEmpty { q.memory = memory.map(\.pair) }
+        q.reserved = reserve.map(\.pair)
         return q
     }
 }

@@ -22,8 +22,8 @@ struct PageTablesCommand: ParsableCommand {
               slide pagetables --memory 0x40200000:1G --granule 4k --json
             """)
 
-    @Option(parsing: .singleValue, help: "RAM as BASE:SIZE (hex or decimal; SIZE may end in K, M or G); repeatable.")
-    var memory: [String]
+    @Option(parsing: .singleValue, help: ArgumentHelp(memoryHelp + "; repeatable."), transform: { try parseMemory($0) })
+    var memory: [PhysicalRange]
     @Option(help: "Page size: 4k, 16k or 64k.") var granule: String = "4k"
     @Option(name: .customLong("phys-offset"), parsing: .unconditional, help: "PHYS_OFFSET to use instead of the aligned one.", transform: { try parseNumber($0) })
     var physOffset: UInt64?
@@ -39,7 +39,7 @@ struct PageTablesCommand: ParsableCommand {
             let g: Granule = granule.lowercased() == "16k" ? .k16 : granule.lowercased() == "64k" ? .k64 : .k4
             var low = UInt64.max, high: UInt64 = 0
             for m in memory {
-                let (base, size) = try Numbers.range(m, "--memory")
+                let (base, size) = m.pair
                 low = min(low, base); high = max(high, base + size)
             }
             if let p = physOffset, p > LinearMap.range(ramLow: low, ramHigh: high).start {

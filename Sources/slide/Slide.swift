@@ -14,11 +14,16 @@ struct Slide: ParsableCommand {
         commandName: "slide",
         abstract: "Inspect, verify and relocate relocatable arm64 kernel images.",
         discussion: """
-            Inputs may be raw arm64 Images (Image, vmlinuz) of Linux 4.6 to 7.x or Slide, gzip-,
-            xz- or zstd-compressed Images, EFI zboot images with a gzip, xzkern or zstd22 payload,
-            or AArch64 ELF files (vmlinux, PIE kernels, .ko modules for link-module).
-            Diagnostics go to stderr as `slide: error: 'FILE': message`. Exit status: 0 success,
-            1 verification failures or unreadable input, 64 usage errors.
+            Inputs: raw arm64 Images (Image, vmlinuz) of Linux 4.6 to 7.x or of Slide;
+            the same compressed with gzip, xz or zstd; EFI zboot images (a PE file
+            that decompresses its payload itself: gzip, xzkern = xz with the kernel's
+            BCJ filter, or zstd22 = zstd at level 22); AArch64 ELF files (vmlinux, PIE
+            kernels, .ko modules for link-module); `-` reads standard input.
+
+            Diagnostics go to stderr as `slide: error: 'FILE': message`. Exit status:
+            0 success, 1 verification failures or unreadable input, 64 usage errors.
+            A result that rests on a fact Slide could not establish (a link base, a
+            table, a model) is refused, naming the fact and the option that gives it.
             """,
         version: "slide \(version) (JSON schema \(jsonSchemaVersion))",
         subcommands: [Inspect.self, Relocs.self, Verify.self, Relocate.self, RelrCommand.self, MkImage.self, Boot.self, RelaCheckCommand.self, LinkModule.self, PageTablesCommand.self, KASLRCommand.self, Symbols.self])
@@ -28,6 +33,16 @@ extension Slide {
     /// Usage errors (a bad value, a missing option) are one `slide: error:` line and exit 64, like
     /// every other error; help and --version print as the parser does.
     static func main() {
+        // An unknown subcommand (or `slide help X` for one) is named, with the nearest real one.
+        let words = Array(CommandLine.arguments.dropFirst())
+        let names = configuration.subcommands.map { $0._commandName }
+        let asked = words.first == "help" ? words.dropFirst().first : words.first
+        if let asked, !asked.hasPrefix("-"), !names.contains(asked), !(asked == "help" && words.first == "help" && words.count == 1) {
+            let nearest = names.min { editDistance($0, asked) < editDistance($1, asked) }!
+            let hint = editDistance(nearest, asked) <= max(2, asked.count / 3) ? "; did you mean '\(nearest)'?" : ""
+            FileHandle.standardError.write(Data("slide: error: unknown subcommand '\(asked)'\(hint) (see 'slide --help')\n".utf8))
+            exit(withError: ExitCode.validationFailure)
+        }
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -41,6 +56,22 @@ extension Slide {
             exit(withError: ExitCode.validationFailure)
         }
     }
+}
+
+/// Levenshtein distance, for suggesting a subcommand.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    var row = Array(0...b.count)
+    for i in 1...max(a.count, 1) where !a.isEmpty {
+        var previous = row[0]
+        row[0] = i
+        for j in stride(from: 1, through: b.count, by: 1) {
+            let current = row[j]
+            row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+            previous = current
+        }
+    }
+    return a.isEmpty ? b.count : row[b.count]
 }
 
 /// Options every command that reads a kernel shares.
@@ -81,14 +112,17 @@ struct InputOptions: ParsableArguments {
 
 /// The bound on what a compressed input may decode to (a decompression bomb stops there).
 struct LimitOptions: ParsableArguments {
-    @Option(name: .customLong("max-size"), help: "Largest decompressed input, e.g. 512M (default 256M: no kernel Image or module is larger).")
-    var maxSize: String?
+    @Option(name: .customLong("max-size"), help: "Largest input, raw or decompressed, e.g. 512M (default 256M: no kernel Image or module is larger).",
+            transform: { try parseSize($0) })
+    var maxSize: UInt64?
+
+    func validate() throws {
+        if let maxSize, maxSize == 0 || maxSize > UInt64(Int.max) { throw ValidationError("--max-size must be above 0 and below 2^63") }
+    }
 
     func apply() throws(SlideKitError) {
         guard let maxSize else { return }
-        guard let size = Numbers.size(maxSize), size > 0 else { throw SlideKitError("--max-size", "'\(maxSize)' is not a size (for example 512M)") }
-        guard size <= UInt64(Int.max) else { throw SlideKitError("--max-size", "'\(maxSize)' is too large") }
-        Containers.maxOutput = Int(size)
+        Containers.maxOutput = Int(maxSize)
     }
 }
 
@@ -96,8 +130,36 @@ extension KernelImage.Discovery: ExpressibleByArgument {}
 
 /// An option's number (SlideKit's `Numbers.parse`): a usage error when it is not one.
 func parseNumber(_ s: String) throws -> UInt64 {
-    guard let v = Numbers.parse(s) else { throw ValidationError("'\(s)' is not a number (use 0x-prefixed hex or decimal)") }
-    return v
+    do throws(Numbers.Problem) { return try Numbers.value(s) } catch { throw ValidationError(error.description) }
+}
+
+/// A physical range from the command line.
+struct PhysicalRange {
+    var base: UInt64
+    var size: UInt64
+    var pair: (base: UInt64, size: UInt64) { (base, size) }
+}
+
+/// `--memory`: BASE:SIZE or SIZE (Numbers.memory), a usage error otherwise.
+func parseMemory(_ s: String) throws -> PhysicalRange {
+    do throws(Numbers.Problem) { let r = try Numbers.memory(s); return PhysicalRange(base: r.base, size: r.size) } catch {
+        throw ValidationError(error.description)
+    }
+}
+
+/// `--reserve` and other ranges: BASE:SIZE.
+func parseRange(_ s: String) throws -> PhysicalRange {
+    do throws(Numbers.Problem) { let r = try Numbers.rangeValue(s); return PhysicalRange(base: r.base, size: r.size) } catch {
+        throw ValidationError(error.description)
+    }
+}
+
+/// One help line for `--memory`, the same in every command.
+let memoryHelp = "RAM as BASE:SIZE or SIZE at 0x40000000 (SIZE in bytes, or with K, M, G, T; a SIZE alone without suffix is MiB, as QEMU's -m)"
+
+/// A size option (--max-size): a usage error when it is not one.
+func parseSize(_ s: String) throws -> UInt64 {
+    do throws(Numbers.Problem) { return try Numbers.sizeValue(s) } catch { throw ValidationError(error.description) }
 }
 
 /// Runs `body`, turning a SlideKitError into `slide: error: ...` and exit status 1.

@@ -308,7 +308,7 @@ import Testing
         #expect(text.contains("level 1: 1 blocks of 1G") && text.contains("level 1: 0 blocks of 1G"))
         // Bad input: one line naming what is wrong.
         let bad = try slide("pagetables", "--memory", "0x40000000")
-        #expect(bad.status == 1 && bad.stderr == "slide: error: '--memory': '0x40000000' is not BASE:SIZE (for example 0x40000000:4G)\n")
+        #expect(bad.status == 64 && bad.stderr.hasPrefix("slide: error: The value '0x40000000' is invalid for '--memory <memory>': '0x40000000' is neither BASE:SIZE nor a size"), "\(bad.stderr)")
         #expect(try slide("pagetables", "--memory", "0x40000000:1G", "--granule", "8k").status == 64)
     }
 }
@@ -520,5 +520,42 @@ import Testing
         let kernel = try #require(try debianKernel())
         let r = try slide("boot", kernel, "--cpu", "cortex-a15", "--seed", "0x1")
         #expect(r.status == 1 && r.stderr.contains("--cpu 'cortex-a15': slide kaslr has no model of this CPU") && r.stderr.contains("cortex-a57"), "\(r.stderr)")
+    }
+}
+
+/// One language across the subcommands: usage errors say what is wrong and exit 64; --memory
+/// takes one syntax everywhere; an unknown subcommand is named with the nearest real one.
+@Suite struct OneLanguage {
+    @Test func unknownSubcommandsAreNamed() throws {
+        for args in [["inspct", "x"], ["help", "inspct"]] {
+            let r = try slide(args)
+            #expect(r.status == 64 && r.stderr == "slide: error: unknown subcommand 'inspct'; did you mean 'inspect'? (see 'slide --help')\n", "\(args): \(r.stderr)")
+        }
+        let far = try slide("frobnicate")
+        #expect(far.status == 64 && far.stderr == "slide: error: unknown subcommand 'frobnicate' (see 'slide --help')\n")
+        #expect(try slide("help", "inspect").status == 0)
+    }
+
+    @Test func numbersSayWhyTheyAreRefused() throws {
+        let cases: [([String], String)] = [
+            (["pagetables", "--memory", "0x40000000:1P"], "'1P': 'P' is not a size suffix (K, M, G or T)"),
+            (["pagetables", "--memory", "0x40000000:0x1ffffffffffffffff"], "'0x1ffffffffffffffff' exceeds 64 bits"),
+            (["pagetables", "--memory", "0xffffffffffffffff:1G"], "BASE + SIZE exceeds 64 bits"),
+            (["symbols", "--slide", "99999999999999999999", "x"], "'99999999999999999999' exceeds 64 bits"),
+            (["boot", "x", "--memory", "0x80000000:1G"], "QEMU virt's RAM starts at 0x40000000"),
+        ]
+        for (args, reason) in cases {
+            let r = try slide(args)
+            #expect(r.status == 64 && r.stderr.contains(reason) && r.stderr.split(separator: "\n").count == 1, "\(args): \(r.stderr)")
+        }
+    }
+
+    /// --memory: BASE:SIZE with K/M/G/T, or a SIZE alone at 0x40000000 (MiB without a suffix, as QEMU's -m).
+    @Test func memoryHasOneSyntax() throws {
+        let forms = [["--memory", "0x40000000:1T"], ["--memory", "1T"], ["--memory", "1048576"]]
+        let outputs = try forms.map { try slide(["pagetables"] + $0 + ["--json"]) }
+        #expect(outputs.allSatisfy { $0.status == 0 }, "\(outputs.map(\.stderr))")
+        #expect(Set(outputs.map(\.stdout)).count == 1, "the three forms name the same RAM")
+        #expect(outputs[0].stdout.contains("\"0x10040000000\""), "RAM ends at 0x40000000 + 1 TiB")
     }
 }
