@@ -287,6 +287,7 @@ extable_bounds:                         // x0 → [__start___ex_table, __stop___
 
     // Helpers for Swift: each reads a system register or a PC-relative address.
     .globl link_base
+    .type   link_base, %function        // in the symbol map mkimage embeds: slide inspect reads the base here
 link_base:                              // KIMAGE_VADDR (kernel.lds, build.sh --base): the link address of
     movz    x0, #:abs_g3:KIMAGE_VADDR   // _text. An absolute symbol in MOVW immediates: no relocation,
     movk    x0, #:abs_g2_nc:KIMAGE_VADDR // so it is right before slide_relocate has run.

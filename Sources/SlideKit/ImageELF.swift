@@ -7,9 +7,15 @@
 // `_sdata`, `_edata`, `__bss_start`, `_end`, as arch/arm64/kernel/vmlinux.lds.S defines them in
 // 5.10 to 7.x): code is SHF_EXECINSTR, read-only data is not SHF_WRITE, BSS is SHT_NOBITS. A
 // boundary kallsyms does not list (5.10 and 6.1 list text symbols only) just leaves its
-// neighbours merged; with no boundaries at all, one section covers the image. `.symtab` holds
-// every symbol at its run-time address, locals first as gABI requires; sizes are 0 (kallsyms
-// records none, and the distance to the next symbol would be a guess).
+// neighbours merged; with no boundaries at all, one section covers the image. Where kallsyms
+// ends at `_einittext` (5.10, 6.1 list text only), the EFI header's `.text` section says where
+// the executable mapping really ends (exit text and alternatives follow the init text), and the
+// init text runs on to there. `.symtab` holds every symbol at its run-time address, locals first
+// as gABI requires; a function's size, which kallsyms does not record, is the distance to the
+// next symbol in its section (disassemblers delimit functions by it).
+//
+// An ELF input keeps its own section headers (names, flags, addresses shifted) and its own
+// `.symtab` (values shifted, sizes kept): the flat image only supplies the relocated bytes.
 
 import SlideCore
 
@@ -45,7 +51,29 @@ public enum ImageELF {
 
     /// The sections for an image of `dataSize` file bytes and `memorySize` bytes in memory, from
     /// the boundary symbols `symbols` names (link-time addresses, image at `linkBase`).
-    public static func regions(symbols: [KernelSymbol], linkBase: UInt64, dataSize: Int, memorySize: UInt64) -> [Region] {
+    public static func regions(symbols: [KernelSymbol], linkBase: UInt64, dataSize: Int, memorySize: UInt64,
+                               executableEnd: UInt64? = nil) -> [Region] {
+        let regions = markedRegions(symbols: symbols, linkBase: linkBase, dataSize: dataSize, memorySize: memorySize)
+        guard let executableEnd else { return regions }
+        return extendingInitText(regions, to: executableEnd)
+    }
+
+    /// The regions with `.init.text` running on to `end` (what follows it below `end` is code).
+    static func extendingInitText(_ regions: [Region], to end: UInt64) -> [Region] {
+        guard let i = regions.firstIndex(where: { $0.name == ".init.text" && $0.kind == .code }), regions[i].end < end else { return regions }
+        var out = Array(regions[...i])
+        for r in regions[(i + 1)...] {
+            if r.start < end && r.kind != .bss {
+                out[out.count - 1].end = min(r.end, end)
+                if r.end > end { out.append(Region(name: r.name, start: end, end: r.end, kind: r.kind)) }
+            } else {
+                out.append(r)
+            }
+        }
+        return out
+    }
+
+    static func markedRegions(symbols: [KernelSymbol], linkBase: UInt64, dataSize: Int, memorySize: UInt64) -> [Region] {
         let data = UInt64(dataSize), memory = max(memorySize, data)
         let firstAddress = KernelSymbols.addresses(symbols)
         // The boundaries inside the image, in address order (ties keep the table's order).
@@ -107,6 +135,13 @@ public enum ImageELF {
             let r = sortedRegions[lo - 1]
             return offset < r.end || offset == r.end ? UInt16(lo) : SectionIndex.absolute
         }
+        // Function sizes kallsyms does not record: to the next higher address in the same section.
+        let addresses = Array(Set(symbols.map(\.address))).sorted()
+        func nextAddress(after a: UInt64) -> UInt64? {
+            var lo = 0, hi = addresses.count
+            while lo < hi { let mid = (lo + hi) / 2; if addresses[mid] <= a { lo = mid + 1 } else { hi = mid } }
+            return lo < addresses.count ? addresses[lo] : nil
+        }
         for s in symbols {
             let letter = s.type, lower = Character(letter.lowercased())
             let absolute = lower == "a" || s.address < linkBase || s.address &- linkBase > max(memorySize, UInt64(dataSize))
@@ -118,8 +153,13 @@ public enum ImageELF {
                 : letter.isUppercase ? .global : .local
             let offset = UInt32(strtab.count)
             strtab += Array(s.name.utf8) + [0]
+            var size = s.size ?? 0
+            if s.size == nil, type == .function, section != SectionIndex.absolute {
+                let r = regions[Int(section) - 1], sectionEnd = linkBase &+ r.end
+                size = min(nextAddress(after: s.address) ?? sectionEnd, sectionEnd) &- s.address
+            }
             let sym = SlideCore.Symbol(nameOffset: offset, binding: binding, type: type, sectionIndex: section,
-                                       value: absolute ? s.address : s.address &+ displacement, size: 0)
+                                       value: absolute ? s.address : s.address &+ displacement, size: size)
             if binding == .local { locals.append(sym) } else { globals.append(sym) }
         }
         guard strtab.count < Int(UInt32.max) else { throw SlideKitError("relocate", "symbol names exceed 4 GiB") }
@@ -186,8 +226,39 @@ extension ImageELF {
     /// The ELF for kernel `k` relocated as `r`, with `symbols` (link-time addresses).
     public static func build(_ k: KernelImage, relocated r: RelocateResult, symbols: [KernelSymbol]) throws(SlideKitError) -> [UInt8] {
         let entry = k.header?.entryOffset.map { r.runtimeBase &+ UInt64(bitPattern: $0) } ?? r.runtimeBase
-        let regions = regions(symbols: symbols, linkBase: k.linkBase, dataSize: k.dataSize, memorySize: k.memorySize)
+        let regions = (try elfRegions(k)) ?? regions(symbols: symbols, linkBase: k.linkBase, dataSize: k.dataSize, memorySize: k.memorySize,
+                                                       executableEnd: k.pe?.textEnd)
         return try build(image: r.bytes, dataSize: k.dataSize, memorySize: k.memorySize, linkBase: k.linkBase, address: r.runtimeBase,
                          entry: entry, regions: regions, symbols: symbols)
+    }
+}
+
+extension ImageELF {
+    /// An ELF input's own allocated sections, as regions (image offsets), in address order; nil for
+    /// a raw Image or an ELF without section headers.
+    static func elfRegions(_ k: KernelImage) throws(SlideKitError) -> [Region]? {
+        guard k.format == .elf, let bytes = k.elfBytes else { return nil }
+        do throws(SlideError) {
+            return try bytes.withView { (view) throws(SlideError) -> [Region]? in
+                let elf = try ELFFile(view)
+                var out: [Region] = []
+                for i in 0..<elf.sectionCount {
+                    let s = try elf.section(i)
+                    guard s.flags.contains(.alloc), s.size > 0, !s.flags.contains(.tls) || s.type != .nobits,
+                          s.address >= k.linkBase, s.address &- k.linkBase <= k.memorySize else { continue }
+                    let kind: Region.Kind = s.type == .nobits ? .bss : s.flags.contains(.execinstr) ? .code
+                        : s.flags.contains(.write) ? .data : .readOnly
+                    out.append(Region(name: try elf.name(of: s), start: s.address &- k.linkBase, end: s.address &- k.linkBase &+ s.size, kind: kind))
+                }
+                guard !out.isEmpty else { return nil }
+                out.sort { $0.start < $1.start }
+                // Overlapping sections (none in a linked kernel) would break the symbol lookup: keep the first.
+                var kept: [Region] = []
+                for r in out where kept.last.map({ r.start >= $0.end }) ?? true { kept.append(r) }
+                return kept
+            }
+        } catch {
+            throw SlideKitError(k.path, error)
+        }
     }
 }

@@ -29,8 +29,10 @@ public enum KernelSymbols {
         return (.kallsyms, try KallsymsTable.read(k).symbols)
     }
 
-    /// The image's symbols for an ELF, or none (with a warning).
+    /// The symbols for `relocate --format elf`: an ELF input's own `.symtab`; else the image's
+    /// table, or none (with a warning).
     public static func forELF(_ k: KernelImage, warn: (String) -> Void) -> [KernelSymbol] {
+        if let own = elfSymbols(k), !own.isEmpty { return own }
         do {
             return try read(k).symbols
         } catch {
@@ -44,5 +46,38 @@ public enum KernelSymbols {
         var first: [String: UInt64] = [:]
         for s in symbols where first[s.name] == nil { first[s.name] = s.address }
         return first
+    }
+
+    /// An ELF input's defined symbols (section and file symbols left out), with nm's letters and
+    /// st_size; nil for a raw Image or an ELF without a symbol table.
+    public static func elfSymbols(_ k: KernelImage) -> [KernelSymbol]? {
+        guard k.format == .elf, let bytes = k.elfBytes else { return nil }
+        return try? bytes.withView { (view) throws(SlideError) -> [KernelSymbol]? in
+            let elf = try ELFFile(view)
+            guard let (index, table) = try elf.section(named: ".symtab") else { return nil }
+            let count = try elf.entryCount(of: table, entrySize: SlideCore.Symbol.size, "symbol table entry size")
+            var out: [KernelSymbol] = []
+            out.reserveCapacity(count)
+            for i in 1..<max(count, 1) {
+                let sym = try elf.symbol(i, inTable: index)
+                let type = SymbolType(rawValue: sym.symbolType), binding = SymbolBinding(rawValue: sym.binding)
+                guard !sym.isUndefined, type != .section, type != .file else { continue }
+                let name = try elf.name(of: sym, inTable: index)
+                // AAELF64 mapping symbols ($x, $d, $x.N) mark code and data, they name nothing.
+                guard !name.isEmpty, !["$x", "$d"].contains(name), !name.hasPrefix("$x."), !name.hasPrefix("$d.") else { continue }
+                var letter: Character
+                if sym.sectionIndex == SectionIndex.absolute {
+                    letter = "a"
+                } else if sym.sectionIndex < SectionIndex.lowReserve, let s = try? elf.section(Int(sym.sectionIndex)) {
+                    letter = s.type == .nobits ? "b" : s.flags.contains(.execinstr) ? "t" : s.flags.contains(.write) ? "d" : "r"
+                } else {
+                    letter = "d"
+                }
+                if binding == .weak { letter = type == .object ? "V" : "W" } else if binding == .global { letter = Character(letter.uppercased()) }
+                // Code without st_size (an assembly label, no .size) gets the distance to the next symbol, as kallsyms' do.
+                out.append(KernelSymbol(address: sym.value, type: letter, name: name, size: sym.size == 0 && letter.lowercased() == "t" ? nil : sym.size))
+            }
+            return out
+        }
     }
 }

@@ -22,6 +22,9 @@ public struct PEInfo: Equatable {
     /// File offset of the certificate table's data directory entry (8 bytes), when there is one.
     public var certificateDirectory: Int?
     public var sectionCount: Int
+    /// End (RVA = image offset) of the section called `.text`: where the kernel's executable
+    /// mapping ends (efi-header.S sizes it to the init text's end, exit text included).
+    public var textEnd: UInt64? = nil
 
     public static func == (a: PEInfo, b: PEInfo) -> Bool {
         a.machine == b.machine && a.sizeOfImage == b.sizeOfImage && a.rawDataEnd == b.rawDataEnd
@@ -57,6 +60,9 @@ public struct PEInfo: Equatable {
             let rawSize = try b.u32(at: s + 16, "PE section SizeOfRawData")
             let rawPointer = try b.u32(at: s + 20, "PE section PointerToRawData")
             end = max(end, UInt64(rawPointer) + UInt64(rawSize))
+            if b.matches(".text\0\0\0", at: s) {
+                textEnd = UInt64(try b.u32(at: s + 12, "PE section VirtualAddress")) + UInt64(try b.u32(at: s + 8, "PE section VirtualSize"))
+            }
         }
         rawDataEnd = end
     }

@@ -58,6 +58,19 @@ struct DisassemblerELF {
         for section in [".text", ".rodata", ".init.text", ".bss", ".symtab"] {
             #expect(h.stdout.contains(" \(section) "), "section \(section)")
         }
+        // The executable sections run to where the kernel's EFI header ends `.text` (exit text
+        // included, on 5.10 too, whose kallsyms ends at _einittext).
+        let textEnd = try #require(k.pe?.textEnd)
+        let sections = try run("llvm-readelf", ["-S", "--wide", out]).stdout.split(separator: "\n").compactMap { line -> (UInt64, UInt64, Bool)? in
+            let f = line.split(separator: " ").filter { !$0.isEmpty }
+            guard let i = f.firstIndex(of: "PROGBITS"), f.count > i + 5, let a = UInt64(f[i + 1], radix: 16), let n = UInt64(f[i + 3], radix: 16) else { return nil }
+            return (a, a + n, f[i + 5].contains("X"))
+        }
+        let lastCode = try #require(sections.filter(\.2).map(\.1).max())
+        #expect(lastCode == k.linkBase + Self.slideBy + textEnd, "code ends at \(hex(lastCode)), the EFI .text at \(hex(k.linkBase + Self.slideBy + textEnd))")
+        // Functions have sizes: up to the next symbol.
+        let sized = try run("llvm-readelf", ["-s", "--wide", out]).stdout.split(separator: "\n").filter { $0.contains(" FUNC ") }
+        #expect(sized.count > 30_000 && sized.filter { $0.split(separator: " ").filter { !$0.isEmpty }[2] != "0" }.count * 10 > sized.count * 9)
 
         // Relocated pointers: the RELA addend (or RELR's implicit one, the word in the Image) + slide.
         let places = TestTables.decode(k)
@@ -84,5 +97,39 @@ struct SlideKernelELF {
         let place = try #require(nm["slide_place"])
         let d = try run("llvm-objdump", ["-d", "--disassemble-symbols=slide_place", out])
         #expect(d.stdout.contains("\(String(hex(place + 0x20_0000).dropFirst(2))) <slide_place>:"), "\(d.stdout.prefix(300))")
+    }
+
+    /// An ELF input keeps its own sections (names, flags, addresses + slide) and its own .symtab
+    /// (every symbol llvm-nm lists, values + slide), not the sections a kallsyms-only Image gets.
+    @Test func elfInputKeepsItsSectionsAndSymbols() throws {
+        let elf = repoRoot.appendingPathComponent(".build/kernel/rela/slide-kernel.elf").path
+        let out = temporaryDirectory("image-elf").appendingPathComponent("from-elf.elf").path
+        let r = try slide("relocate", elf, "--slide", "0x200000", "--format", "elf", "-o", out)
+        #expect(r.status == 0, "\(r.stderr)")
+        func allocated(_ path: String) throws -> [String: UInt64] {
+            var out: [String: UInt64] = [:]
+            for line in try output("llvm-readelf", ["-S", "--wide", path]).split(separator: "\n") {
+                let f = line.split(separator: " ").filter { !$0.isEmpty }
+                guard let i = f.firstIndex(where: { $0 == "PROGBITS" || $0 == "NOBITS" }), i >= 1, f.count > i + 5, f[i + 5].contains("A"),
+                      let a = UInt64(f[i + 1], radix: 16) else { continue }
+                out[String(f[i - 1])] = a
+            }
+            return out
+        }
+        let before = try allocated(elf), after = try allocated(out)
+        #expect(before.count > 8, "\(before)")
+        for (name, address) in before where address != 0 { #expect(after[name] == address + 0x20_0000, "\(name)") }
+        func symbols(_ path: String) throws -> [String: UInt64] {
+            var out: [String: UInt64] = [:]
+            for line in try output("llvm-nm", [path]).split(separator: "\n") {
+                let f = line.split(separator: " ")
+                guard f.count == 3, "tTdDrRbB".contains(f[1]), let v = UInt64(f[0], radix: 16) else { continue }
+                out[String(f[2])] = v
+            }
+            return out
+        }
+        let nmBefore = try symbols(elf), nmAfter = try symbols(out)
+        #expect(nmBefore.count > 300)
+        #expect(nmBefore.filter { nmAfter[$0.key] != $0.value + 0x20_0000 }.isEmpty, "every symbol, shifted")
     }
 }

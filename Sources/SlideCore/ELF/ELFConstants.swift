@@ -64,6 +64,8 @@ public struct SectionFlags: OptionSet, Sendable, Hashable {
     public static let write = SectionFlags(rawValue: 0x1)
     public static let alloc = SectionFlags(rawValue: 0x2)
     public static let execinstr = SectionFlags(rawValue: 0x4)
+    /// `SHF_TLS`: thread-local storage (a .tbss takes no address space of its own).
+    public static let tls = SectionFlags(rawValue: 0x400)
 }
 
 /// `p_type`.

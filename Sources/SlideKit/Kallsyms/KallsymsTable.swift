@@ -20,11 +20,14 @@ public struct KernelSymbol: Equatable, Sendable {
     /// nm's type letter: `T`/`t` text, `D`/`d` data, `R`/`r` read-only, `B`/`b` BSS, `W`/`V` weak.
     public var type: Character
     public var name: String
+    /// The symbol's size, when its table records one (an ELF's st_size); kallsyms records none.
+    public var size: UInt64? = nil
 
-    public init(address: UInt64, type: Character, name: String) {
+    public init(address: UInt64, type: Character, name: String, size: UInt64? = nil) {
         self.address = address
         self.type = type
         self.name = name
+        self.size = size
     }
 }
 
