@@ -30,7 +30,7 @@ public struct InspectReport {
         let sorted = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
         return InspectReport(kernel: k, fileSize: k.format == .image ? k.bytes.count : k.elfBytes?.count ?? 0,
                              relaTypeCounts: sorted.map { ($0.key, $0.value) }, relrPlaces: relrPlaces,
-                             relativeCount: relative, relrWordsIfPacked: packed, exports: try KernelExports.read(k))
+                             relativeCount: relative, relrWordsIfPacked: packed, exports: k.format == .elf ? try KernelExports.read(k) : (try? KernelExports.read(k)) ?? [])
     }
 
     /// A `file(1)`-style one-line description.

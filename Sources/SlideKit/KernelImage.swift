@@ -89,6 +89,9 @@ public struct KernelImage {
     public var linkBaseStanding: Standing = .established
     /// Bytes the image occupies in memory (header `image_size`, or ELF end of BSS − start).
     public let memorySize: UInt64
+    /// What pointers into the image may reach: `memorySize`, or a vmlinux's header `image_size`
+    /// (_text.._end) when larger, as GNU ld can end the sections before _end (init_pg_dir).
+    public var span: UInt64 { max(memorySize, header?.imageSize ?? 0) }
     public var rela: TableLocation?
     public var relr: TableLocation?
     /// Candidates considered but not chosen (for `inspect --json`).
@@ -301,15 +304,12 @@ public struct KernelImage {
             }
             let header: ImageHeader? = flat.withUnsafeBytes { ImageHeader.isPresent(in: ByteView($0)) ? try? ImageHeader(from: ByteView($0)) : nil }
             let base = linkBaseOverride ?? low
-            // A vmlinux with an Image header spans _text.._end = image_size, which GNU ld can put past
-            // the last allocated section's end (init_pg_dir): the header's value bounds the image.
-            let memorySize = max(memEnd - low, header?.imageSize ?? 0)
             var k = KernelImage(
                 path: path, format: .elf, containers: containers, bytes: flat, dataSize: flat.count, header: header, pe: nil,
                 linkBase: base, linkBaseSource: linkBaseOverride != nil ? .user : fromSegments ? .elfSegment : .elfSection,
                 linkBaseReason: linkBaseOverride != nil ? "given with --link-base"
                     : fromSegments ? "lowest PT_LOAD address (no section headers)" : "lowest address of an allocated section",
-                memorySize: memorySize, rela: rela, relr: relr, notes: [], elfBytes: bytes)
+                memorySize: memEnd - low, rela: rela, relr: relr, notes: [], elfBytes: bytes)
             k.linkBaseStanding = linkBaseOverride != nil ? .given : .established
             k.exceptionTable = extable
             k.text = textLow < textHigh ? textLow..<textHigh : nil

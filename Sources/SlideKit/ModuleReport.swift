@@ -1,5 +1,6 @@
 // Reports for `slide link-module`: one module, or a summary over many.
 
+import Foundation
 import SlideCore
 
 public enum ModuleReport {
@@ -58,13 +59,26 @@ public struct ModuleSummary {
         failures.append((path, [message]))
     }
 
-    /// A failure line without its module, section and numbers: the reason to group by.
+    /// A failure line without its place (table entry, section offset, address), its value and
+    /// its symbol: the reason to group by, whole otherwise (relocation type, range, hint).
+    /// `.rela.text entry 2: .text+0x40: relocation R_AARCH64_CALL26 at 0x… out of range: 0x… is
+    /// not in [-0x8000000, 0x7ffffff] against foo` → `relocation R_AARCH64_CALL26 at N out of
+    /// range: N is not in [-0x8000000, 0x7ffffff]`.
     static func reason(_ line: String) -> String {
         var r = line
-        if let colon = r.range(of: ": ", options: .backwards) { r = String(r[colon.upperBound...]) }
-        return r.split(separator: " ").map { $0.hasPrefix("0x") || $0.hasPrefix("-0x") || $0.hasPrefix("[-0x") ? "N" : String($0) }
-            .joined(separator: " ")
+        for (pattern, replacement) in reasonRewrites {
+            r = r.replacingOccurrences(of: pattern, with: replacement, options: .regularExpression)
+        }
+        return r
     }
+
+    static let reasonRewrites: [(String, String)] = [
+        ("^.*? entry [0-9]+: [^ :]+: ", ""),                   // where: the table entry and section+offset
+        (" at -?0x[0-9a-f]+", " at N"),                        // the place
+        (": -?0x[0-9a-f]+ is not", ": N is not"),              // the value
+        (" against [^ (]+", ""),                               // the symbol
+        ("lies -?0x[0-9a-f]+ from", "lies N from"),            // the distance in the hint
+    ]
 
     /// Reasons, most frequent first: how many failures, and which modules with how many each.
     public var byReason: [(reason: String, count: Int, modules: [(String, Int)])] {

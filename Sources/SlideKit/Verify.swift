@@ -54,7 +54,7 @@ public enum Verifier {
             add(.warning, "structural-scan-disagrees", d)
         }
         let base = k.linkBase
-        let end = base &+ k.memorySize
+        let end = base &+ k.span
         let tableRanges: [(String, Range<UInt64>)] = [k.rela, k.relr].compactMap { t in
             t.map { ($0.kind == .rela ? "RELA" : "RELR", (base &+ UInt64($0.imageOffset))..<(base &+ UInt64($0.imageOffset + $0.size))) }
         }

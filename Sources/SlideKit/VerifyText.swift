@@ -19,9 +19,10 @@ public enum VerifyText {
         return out
     }
 
-    public static func json(_ r: VerifyReport, _ k: KernelImage) -> JSON {
+    /// `ok` is what the exit status says: no error (and no warning with --warnings-as-errors).
+    public static func json(_ r: VerifyReport, _ k: KernelImage, warningsAsErrors: Bool = false) -> JSON {
         .object([
-            ("schema", .string(jsonSchemaVersion)), ("file", .string(k.path)), ("ok", .bool(r.errors == 0)),
+            ("schema", .string(jsonSchemaVersion)), ("file", .string(k.path)), ("ok", .bool(r.errors == 0 && !(warningsAsErrors && r.warnings > 0))),
             ("errors", .int(r.errors)), ("warnings", .int(r.warnings)),
             ("rela_entries", .int(r.relaEntries)), ("relr_places", .int(r.relrPlaces)),
             ("link_base", .hex(k.linkBase)), ("memory_size", .hex(k.memorySize)),

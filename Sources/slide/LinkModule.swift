@@ -36,7 +36,9 @@ struct LinkModule: ParsableCommand {
     @Option(help: "System.map-style file (address type name) for undefined symbols.") var symbols: String?
     @Option(name: .customLong("undefined-at"), parsing: .unconditional, help: "Give undefined symbols synthetic addresses from here up.", transform: { try parseNumber($0) })
     var undefinedAt: UInt64?
-    @Option(help: "Resolve undefined symbols from this kernel ELF's exported symbols (__ksymtab*).") var kernel: String?
+    @Option(help: "Resolve undefined symbols from this kernel's exports (__ksymtab*): a vmlinux, or a raw Image whose kallsyms names them (Linux 6.12+ as Debian builds it); checks vermagic and modversions CRCs as the loader does.")
+    var kernel: String?
+    @Flag(help: "With --kernel: link a module whose vermagic or CRCs do not match the kernel's (the loader would refuse it).") var force = false
     @Option(name: .customLong("kernel-offset"), parsing: .unconditional, help: "With --kernel: the kernel's KASLR offset (its boot report's offset=).", transform: { try parseNumber($0) })
     var kernelOffset: UInt64 = 0
     @Option(name: .shortAndLong, help: "Write the linked core region here (and the init region to OUT.init).") var output: String?
@@ -53,6 +55,7 @@ struct LinkModule: ParsableCommand {
             throw ValidationError("give exactly one of --kernel, --symbols and --undefined-at")
         }
         if kernelOffset != 0 && kernel == nil { throw ValidationError("--kernel-offset goes with --kernel") }
+        if force && kernel == nil { throw ValidationError("--force goes with --kernel (it skips the vermagic and CRC checks)") }
         if all && output != nil { throw ValidationError("-o writes one module; not with --all") }
     }
 
@@ -63,12 +66,34 @@ struct LinkModule: ParsableCommand {
         o.undefinedAt = undefinedAt
         o.fixCortexA53843419 = fixErratum
         if let kernel {
-            let exports = try KernelExports.read(try KernelImage.load(path: kernel))
-            if exports.isEmpty { throw SlideKitError(kernel, "no __ksymtab section: the kernel exports nothing (an ELF with section headers is needed)") }
+            let exports = try loadedKernel()!.exports
+            if exports.isEmpty { throw SlideKitError(kernel, "no __ksymtab section: the kernel exports nothing") }
             for e in exports { o.symbols[e.name] = e.address &+ kernelOffset }
         }
         if let symbols { o.symbols = try SystemMap.read(symbols) }
         return o
+    }
+
+    /// The --kernel image and its exports, read once.
+    func loadedKernel() throws(SlideKitError) -> (image: KernelImage, exports: [KernelExport])? {
+        guard let kernel else { return nil }
+        if let cached = Self.kernelCache { return cached }
+        let k = try KernelImage.load(path: kernel)
+        let loaded = (k, try KernelExports.read(k))
+        Self.kernelCache = loaded
+        return loaded
+    }
+    nonisolated(unsafe) static var kernelCache: (image: KernelImage, exports: [KernelExport])? = nil
+
+    /// The loader's refusals for this module (vermagic, CRCs), as failure lines; none with --force.
+    func compatibility(_ bytes: [UInt8], path: String) throws(SlideKitError) -> (problems: [String], note: String?) {
+        guard let (k, exports) = try loadedKernel() else { return ([], nil) }
+        let c = try ModuleCompatibility.check(module: bytes, path: path, kernel: k, exports: exports)
+        let checked = "vermagic and \(c.crcsChecked) CRCs against \(k.path)" + (c.unchecked.isEmpty ? "" : "; not checked: " + c.unchecked.joined(separator: "; "))
+        if force {
+            return ([], c.problems.isEmpty ? checked : "--force: linked although " + c.problems.joined(separator: "; "))
+        }
+        return (c.problems.map { $0 + " (the loader refuses it; --force links anyway)" }, checked)
     }
 
     func run() throws {
@@ -79,7 +104,15 @@ struct LinkModule: ParsableCommand {
             if FileManager.default.fileExists(atPath: input, isDirectory: nil), (try? FileManager.default.contentsOfDirectory(atPath: input)) != nil {
                 throw SlideKitError(input, "is a directory: link every module under it with --all")
             }
-            let m = try ModuleLinker.link(try ModuleFiles.read(input), name: ModuleFiles.name(input), path: input, o)
+            let bytes = try ModuleFiles.read(input)
+            let (problems, note) = try compatibility(bytes, path: input)
+            if !problems.isEmpty {
+                var errors = ErrorBudget(limit: maxErrors)
+                errors.report(problems, path: input)
+                throw SlideKitError(input, "built for another kernel\(output == nil ? "" : "; nothing written")")
+            }
+            if let note { FileHandle.standardError.write(Data("slide: note: '\(input)': checked \(note)\n".utf8)) }
+            let m = try ModuleLinker.link(bytes, name: ModuleFiles.name(input), path: input, o)
             // A failed link writes nothing: a partly relocated module must never be loaded.
             var written: [(String, Int)] = []
             if let output, m.failures.isEmpty {
@@ -107,7 +140,10 @@ struct LinkModule: ParsableCommand {
         for (i, p) in paths.enumerated() {
             let full = root + "/" + p
             do {
-                let m = try ModuleLinker.link(try ModuleFiles.read(full), name: ModuleFiles.name(full), path: full, o)
+                let bytes = try ModuleFiles.read(full)
+                let (problems, _) = try compatibility(bytes, path: full)
+                var m = try ModuleLinker.link(bytes, name: ModuleFiles.name(full), path: full, o)
+                m.failures = problems + m.failures
                 summary.add(m, path: p)
                 if terminal && !m.failures.isEmpty { FileHandle.standardError.write(Data("\r".utf8)) }
                 errors.report(m.failures, path: full)

@@ -35,7 +35,7 @@ struct Verify: ParsableCommand {
     func run() throws {
         try input.eachKernel(files) { (_, k) throws(SlideKitError) in
             let report = try Verifier.verify(k, allowNoTable: allowNoTable)
-            emit(json ? VerifyText.json(report, k).rendered(pretty: files.count == 1) + "\n" : VerifyText.text(report, k, maxPerCheck: maxFindings))
+            emit(json ? VerifyText.json(report, k, warningsAsErrors: warningsAsErrors).rendered(pretty: files.count == 1) + "\n" : VerifyText.text(report, k, maxPerCheck: maxFindings))
             return report.errors == 0 && !(warningsAsErrors && report.warnings > 0)
         }
     }

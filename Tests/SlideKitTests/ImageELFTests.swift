@@ -111,7 +111,7 @@ struct SlideKernelELF {
             for line in try output("llvm-readelf", ["-S", "--wide", path]).split(separator: "\n") {
                 let f = line.split(separator: " ").filter { !$0.isEmpty }
                 guard let i = f.firstIndex(where: { $0 == "PROGBITS" || $0 == "NOBITS" }), i >= 1, f.count > i + 5, f[i + 5].contains("A"),
-                      let a = UInt64(f[i + 1], radix: 16) else { continue }
+                      let a = UInt64(f[i + 1], radix: 16), UInt64(f[i + 3], radix: 16) != 0 else { continue } // an empty section occupies nothing
                 out[String(f[i - 1])] = a
             }
             return out

@@ -71,6 +71,44 @@ import Testing
         }
     }
 
+    /// `--kernel` takes Debian's vmlinuz as shipped: its exports come from kallsyms' names for the
+    /// __ksymtab bounds (6.12+), and equal the `__ksymtab_NAME` symbols kallsyms lists; a module
+    /// of the same package passes the loader's checks (vermagic, every CRC it imports); one built
+    /// for another kernel is refused unless --force; 5.10/6.1 Images (text-only kallsyms) are refused.
+    @Test(.enabled(if: !DebianSuite.present.isEmpty), arguments: DebianSuite.present)
+    func rawVmlinuzResolvesModulesAsTheLoaderWould(_ s: DebianSuite) throws {
+        let lib = s.modules + "/kernel/lib"
+        let module = try #require((FileManager.default.enumerator(atPath: lib)!.compactMap { $0 as? String })
+            .filter { $0.hasSuffix(".ko") || $0.hasSuffix(".ko.xz") }.sorted().first.map { lib + "/" + $0 })
+        let k = try KernelImage.load(path: s.kernel)
+        let base = hex(k.linkBase - (64 << 20))
+        let r = try slide("link-module", module, "--at", base, "--kernel", s.kernel)
+        guard s.version >= (6, 9) else {
+            #expect(r.status == 1 && r.stderr.contains("kallsyms names no __start___ksymtab"), "\(r.stderr)")
+            return
+        }
+        #expect(r.status == 0, "\(r.stderr)")
+        let note = try #require(r.stderr.split(separator: "\n").first { $0.hasPrefix("slide: note: '\(module)': checked vermagic and ") })
+        let crcs = try #require(Int(note.split(separator: " ")[6]))
+        // With modversions (6.12; Debian's 7.x builds without) every export has a CRC and the module's imports are checked.
+        let modversions = try #require(ModuleCompatibility.kernelVermagic(k)).contains("modversions")
+        #expect((crcs > 0) == modversions && !note.contains("not checked"), "\(note)")
+        // The exports: every `__ksymtab_NAME` kallsyms lists, no more, no fewer.
+        let exports = try KernelExports.read(k)
+        let listed = Set(try KallsymsTable.read(k).symbols.map(\.name).filter { $0.hasPrefix("__ksymtab_") }.map { String($0.dropFirst(10)) })
+        #expect(exports.count > 10_000 && Set(exports.map(\.name)) == listed.subtracting(["strings"]), "\(exports.count) exports, \(listed.count) listed")
+        #expect(exports.allSatisfy { ($0.crc != nil) == modversions })
+        // A module of another package: its vermagic differs.
+        let other = try #require(DebianSuite.present.first { $0.release != s.release && $0.version >= (6, 9) })
+        let otherLib = other.modules + "/kernel/lib"
+        let foreign = try #require((FileManager.default.enumerator(atPath: otherLib)!.compactMap { $0 as? String })
+            .filter { $0.hasSuffix(".ko") || $0.hasSuffix(".ko.xz") }.sorted().first.map { otherLib + "/" + $0 })
+        let refused = try slide("link-module", foreign, "--at", base, "--kernel", s.kernel)
+        #expect(refused.status == 1 && refused.stderr.contains("vermagic '") && refused.stderr.contains("(the loader refuses it; --force links anyway)"), "\(refused.stderr)")
+        let forced = try slide("link-module", foreign, "--at", base, "--kernel", s.kernel, "--force")
+        #expect(!forced.stderr.contains("the loader refuses it") && forced.stderr.contains("--force: linked although vermagic"), "\(forced.stderr)")
+    }
+
     /// A module's exports are PREL32 entries its `.rela__ksymtab` fills in (6.1's crc-t10dif.ko
     /// holds zeros there): inspect reads them after linking, and names exactly the symbols
     /// llvm-nm lists as `__ksymtab_NAME`, for the first 15 modules under lib/ in each package.
@@ -348,5 +386,16 @@ extension DebianModules {
         #expect(w[1] == 0x9100_0084)                                                             // add x4, x4, #0
         #expect((veneer + 8) &+ UInt64(bitPattern: A64Fields.imm26(w[2]) << 2) == text.address + 0x2000) // b back
         #expect(m.pltReserved.core >= 1 && m.pltUsed.core == 1)
+    }
+}
+
+/// `link-module --all` groups failures by reason, and the reason keeps what tells them apart:
+/// the relocation type and its range (the place, the value and the symbol vary).
+@Suite struct FailureReasons {
+    @Test func reasonKeepsTypeAndLimit() {
+        let line = ".rela.text entry 2: .text+0x40: relocation R_AARCH64_CALL26 at 0xffff800040000040 out of range: 0x8000004 is not in [-0x8000000, 0x7ffffff] against foo"
+        #expect(ModuleSummary.reason(line) == "relocation R_AARCH64_CALL26 at N out of range: N is not in [-0x8000000, 0x7ffffff]")
+        let other = ".rela.text entry 9: .init.text+0x8: relocation R_AARCH64_ADR_PREL_PG_HI21 at 0xffff800040000300 out of range: -0x800040000000 is not in [-0x100000000, 0xffffffff] against bar"
+        #expect(ModuleSummary.reason(other) == "relocation R_AARCH64_ADR_PREL_PG_HI21 at N out of range: N is not in [-0x100000000, 0xffffffff]")
     }
 }
