@@ -85,8 +85,10 @@ public enum RelrTool {
     }
 
     /// Hex numbers from a text list: one or more per line (LF or CRLF), separated by spaces, tabs
-    /// or commas, `#` starting a comment. An error quotes the bad token's first 80 characters.
-    public static func numbers(text bytes: [UInt8], path: String) throws(SlideKitError) -> [UInt64] {
+    /// or commas, `#` starting a comment; a UTF-8 byte order mark (editors on Windows write one)
+    /// is skipped. An error quotes the bad token's first 80 characters.
+    public static func numbers(text input: [UInt8], path: String) throws(SlideKitError) -> [UInt64] {
+        let bytes = input.starts(with: [0xef, 0xbb, 0xbf]) ? Array(input.dropFirst(3)) : input
         var out: [UInt64] = []
         var line = 1, token: [UInt8] = [], comment = false
         func flush() throws(SlideKitError) {

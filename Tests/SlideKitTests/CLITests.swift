@@ -356,6 +356,11 @@ import Testing
         try "0x1000\r\n0x1008 # comment\r\n0x1010\r\n".write(toFile: crlf, atomically: true, encoding: .utf8)
         let a = try slide("relr", "pack", "--input-format", "text", lf), b = try slide("relr", "pack", "--input-format", "text", crlf)
         #expect(a.status == 0 && a.stdout == b.stdout && a.stdout == "0x1000\n0x7\n", "\(b.stdout)\(b.stderr)")
+        // A UTF-8 byte order mark before the first number is skipped.
+        let bom = dir.appendingPathComponent("bom.txt").path
+        try Data([0xef, 0xbb, 0xbf] + Array("0x1000\r\n0x1008 # comment\r\n0x1010\r\n".utf8)).write(to: URL(fileURLWithPath: bom))
+        let c = try slide("relr", "pack", "--input-format", "text", bom)
+        #expect(c.status == 0 && c.stdout == a.stdout, "\(c.stderr)")
         let bad = dir.appendingPathComponent("bad.txt").path
         try ("0x1000\r\n" + String(repeating: "z", count: 5000) + "\r\n0x1008\r\n").write(toFile: bad, atomically: true, encoding: .utf8)
         let r = try slide("relr", "pack", "--input-format", "text", bad)
