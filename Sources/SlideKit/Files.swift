@@ -35,7 +35,7 @@ public enum Files {
         try readPrefix(path, count: count, whole: false)
     }
 
-    /// Whether `path` is standard input (`-`), which can be read once only.
+    /// Whether `path` is `-`: standard input where a file is read (once only), standard output where one is written.
     public static func isStandardInput(_ path: String) -> Bool { path == "-" }
 
     nonisolated(unsafe) static var standardInput: [UInt8]? = nil
@@ -88,6 +88,11 @@ public enum Files {
     /// Writes `bytes` to `path` through a temporary file and a rename. A file it replaces keeps
     /// its permission bits (unless `mode` says otherwise).
     public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: Int? = nil) throws(SlideKitError) {
+        // `-` is standard output: the bytes go there whole, once everything else succeeded.
+        if isStandardInput(path) {
+            FileHandle.standardOutput.write(Data(bytes))
+            return
+        }
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         var isDirectory: ObjCBool = false

@@ -18,8 +18,13 @@ struct Inspect: ParsableCommand {
             and a caveat. All recognizers run and must agree: a disagreement is
             printed (and is an error in `slide verify`). The link base comes from
             the places and pointers in the tables, cross-checked with the constant
-            head.S builds. The Linux version banner is shown, and an Image shorter
-            than its PE headers say is flagged as truncated. ELF files: sections.
+            head.S builds; it is "established" only when the evidence leaves one
+            value, else "inferred", and commands that need it refuse an inference.
+            The Linux version banner is shown; an Image shorter than its PE headers
+            or its tables say is flagged as truncated, and one whose places hold
+            run-time values as relocated already. ELF files: sections. Exports are
+            __ksymtab entries: PREL32 fields (32-bit offsets from the field itself
+            to the symbol and its name), the table the module loader searches.
 
             Examples:
               slide inspect /boot/vmlinuz-6.12.118+deb13-arm64

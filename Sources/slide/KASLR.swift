@@ -20,7 +20,9 @@ struct KASLRCommand: ParsableCommand {
             image and --reserve, and the module region drawn from the seed.
 
             Prints the Kernel Offset (as the kernel prints it when it panics), the
-            kernel's VA range, kimage_voffset for --pa, PHYS_OFFSET for --memory, and
+            kernel's VA range, kimage_voffset (VA - PA of the kernel image, which
+            __pa/__va of kernel symbols use) for --pa, PHYS_OFFSET (the PA the linear
+            map starts at) for --memory, and
             the module region; --entropy adds the bits of entropy of each part. Values
             the kernel draws from a random source at boot are shown as ranges, and
             anything taken on trust is listed as "Assumed".

@@ -57,6 +57,7 @@ struct LinkModule: ParsableCommand {
         if kernelOffset != 0 && kernel == nil { throw ValidationError("--kernel-offset goes with --kernel") }
         if force && kernel == nil { throw ValidationError("--force goes with --kernel (it skips the vermagic and CRC checks)") }
         if all && output != nil { throw ValidationError("-o writes one module; not with --all") }
+        if output == "-" { throw ValidationError("-o writes two files (the core and OUT.init): give a path, not -") }
     }
 
     func options() throws(SlideKitError) -> ModuleLinkOptions {

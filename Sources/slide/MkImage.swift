@@ -68,6 +68,7 @@ struct MkImage: ParsableCommand {
             options.pageSize = pageSize
             options.allowSymbolic = allowSymbolic
             let r = try ImageBuilder.build(file, options)
+            reportToStandardError = Files.isStandardInput(output!)
             try Files.writeAtomically(r.image, to: output!)
             if json {
                 emit(r.document(file: file, output: output!).rendered() + "\n")

@@ -52,7 +52,8 @@ struct Relocate: ParsableCommand {
     func run() throws {
         try reportingErrors { () throws(SlideKitError) in
             let out = output ?? file
-            if !inPlace && (out == file || Files.isSameFile(out, file)) {
+            if inPlace && Files.isStandardInput(file) { throw SlideKitError(file, "standard input cannot be replaced in place; give -o") }
+            if !inPlace && !Files.isStandardInput(out) && (out == file || Files.isSameFile(out, file)) {
                 throw SlideKitError(out, "refusing to overwrite the input; use --in-place")
             }
             let k = try input.load(file)
@@ -88,6 +89,7 @@ struct Relocate: ParsableCommand {
                 symbolCount = symbols.count
                 bytes = try ImageELF.build(k, relocated: r, symbols: symbols)
             }
+            reportToStandardError = Files.isStandardInput(out)
             try Files.writeAtomically(bytes, to: out)
             if json {
                 emit(r.document(file: file, output: out, format: format.rawValue, linkBase: k.linkBase, linkBaseStanding: k.linkBaseStanding, signature: signature,

@@ -26,6 +26,7 @@ struct RelrCommand: ParsableCommand {
         func write(_ values: [UInt64], what: String, json document: JSON) throws(SlideKitError) {
             let bytes = json ? Array((document.rendered() + "\n").utf8) : RelrTool.encode(values, outputFormat)
             guard let output else { FileHandle.standardOutput.write(Data(bytes)); return }
+            reportToStandardError = Files.isStandardInput(output)
             try Files.writeAtomically(bytes, to: output)
             emit("wrote \(output): \(values.count) \(what), \(bytes.count) bytes (\(json ? "json" : outputFormat.rawValue))\n")
         }

@@ -177,8 +177,12 @@ func printError(_ error: SlideKitError) {
     FileHandle.standardError.write(Data("slide: error: \(error.description)\n".utf8))
 }
 
+/// Set when a command writes its output file to standard output (`-o -`): its report then goes
+/// to stderr, so the file's bytes stay whole.
+nonisolated(unsafe) var reportToStandardError = false
+
 func emit(_ s: String) {
-    FileHandle.standardOutput.write(Data(s.utf8))
+    (reportToStandardError ? FileHandle.standardError : FileHandle.standardOutput).write(Data(s.utf8))
 }
 
 /// Says on stderr that a result rests on the user's overrides, not on what the Image shows.

@@ -133,6 +133,20 @@ struct FailClosed {
         #expect(raised.status == 1 && !raised.stderr.contains("larger than any kernel"), "\(raised.stderr)")
     }
 
+    /// `-o -` writes the file to standard output and the report to stderr: a pipe gives the same
+    /// bytes as a file.
+    @Test(.enabled(if: TestData.debianKernel, TestData.missingDebian))
+    func standardOutputIsAFile() throws {
+        let kernel = try #require(try debianKernel())
+        let out = temporaryDirectory("stdout").appendingPathComponent("vmlinuz.slid").path
+        #expect(try slide("relocate", kernel, "--slide", "0x200000", "-o", out).status == 0)
+        let piped = try run("sh", ["-c", "\"$0\" relocate - --slide 0x200000 -o - < \"$1\" > \"$2\"", slideBinary, kernel, out + ".piped"])
+        #expect(piped.status == 0 && piped.stderr.contains("relocated - for "), "\(piped.stderr)")
+        #expect(try readBytes(out + ".piped") == (try readBytes(out)))
+        let lm = try slide("link-module", "x.ko", "--at", "0x1000", "--undefined-at", "0x2000", "-o", "-")
+        #expect(lm.status == 64 && lm.stderr.contains("give a path, not -"))
+    }
+
     @Test(.enabled(if: TestData.debianKernel, TestData.missingDebian))
     func standardInputIsAFile() throws {
         let kernel = try #require(try debianKernel())
