@@ -98,7 +98,7 @@ demo: release testdata kernel
 	@llvm-objdump -d --disassemble-symbols=do_sys_open .build/sid.elf | sed -n '5,10p'
 	@echo
 	@echo "== slide kaslr, then slide boot: one seed, trixie's 6.12 on cortex-a57 (48-bit VA) and on max (LPA2: 52-bit VA)"
-	@$(SLIDE) kaslr --image testdata/debian/trixie/vmlinuz --seed 0x123456789abcdef0 --cpu max --entropy | grep -E "^(Model|CPU|Kernel Offset|PHYS_OFFSET|Entropy)"
+	@$(SLIDE) kaslr testdata/debian/trixie/vmlinuz --seed 0x123456789abcdef0 --cpu max --entropy | grep -E "^(Model|CPU|Kernel Offset|PHYS_OFFSET|Entropy)"
 	@$(SLIDE) boot testdata/debian/trixie/vmlinuz --seed 0x123456789abcdef0 --memory 2048
 	@$(SLIDE) boot testdata/debian/trixie/vmlinuz --seed 0x123456789abcdef0 --memory 2048 --cpu max
 	@echo
