@@ -84,9 +84,10 @@ public enum RelrTool {
         }
     }
 
-    /// Hex numbers from a text list: one or more per line (LF or CRLF), separated by spaces, tabs
-    /// or commas, `#` starting a comment; a UTF-8 byte order mark (editors on Windows write one)
-    /// is skipped. An error quotes the bad token's first 80 characters.
+    /// Numbers from a text list, by the command line's rule (`0x` hex, else decimal: Numbers.value):
+    /// one or more per line (LF or CRLF), separated by spaces, tabs or commas, `#` starting a
+    /// comment; a UTF-8 byte order mark (editors on Windows write one) is skipped. An error quotes
+    /// the bad token's first 80 characters and says why.
     public static func numbers(text input: [UInt8], path: String) throws(SlideKitError) -> [UInt64] {
         let bytes = input.starts(with: [0xef, 0xbb, 0xbf]) ? Array(input.dropFirst(3)) : input
         var out: [UInt64] = []
@@ -94,13 +95,13 @@ public enum RelrTool {
         func flush() throws(SlideKitError) {
             defer { token.removeAll(keepingCapacity: true) }
             guard !token.isEmpty else { return }
-            var digits = token[...]
-            if digits.count > 2, digits[digits.startIndex] == UInt8(ascii: "0"), digits[digits.startIndex + 1] | 0x20 == UInt8(ascii: "x") { digits = digits.dropFirst(2) }
-            guard let v = UInt64(String(decoding: digits, as: UTF8.self), radix: 16) else {
-                let text = String(decoding: token.prefix(80), as: UTF8.self)
-                throw SlideKitError(path, "line \(line): '\(text)\(token.count > 80 ? "…" : "")' is not a hexadecimal number")
+            let text = String(decoding: token.prefix(80), as: UTF8.self) + (token.count > 80 ? "…" : "")
+            do throws(Numbers.Problem) {
+                out.append(try Numbers.value(String(decoding: token, as: UTF8.self)))
+            } catch {
+                let why = error.description.hasSuffix("exceeds 64 bits") ? "exceeds 64 bits" : "is not a number (0x-prefixed hex or decimal)"
+                throw SlideKitError(path, "line \(line): '\(text)' \(why)")
             }
-            out.append(v)
         }
         for b in bytes {
             switch b {

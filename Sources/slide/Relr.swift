@@ -10,7 +10,7 @@ struct RelrCommand: ParsableCommand {
         subcommands: [Pack.self, Unpack.self])
 
     struct Common: ParsableArguments {
-        @Option(name: .customLong("input-format"), help: "auto (by magic), kernel (an ELF or Image, any container: its tables), text (hex numbers) or binary (LE u64 words).")
+        @Option(name: .customLong("input-format"), help: "auto (by magic), kernel (an ELF or Image, any container: its tables), text (numbers: 0x hex or decimal) or binary (LE u64 words).")
         var inputFormat: RelrTool.InputFormat = .auto
         @Option(name: .customLong("output-format"), help: "text (one 0x-prefixed hex number per line) or binary (LE u64 words).")
         var outputFormat: RelrTool.OutputFormat = .text

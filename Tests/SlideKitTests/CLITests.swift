@@ -181,7 +181,8 @@ import Testing
         #expect(packed.stdout.split(separator: "\n").map(String.init) == oracle)
         // Text in, binary out, and back.
         let places = dir.appendingPathComponent("places.txt").path
-        try "# places\n0x10000 0x10008\n10010, 0x10100\n".write(toFile: places, atomically: true, encoding: .utf8)
+        // Numbers as on the command line: 0x hex, else decimal (65552 = 0x10010).
+        try "# places\n0x10000 0x10008\n65552, 0x10100\n".write(toFile: places, atomically: true, encoding: .utf8)
         let bin = dir.appendingPathComponent("relr.bin").path
         #expect(try slide("relr", "pack", places, "--output-format", "binary", "-o", bin).status == 0)
         #expect(try readBytes(bin) == [0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0x07, 0, 0, 0, 1, 0, 0, 0])
@@ -189,7 +190,9 @@ import Testing
         #expect(back.stdout == "0x10000\n0x10008\n0x10010\n0x10100\n")
         let bad = dir.appendingPathComponent("bad.txt").path
         try "0x1000 nothex\n".write(toFile: bad, atomically: true, encoding: .utf8)
-        expectCleanError(try slide("relr", "pack", bad), file: bad, contains: "line 1: 'nothex' is not a hexadecimal number")
+        expectCleanError(try slide("relr", "pack", bad), file: bad, contains: "line 1: 'nothex' is not a number (0x-prefixed hex or decimal)")
+        try "0x1000 0x1ffffffffffffffff\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        expectCleanError(try slide("relr", "pack", bad), file: bad, contains: "line 1: '0x1ffffffffffffffff' exceeds 64 bits")
         let odd = dir.appendingPathComponent("odd.txt").path
         try "0x1001\n".write(toFile: odd, atomically: true, encoding: .utf8)
         expectCleanError(try slide("relr", "pack", odd), file: odd, contains: "RELR place 0x1001 is not 2-byte aligned")
@@ -365,7 +368,7 @@ import Testing
         try ("0x1000\r\n" + String(repeating: "z", count: 5000) + "\r\n0x1008\r\n").write(toFile: bad, atomically: true, encoding: .utf8)
         let r = try slide("relr", "pack", "--input-format", "text", bad)
         #expect(r.status == 1 && r.stderr.split(separator: "\n").count == 1 && r.stderr.count < 200, "\(r.stderr.prefix(300))")
-        #expect(r.stderr.contains("line 2: 'zzzz") && r.stderr.contains("…' is not a hexadecimal number"))
+        #expect(r.stderr.contains("line 2: 'zzzz") && r.stderr.contains("…' is not a number"))
     }
 
     /// A zstd stream whose output is a whole number of the decoder's 1 MiB chunks ends cleanly (it
@@ -552,6 +555,18 @@ import Testing
         for (args, reason) in cases {
             let r = try slide(args)
             #expect(r.status == 64 && r.stderr.contains(reason) && r.stderr.split(separator: "\n").count == 1, "\(args): \(r.stderr)")
+        }
+    }
+
+    /// verify --json's `ok` is what the exit status says, --warnings-as-errors included.
+    @Test func verifyOkFollowsTheExitStatus() throws {
+        let f = try fixtures()
+        for extra in [[], ["--warnings-as-errors"]] {
+            let r = try slide(["verify", "--json", f.pieRela] + extra)
+            let doc = try jsonObject(r.stdout)
+            #expect((doc["ok"] as? Bool) == (r.status == 0), "\(extra): ok \(doc["ok"] ?? "nil"), exit \(r.status)")
+            // The PIE's symbolic entries are warnings: with --warnings-as-errors it fails, and says so.
+            #expect((doc["warnings"] as? Int ?? 0) > 0 && r.status == (extra.isEmpty ? 0 : 1))
         }
     }
 
