@@ -83,7 +83,11 @@ public enum KernelExports {
     /// A raw Image's exports, through kallsyms' names for the tables.
     static func imageExports(_ k: KernelImage) throws(SlideKitError) -> [KernelExport] {
         let base = try k.requireLinkBase(for: "the kernel's exports")
-        let symbols = KernelSymbols.addresses(try KallsymsTable.read(k).symbols)
+        let table: KallsymsTable
+        do throws(SlideKitError) { table = try KallsymsTable.read(k) } catch {
+            throw SlideKitError(k.path, "a raw Image's exports are found through kallsyms' names for the __ksymtab bounds, and its kallsyms cannot be read (\(error.message)); give the kernel's ELF (vmlinux)")
+        }
+        let symbols = KernelSymbols.addresses(table.symbols)
         var out: [KernelExport] = []
         do throws(SlideError) {
             try k.bytes.withView { (image) throws(SlideError) in

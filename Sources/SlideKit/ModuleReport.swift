@@ -21,8 +21,8 @@ public enum ModuleReport {
     public static func json(_ m: LinkedModule, written: [(String, Int)] = []) -> JSON {
         .object([
             ("schema", .string(jsonSchemaVersion)), ("module", .string(m.name)),
-            ("core", .object([("address", .hex(m.coreBase)), ("size", .int(m.core.count))])),
-            ("init", .object([("address", .hex(m.initBase)), ("size", .int(m.initRegion.count))])),
+            ("core", .object([("address", .hex(m.coreBase)), ("size", .hex(m.core.count))])),
+            ("init", .object([("address", .hex(m.initBase)), ("size", .hex(m.initRegion.count))])),
             ("sections", .array(m.sections.map { .object([("name", .string($0.name)), ("address", .hex($0.address)), ("size", .hex($0.size)),
                                                           ("region", .string($0.isInit ? "init" : "core"))]) })),
             ("relocations", .object(m.relocationsByType.sorted { $0.key < $1.key }.map { ($0.key.description, .int($0.value)) })),
