@@ -1,7 +1,7 @@
 // Never a wrong answer with exit 0: each Debian kernel with the evidence for one fact destroyed at
 // a time (the relocation routine, the tables, the kallsyms markers, the header). Every command
-// must then give the answer it gives on the intact kernel, or refuse with exit 1 and one line
-// that names what is missing.
+// that builds on those facts (symbols, kaslr, relocate, link-module --kernel) must then give the
+// answer it gives on the intact kernel, or refuse with exit 1 and one line that names what is missing.
 
 import Foundation
 import Testing
@@ -47,12 +47,13 @@ struct FailClosedCase: CustomTestStringConvertible, Sendable {
 @Suite(.enabled(if: !DebianSuite.present.isEmpty, "no Debian kernels in testdata/ (run scripts/fetch-testdata)"))
 struct FailClosed {
     /// What each command prints on a kernel, for comparing the intact and the damaged one.
-    static func outcomes(_ path: String, _ dir: URL) throws -> [(command: String, status: Int32, stdout: String, stderr: String)] {
+    static func outcomes(_ path: String, _ dir: URL, module: String, moduleAt: UInt64) throws -> [(command: String, status: Int32, stdout: String, stderr: String)] {
         let out = dir.appendingPathComponent("relocated-\(UUID().uuidString.prefix(6))").path
         let commands: [(String, [String])] = [
             ("symbols", ["symbols", path]),
             ("kaslr", ["kaslr", path, "--seed", "0x1234567890abcdef", "--json"]),
             ("relocate", ["relocate", path, "--slide", "0x1000000", "-o", out, "--json"]),
+            ("link-module", ["link-module", module, "--at", hex(moduleAt), "--kernel", path, "--json"]),
         ]
         return try commands.map { name, args in
             let r = try slide(args)
@@ -79,11 +80,20 @@ struct FailClosed {
         #expect(bytes != k.bytes, "the evidence was there to destroy")
         let damaged = dir.appendingPathComponent("vmlinuz").path
         try Data(bytes).write(to: URL(fileURLWithPath: damaged))
-        let intact = try Self.outcomes(c.suite.kernel, dir)
-        #expect(intact.allSatisfy { $0.status == 0 }, "\(intact.map { "\($0.command): \($0.stderr)" })")
+        let lib = c.suite.modules + "/kernel/lib"
+        let module = try #require((FileManager.default.enumerator(atPath: lib)!.compactMap { $0 as? String })
+            .filter { $0.hasSuffix(".ko") || $0.hasSuffix(".ko.xz") }.sorted().first.map { lib + "/" + $0 })
+        let moduleAt = k.linkBase - (64 << 20) // in branch range of the kernel: no PLT needed
+        let intact = try Self.outcomes(c.suite.kernel, dir, module: module, moduleAt: moduleAt)
+        // link-module --kernel reads a raw Image's exports through kallsyms' names (6.9+ as Debian builds them).
+        #expect(intact.allSatisfy { $0.status == 0 || ($0.command == "link-module" && c.suite.version < (6, 9)) },
+                "\(intact.map { "\($0.command): \($0.stderr)" })")
         var refused = 0
-        for (good, bad) in zip(intact, try Self.outcomes(damaged, dir)) {
-            if bad.status == 0 && bad.command == "kaslr" {
+        for (good, bad) in zip(intact, try Self.outcomes(damaged, dir, module: module, moduleAt: moduleAt)) {
+            if good.status != 0 {
+                #expect(bad.status == 1, "\(bad.command) refused the intact kernel, and must refuse the damaged one")
+                refused += 1
+            } else if bad.status == 0 && bad.command == "kaslr" {
                 // A value the damaged kernel no longer gives is null (and said so); every value it gives is the intact one's.
                 let g = try jsonObject(good.stdout), b = try jsonObject(bad.stdout)
                 for (key, value) in b where !(value is NSNull) && !["module_randomness", "assumptions", "file"].contains(key) {
@@ -101,7 +111,7 @@ struct FailClosed {
             }
         }
         // Destroying the header or the tables leaves nothing to build on.
-        if c.evidence == .header || c.evidence == .tables { #expect(refused == 3) }
+        if c.evidence == .header || c.evidence == .tables { #expect(refused == 4) }
     }
 }
 
