@@ -33,7 +33,8 @@ struct LinkBase {
         let span = max(memorySize, UInt64(data.count))
         // The places: every non-NONE RELA place, every RELR place.
         var low = UInt64.max, high: UInt64 = 0, places = 0
-        var relaPointers: [UInt64] = [], nulls = 0
+        // The RELA addends' range (they do not depend on the base): one pass.
+        var pointerLow = UInt64.max, pointerHigh: UInt64 = 0, relaPointers = 0, nulls = 0
         if let t = rela, t.end <= data.count {
             var o = t.offset
             while o + RelaEntry.size <= t.end {
@@ -44,7 +45,7 @@ struct LinkBase {
                 low = min(low, place); high = max(high, place); places += 1
                 if info == UInt64(RelocationType.relative.rawValue) {
                     let addend = data.u64Unchecked(at: o + 16)
-                    if addend == 0 { nulls += 1 } else { relaPointers.append(addend) }
+                    if addend == 0 { nulls += 1 } else { pointerLow = min(pointerLow, addend); pointerHigh = max(pointerHigh, addend); relaPointers += 1 }
                 }
             }
         }
@@ -65,12 +66,11 @@ struct LinkBase {
         // The pointers narrow the places' interval. RELR's implicit addends are read at a
         // candidate base; the most aligned candidates are tried first.
         var tried = 0
-        var best: (base: UInt64, count: Int, lowest: UInt64, low: UInt64, pointers: Int, misfits: Int)? = nil
+        var best: (base: UInt64, count: Int, lowest: UInt64, low: UInt64, pointers: Int)? = nil
         for c in byPlaces.mostAlignedFirst() {
             tried += 1
             guard tried <= 16 else { break }
-            var l = low, h = high, n = 0
-            for v in relaPointers { l = min(l, v); h = max(h, v); n += 1 }
+            var l = min(low, pointerLow), h = max(high, pointerHigh), n = relaPointers
             var relrNulls = 0
             for p in relrPlaces where p >= c && p - c < UInt64(data.count) && UInt64(data.count) - (p - c) >= 8 {
                 let v = data.u64Unchecked(at: Int(p - c))
@@ -78,9 +78,8 @@ struct LinkBase {
                 l = min(l, v); h = max(h, v); n += 1
             }
             let narrowed = candidates(low: l, high: h, span: span)
-            if let b = narrowed.best, narrowed.lowest <= c, c <= l {
-                _ = b
-                best = (c, narrowed.count, narrowed.lowest, l, n, 0)
+            if narrowed.best != nil, narrowed.lowest <= c, c <= l {
+                best = (c, narrowed.count, narrowed.lowest, l, n)
                 nulls += relrNulls
                 break
             }
