@@ -69,7 +69,7 @@ func benchRelocation(rela: RelaTable, relr: RelrTable, image: MutableByteView, i
     let info = bootInfo()
     let c = BenchCounter.start()
     info.pointee.benchCounter = c.rawValue
-    let link = KASLR.kimageVaddr
+    let link = linkBase()
     let bias = imagePA &- link // link address → the identity-mapped physical address
     info.pointee.benchRelaSlide = benchMeasure(c) {
         _ = try? Rela.apply(rela, to: image, linkBase: link, displacement: offset, resolver: NoSymbols())

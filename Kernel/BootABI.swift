@@ -45,24 +45,6 @@ struct ImageLayout {
     var ksymtab: UInt64 = 0, ksymtabEnd: UInt64 = 0, modulePool: UInt64 = 0
 }
 
-/// Where the KASLR seed came from (BootInfo.seedSource): SlideEarly records it, SlideKernel reports it.
-enum SeedSource: UInt64 {
-    case none = 0, fdt = 1, rndr = 2, nokaslr = 3
-
-    /// The boot report's `seed_source=` value (`slide kaslr` predicts the same names).
-    var name: StaticString {
-        switch self {
-        case .none: "none"
-        case .fdt: "fdt"
-        case .rndr: "rndr"
-        case .nokaslr: "nokaslr"
-        }
-    }
-
-    /// The seed randomized the layout.
-    var randomizes: Bool { self == .fdt || self == .rndr }
-}
-
 /// What slide_early returns to boot.S on the stack (boot.S reserves EARLY_RESULT_FRAME bytes).
 struct EarlyResult {
     var offset: UInt64 = 0, ttbr1: UInt64 = 0, ttbr0: UInt64 = 0, tcr: UInt64 = 0

@@ -19,7 +19,7 @@ var pageOffset: UInt64 { LinearMap.pageOffset }
 /// Bytes of the module memory pool in runtime.c.
 let modulePoolSize: UInt64 = 256 << 10
 
-/// The address the image was linked at (`_text`; KASLR.kimageVaddr unless build.sh --base chose
+/// The address the image was linked at (`_text`; SlideKASLR.defaultLinkBase unless build.sh --base chose
 /// another): relocation places and the run-time VA are relative to it.
 @_silgen_name("link_base") func linkBase() -> UInt64
 
@@ -27,6 +27,12 @@ let modulePoolSize: UInt64 = 256 << 10
 
 func bootInfo() -> UnsafeMutablePointer<BootInfo> {
     UnsafeMutablePointer<BootInfo>(bitPattern: UInt(bootInfoAddress()))!
+}
+
+/// The command-line options in /chosen/bootargs (none without it).
+func bootArgs(_ fdt: FDT) -> SlideBootArgs {
+    guard let args = try? fdt.property(node: "chosen", name: "bootargs") else { return SlideBootArgs() }
+    return SlideBootArgs(length: fdt.stringLength(args), byte: { fdt.byte(args, at: $0) })
 }
 
 /// Why relocation verification failed.

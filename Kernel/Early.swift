@@ -27,22 +27,18 @@ func slideEarly(_ fdtPA: UInt64, _ imagePA: UInt64, _ x1: UInt64, _ x2: UInt64, 
     info.pointee.physCandidates = candidates
 
     // QEMU hands over a blob with room to grow (totalsize past 2 MiB): read up to 16 MiB, all of it RAM.
-    // The seed: /chosen/kaslr-seed (8 bytes, big-endian, then wiped), else RNDR, unless nokaslr.
-    var seed: UInt64 = 0
-    var source = SeedSource.none
+    // The seed (SlideKASLR.seedSource): /chosen/kaslr-seed (8 bytes, big-endian, then wiped), else RNDR.
+    var args = SlideBootArgs()
+    var fdtSeed: UInt64 = 0
     var ramLow = UInt64.max, ramHigh: UInt64 = 0
     if let fdtBase = UnsafeMutableRawPointer(bitPattern: UInt(fdtPA)), let fdt = try? FDT(at: fdtBase, limit: 16 << 20) {
         info.pointee.fdtSize = UInt64(fdt.totalSize)
-        if let args = try? fdt.property(node: "chosen", name: "bootargs") {
-            let n = fdt.stringLength(args)
-            if KASLR.commandLineDisables(length: n, byte: { fdt.byte(args, at: $0) }) { source = .nokaslr }
-            if KASLR.commandLineHas(length: n, byte: { fdt.byte(args, at: $0) }, option: "slide.bench=1") { info.pointee.bench = 1 }
-        }
+        args = bootArgs(fdt)
+        if args.bench { info.pointee.bench = 1 }
         if let s = try? fdt.property(node: "chosen", name: "kaslr-seed"), s.length == 8 {
-            let value = fdt.cells(s, at: 0, count: 2)
+            fdtSeed = fdt.cells(s, at: 0, count: 2)
             fdt.zero(s)
             info.pointee.seedWiped = 1
-            if source != .nokaslr && value != 0 { seed = value; source = .fdt }
         }
         try? fdt.forEachMemoryRange { base, size in
             guard size > 0 else { return }
@@ -50,15 +46,17 @@ func slideEarly(_ fdtPA: UInt64, _ imagePA: UInt64, _ x1: UInt64, _ x2: UInt64, 
             ramHigh = max(ramHigh, base &+ size)
         }
     }
-    if source == .none && (readISAR0() >> 60) & 0xf != 0 {
+    var source = SlideKASLR.seedSource(args, fdtSeed: fdtSeed, cpuHasRNDR: (readISAR0() >> 60) & 0xf != 0)
+    var seed = source == .fdt ? fdtSeed : 0
+    if source == .rndr {
+        // RNDR may report no entropy: the boot then stays unrandomized, and says so (seed_source=none).
         var ok: UInt64 = 0
         let value = readRNDR(&ok)
-        if ok != 0 { seed = value; source = .rndr }
+        if ok != 0 { seed = value } else { source = .none }
     }
     info.pointee.seedSource = source.rawValue
     info.pointee.seed = seed
-    let displacement = source == .fdt || source == .rndr ? KASLR.displacement(seed: seed) : 0
-    let offset = KASLR.offset(displacement: displacement, physicalAddress: imagePA)
+    let offset = SlideKASLR.offset(source, seed: seed, physicalAddress: imagePA)
     if ramLow == UInt64.max { ramLow = imagePA & ~0x3fff_ffff; ramHigh = ramLow + (1 << 30) }
     info.pointee.ramLow = ramLow
     info.pointee.ramHigh = ramHigh
@@ -107,21 +105,14 @@ func slideEarly(_ fdtPA: UInt64, _ imagePA: UInt64, _ x1: UInt64, _ x2: UInt64, 
     }
 }
 
-/// slide_place: physical randomization (SlideCore's PhysicalPlacement). Returns the physical
-/// address to move the image to, or 0 to stay. Only an FDT seed moves the kernel (RNDR-only boots
-/// stay, so one seed drives both choices); `nokaslr` or `kaslr.phys=0` on the command line turn it off.
+/// slide_place: physical randomization (SlideKASLR.physicalSeed and physicalSlot). Returns the
+/// physical address to move the image to, or 0 to stay.
 /// The FDT is read, not changed: slide_early wipes the seed after the move.
 @c(slide_place)
 func slidePlace(_ fdtPA: UInt64, _ imagePA: UInt64, _ imageSize: UInt64, _ candidatesOut: UnsafeMutableRawPointer) -> UInt64 {
     guard let fdtBase = UnsafeMutableRawPointer(bitPattern: UInt(fdtPA)), let fdt = try? FDT(at: fdtBase, limit: 16 << 20),
           let s = try? fdt.property(node: "chosen", name: "kaslr-seed"), s.length == 8 else { return 0 }
-    let seed = fdt.cells(s, at: 0, count: 2)
-    guard seed != 0 else { return 0 }
-    if let args = try? fdt.property(node: "chosen", name: "bootargs") {
-        let n = fdt.stringLength(args)
-        if KASLR.commandLineDisables(length: n, byte: { fdt.byte(args, at: $0) }) { return 0 }
-        if KASLR.commandLineHas(length: n, byte: { fdt.byte(args, at: $0) }, option: "kaslr.phys=0") { return 0 }
-    }
+    guard let seed = SlideKASLR.physicalSeed(bootArgs(fdt), fdtSeed: fdt.cells(s, at: 0, count: 2)) else { return 0 }
     var placement = PhysicalPlacement(granule: kernelGranule)
     do throws(SlideError) {
         try fdt.forEachMemoryRange { placement.addRAM(base: $0, size: $1) }
@@ -130,8 +121,7 @@ func slidePlace(_ fdtPA: UInt64, _ imagePA: UInt64, _ imageSize: UInt64, _ candi
         return 0
     }
     placement.exclude(base: fdtPA, size: UInt64(fdt.totalSize))
-    placement.exclude(base: imagePA, size: imageSize)
-    guard let choice = placement.choose(seed: seed, loadPA: imagePA, imageSize: imageSize) else { return 0 }
+    guard let choice = SlideKASLR.physicalSlot(seed: seed, placement: placement, loadPA: imagePA, imageSize: imageSize) else { return 0 }
     candidatesOut.storeBytes(of: choice.candidates, as: UInt64.self)
     return choice.address
 }

@@ -9,7 +9,7 @@
 @_silgen_name("slide_read_u64_nofault") func readNoFault(_ address: UInt64, _ out: UnsafeMutablePointer<UInt64>) -> Int64
 @_silgen_name("extable_bounds") func extableBounds(_ out: UnsafeMutablePointer<(UInt64, UInt64, UInt64)>)
 
-func line(_ key: StaticString, _ value: String) { print("slide: \(key)=\(value)") }
+func line(_ key: BootReportKey, _ value: String) { print("\(BootReportKey.prefix)\(key.rawValue)=\(value)") }
 
 @c(kernel_main)
 func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1: UInt64, _ x2: UInt64, _ x3: UInt64) -> UInt64 {
@@ -20,16 +20,15 @@ func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1
     // From here on nothing runs from the identity map: keep only the devices in TTBR0.
     setTTBR0(info.ttbr0Late)
 
-    // The module region, randomized with the kernel (SlideCore ModuleRegion): layout read at run-time VAs.
+    // The module region, randomized with the kernel (SlideKASLR.moduleBase): layout read at run-time VAs.
     var layout = ImageLayout()
     imageLayout(&layout)
-    let randomized = SeedSource(rawValue: info.seedSource)?.randomizes ?? false
-    let moduleBase = ModuleRegion.base(randomized: randomized, fraction: ModuleRegion.fraction(seed: info.seed),
-                                       stext: layout.stext, etext: layout.etext, end: layout.end)
-    line("module_base", hex(moduleBase))
+    let moduleBase = SlideKASLR.moduleBase(SeedSource(rawValue: info.seedSource) ?? .none, seed: info.seed,
+                                           stext: layout.stext, etext: layout.etext, end: layout.end)
+    line(.moduleBase, hex(moduleBase))
     let moduleEnd = loadModules(info: info, layout: layout, moduleBase: moduleBase)
     let counter = UnsafePointer<UInt64>(bitPattern: UInt(slideLookupSymbol(("slide_module_counter" as StaticString).utf8Start)))
-    line("module_counter", counter.map { String($0.pointee) } ?? "missing")
+    line(.moduleCounter, counter.map { String($0.pointee) } ?? "missing")
 
     let toLinear = pageOffset &- info.physOffset
     var linear = PageTableCensus(), kernel = PageTableCensus()
@@ -55,55 +54,52 @@ func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1
     }
     let low = PageTableWalker.walk(root: info.ttbr0Late, vaBase: 0, pointerDelta: toLinear, granule: kernelGranule) { _, _, _, _ in }
 
-    line("pa", hex(info.pa))
-    line("va", hex(va))
-    line("offset", hex(offset))
-    line("kimage_voffset", hex(kimageVoffset))
-    line("seed_source", "\(SeedSource(rawValue: info.seedSource)?.name ?? "unknown")")
-    line("phys_moved", info.movedFrom != 0 ? "yes" : "no")
-    line("phys_from", hex(info.movedFrom != 0 ? info.movedFrom : info.pa))
-    line("phys_candidates", String(info.physCandidates))
-    line("fdt", hex(info.fdt))
-    line("fdt_size", hex(info.fdtSize))
+    line(.pa, hex(info.pa))
+    line(.va, hex(va))
+    line(.offset, hex(offset))
+    line(.kimageVoffset, hex(kimageVoffset))
+    line(.seedSource, "\(SeedSource(rawValue: info.seedSource)?.name ?? "unknown")")
+    line(.physMoved, info.movedFrom != 0 ? "yes" : "no")
+    line(.physFrom, hex(info.movedFrom != 0 ? info.movedFrom : info.pa))
+    line(.physCandidates, String(info.physCandidates))
+    line(.fdt, hex(info.fdt))
+    line(.fdtSize, hex(info.fdtSize))
     // The reserved ranges physical randomization avoided (besides the FDT and the loaded image),
     // read again through the linear map so the host can recompute the choice.
     let fdt = linearFDT(info)
     var reserved: [String] = []
     try? fdt?.forEachReservedRange { base, size in reserved.append("\(hex(base))+\(hex(size))") }
-    line("phys_reserved", reserved.isEmpty ? "none" : reserved.joined(separator: ","))
-    line("relocs_rela", String(info.relaApplied))
-    line("relocs_relr", String(info.relrApplied))
-    line("reloc_cycles", String(info.relocCycles))
-    line("reloc_verify", "ok")
+    line(.physReserved, reserved.isEmpty ? "none" : reserved.joined(separator: ","))
+    line(.relocsRela, String(info.relaApplied))
+    line(.relocsRelr, String(info.relrApplied))
+    line(.relocCycles, String(info.relocCycles))
+    line(.relocVerify, "ok")
     if info.bench != 0 {
         // Guest instructions (Bench.swift): SlideCore's apply against Linux 6.1's loop, same tables.
-        line("bench_counter", String((BenchCounter(rawValue: info.benchCounter) ?? .none).name.description))
-        line("bench_rela", "slide:\(info.benchRelaSlide),linux:\(info.benchRelaLinux),entries:\(info.benchRelaEntries)")
-        line("bench_relr", "slide:\(info.benchRelrSlide),linux:\(info.benchRelrLinux),words:\(info.benchRelrWords),places:\(info.relrApplied)")
+        line(.benchCounter, String((BenchCounter(rawValue: info.benchCounter) ?? .none).name.description))
+        line(.benchRela, "slide:\(info.benchRelaSlide),linux:\(info.benchRelaLinux),entries:\(info.benchRelaEntries)")
+        line(.benchRelr, "slide:\(info.benchRelrSlide),linux:\(info.benchRelrLinux),words:\(info.benchRelrWords),places:\(info.relrApplied)")
     }
-    line("module_map", "rx:\(modulePages.rx),r:\(modulePages.r),rw:\(modulePages.rw)")
-    line("fdt_seed_wiped", info.seedWiped != 0 ? "yes" : "no")
-    line("x1_x3", x1 | x2 | x3 == 0 ? "zero" : "nonzero:\(hex(x1)),\(hex(x2)),\(hex(x3))")
-    line("phys_offset", hex(info.physOffset))
-    line("granule", String(kernelGranule.name.description))
-    line("linear_map", linear.summary(granule: kernelGranule))
-    line("kernel_map_bytes", hex(kernel.mappedBytes))
-    line("contiguous", String(census.contiguous))
-    line("table_pages", String(info.tablePages))
-    line("wx_violations", String(census.writableExecutable + low.writableExecutable))
-    line("sctlr", hex(readSCTLR()))
+    line(.moduleMap, "rx:\(modulePages.rx),r:\(modulePages.r),rw:\(modulePages.rw)")
+    line(.fdtSeedWiped, info.seedWiped != 0 ? "yes" : "no")
+    line(.x1X3, x1 | x2 | x3 == 0 ? "zero" : "nonzero:\(hex(x1)),\(hex(x2)),\(hex(x3))")
+    line(.physOffset, hex(info.physOffset))
+    line(.granule, String(kernelGranule.name.description))
+    line(.linearMap, linear.summary(granule: kernelGranule))
+    line(.kernelMapBytes, hex(kernel.mappedBytes))
+    line(.contiguous, String(census.contiguous))
+    line(.tablePages, String(info.tablePages))
+    line(.wxViolations, String(census.writableExecutable + low.writableExecutable))
+    line(.sctlr, hex(readSCTLR()))
     extableSelfTest(layout)
     if let fdt {
         let smp = startSecondaries(info: bootInfo().pointee, fdt: fdt)
-        line("cpus_listed", String(smp.listed))
-        line("cpus_online", String(smp.online))
-        if !smp.errors.isEmpty { line("cpus_errors", smp.errors.joined(separator: ",")) }
-        if let args = try? fdt.property(node: "chosen", name: "bootargs"),
-           KASLR.commandLineHas(length: fdt.stringLength(args), byte: { fdt.byte(args, at: $0) }, option: "slide.crash=1") {
-            crashSelfTest()
-        }
+        line(.cpusListed, String(smp.listed))
+        line(.cpusOnline, String(smp.online))
+        if !smp.errors.isEmpty { line(.cpusErrors, smp.errors.joined(separator: ",")) }
+        if bootArgs(fdt).crash { crashSelfTest() }
     }
-    print("slide: done")
+    print(BootReportKey.done)
     return 0
 }
 
@@ -114,7 +110,7 @@ func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1
 func extableSelfTest(_ layout: ImageLayout) {
     var bounds: (UInt64, UInt64, UInt64) = (0, 0, 0)
     extableBounds(&bounds)
-    line("extable_entries", String((bounds.1 - bounds.0) / UInt64(ExceptionEntry.size)))
+    line(.extableEntries, String((bounds.1 - bounds.0) / UInt64(ExceptionEntry.size)))
     let before = bootInfo().pointee.extableFixups
     var value: UInt64 = 0xdead
     let unmapped = readNoFault(pageOffset &+ (1 << 39), &value) == -14 && value == 0
@@ -129,17 +125,17 @@ func extableSelfTest(_ layout: ImageLayout) {
     if !noncanonical { failed.append("noncanonical") }
     if !valid { failed.append("valid") }
     if fixups != 2 { failed.append("fixups:\(fixups)") }
-    line("extable_test", failed.isEmpty ? "ok" : "fail:" + failed.joined(separator: ","))
-    line("extable_fixups", String(fixups))
+    line(.extableTest, failed.isEmpty ? "ok" : "fail:" + failed.joined(separator: ","))
+    line(.extableFixups, String(fixups))
 }
 
 /// `slide.crash=1`: an unguarded read of an unmapped address, so the boot test sees the crash
 /// report name this function (no __ex_table entry covers it).
 @inline(never)
 func crashSelfTest() {
-    line("crash_test", "reading " + hex(pageOffset &+ (1 << 39)))
+    line(.crashTest, "reading " + hex(pageOffset &+ (1 << 39)))
     let p = UnsafePointer<UInt64>(bitPattern: UInt(pageOffset &+ (1 << 39)))!
-    line("crash_test", "survived " + hex(p.pointee))
+    line(.crashTest, "survived " + hex(p.pointee))
 }
 
 /// The FDT through the linear map (all RAM is mapped there once kernel_main runs).

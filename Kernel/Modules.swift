@@ -44,7 +44,7 @@ struct ModuleLoader {
     /// Loads every `.ko` of the initrd at [start, end) (physical).
     mutating func loadAll(initrdStart: UInt64, initrdEnd: UInt64) {
         let bytes = ByteView(start: UnsafeRawPointer(bitPattern: UInt(linear(initrdStart))), count: Int(initrdEnd &- initrdStart))
-        guard let archive = try? CPIOArchive(bytes) else { line("initrd", "not-cpio"); return }
+        guard let archive = try? CPIOArchive(bytes) else { line(.initrd, "not-cpio"); return }
         var members = 0
         var modules: [(name: ByteView, data: ByteView)] = []
         do throws(SlideError) {
@@ -54,18 +54,18 @@ struct ModuleLoader {
                 return true
             }
         } catch {
-            line("initrd", "error:\(error.description)")
+            line(.initrd, "error:\(error.description)")
             return
         }
-        line("initrd", "cpio:\(members)")
+        line(.initrd, "cpio:\(members)")
         // SlideCore's ModuleLayout gives each part 4 KiB alignment; mapping them W^X needs the
         // kernel's own page size (not done for 16 and 64 KiB pages yet).
         guard kernelGranule == .k4 || modules.isEmpty else {
-            line("modules", text("unsupported:module parts are 4K-aligned, this kernel maps ", .name(kernelGranule.name), " pages"))
+            line(.modules, text("unsupported:module parts are 4K-aligned, this kernel maps ", .name(kernelGranule.name), " pages"))
             return
         }
         for (name, data) in modules { load(name: name, data: data) }
-        line("modules_loaded", String(loaded))
+        line(.modulesLoaded, String(loaded))
     }
 
     /// Links, maps and initializes one module; reports what happened.
@@ -74,7 +74,7 @@ struct ModuleLoader {
         var from = 0
         for i in 0..<path.count where (try? path.u8(at: i)) == UInt8(ascii: "/") { from = i + 1 }
         let name = String(ByteView(start: path.base.map { $0 + from }, count: path.count - from - 3))
-        func report(_ status: String) { print("slide: module=\(name) \(status)") }
+        func report(_ status: String) { line(.module, "\(name) \(status)") }
         // slide.bench=1: the link in guest instructions, and the link and the whole load in
         // nanoseconds of the generic timer (Bench.swift).
         let bench = info.bench != 0 ? BenchCounter(rawValue: info.benchCounter) ?? .timer : nil
@@ -127,7 +127,7 @@ struct ModuleLoader {
             for t in result.typeCounts { relocations += t.count }
             let detail = "core:\(hex(bases.core))+\(hex(coreSize)),init:\(hex(bases.initial))+\(hex(initSize)),"
                 + "plts_core:\(result.pltUsed.core),plts_init:\(result.pltUsed.initial),relocs:\(relocations),digest:\(hex(digests.0))/\(hex(digests.1))"
-            print("slide: module_\(name)=\(detail)")
+            print("\(BootReportKey.prefix)\(BootReportKey.moduleDetail(name))=\(detail)")
             guard let initFunction = try module.definedSymbol(named: "init_module", bases: bases) else {
                 report("base=\(hex(bases.core)) plts=\(result.pltUsed.core + result.pltUsed.initial) init=none")
                 return
@@ -137,11 +137,11 @@ struct ModuleLoader {
             if initSize > 0 {
                 let pages = try tables.unmap(root: info.ttbr1, va: bases.initial, size: initSize)
                 flushTLB(bases.initial, initSize)
-                print("slide: module_\(name)_init_freed=\(pages)")
+                print("\(BootReportKey.prefix)\(BootReportKey.moduleInitFreed(name))=\(pages)")
             }
             report("base=\(hex(bases.core)) plts=\(result.pltUsed.core + result.pltUsed.initial) init=\(status == 0 ? "ok" : "fail:\(status)")")
             if let bench {
-                print("slide: bench_" + "module_\(name)=link:\(linkInstructions),relocs:\(relocations),counter:\(bench.name.description),"
+                print("\(BootReportKey.prefix)\(BootReportKey.moduleBench(name))=link:\(linkInstructions),relocs:\(relocations),counter:\(bench.name.description),"
                       + "link_ns:\(ns(linkTicks)),load_ns:\(ns(benchReadCNTVCT() &- loadStart))")
             }
         } catch {
@@ -154,12 +154,12 @@ struct ModuleLoader {
 func loadModules(info: BootInfo, layout: ImageLayout, moduleBase: UInt64) -> UInt64 {
     guard let fdt = linearFDT(info), let range = try? fdt.initrd(),
           var loader = ModuleLoader(info: info, layout: layout, moduleBase: moduleBase) else {
-        line("initrd", "none")
+        line(.initrd, "none")
         return moduleBase
     }
     // Read through the linear map, which covers RAM only.
     guard range.start >= info.ramLow, range.end <= info.ramHigh else {
-        line("initrd", "outside-ram:\(hex(range.start))-\(hex(range.end))")
+        line(.initrd, "outside-ram:\(hex(range.start))-\(hex(range.end))")
         return moduleBase
     }
     loader.loadAll(initrdStart: range.start, initrdEnd: range.end)

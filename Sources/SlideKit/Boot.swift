@@ -51,6 +51,7 @@ public struct BootResult {
     /// `slide: key=value` lines, in order.
     public var report: [(String, String)]
     public func value(_ key: String) -> String? { report.last { $0.0 == key }?.1 }
+    public func value(_ key: BootReportKey) -> String? { value(key.rawValue) }
     /// What a Linux kernel printed about its layout (nil for a Slide kernel).
     public var linux: LinuxBootReport?
     /// The QEMU CPU model the boot ran on (--cpu, or the default for the Image's page size).
@@ -222,8 +223,9 @@ public enum Booter {
         }
         let r = try run(qemu, args, timeout: o.timeout, script: script)
         let report = r.output.split(whereSeparator: \.isNewline).compactMap { line -> (String, String)? in // "\r\n" is one Character
-            guard line.hasPrefix("slide: "), let eq = line.firstIndex(of: "=") else { return nil }
-            return (String(line[line.index(line.startIndex, offsetBy: 7)..<eq]), String(line[line.index(after: eq)...]))
+            let prefix = BootReportKey.prefix.description
+            guard line.hasPrefix(prefix), let eq = line.firstIndex(of: "=") else { return nil }
+            return (String(line[line.index(line.startIndex, offsetBy: prefix.count)..<eq]), String(line[line.index(after: eq)...]))
         }
         return BootResult(output: r.output, status: r.status, timedOut: r.timedOut, report: report,
                           linux: linux ? LinuxBootReport(r.output) : nil, cpu: cpu)

@@ -169,60 +169,32 @@ public enum KASLRPredictor {
     static func slide(_ k: KernelImage, _ header: ImageHeader, _ q: KASLRQuery) throws(SlideKitError) -> KASLRPrediction {
         let granule: Granule = switch header.flags.pageSize.bytes { case 16384: .k16; case 65536: .k64; default: .k4 }
         let bytes = Array(q.commandLine.utf8)
-        let has: (StaticString) -> Bool = { KASLR.commandLineHas(length: bytes.count, byte: { bytes[$0] }, option: $0) }
-        let nokaslr = KASLR.commandLineDisables(length: bytes.count, byte: { bytes[$0] })
-        let source = nokaslr ? "nokaslr" : q.seed != 0 ? "fdt" : q.cpu.features.rndr ? "rndr" : "none"
-        // Physical randomization (SlideCore PhysicalPlacement), over RAM minus the loaded image and --reserve.
-        var pa: Predicted = .exact(q.loadPA)
-        var candidates: UInt64? = nil
-        if source == "fdt" && !has("kaslr.phys=0") {
-            var placement = PhysicalPlacement(granule: granule)
-            for m in q.memory { placement.addRAM(base: m.base, size: m.size) }
-            for r in q.reserved { placement.exclude(base: r.base, size: r.size) }
-            placement.exclude(base: q.loadPA, size: header.imageSize)
-            // The kernel reports the candidates only when it moved.
-            if let choice = placement.choose(seed: q.seed, loadPA: q.loadPA, imageSize: header.imageSize) {
-                pa = .exact(choice.address)
-                candidates = choice.candidates
-            }
-        } else if source == "rndr" {
-            pa = .unknown
-        }
-        let offset: Predicted = switch source {
-        case "fdt": pa.exact.map { .exact(KASLR.offset(displacement: KASLR.displacement(seed: q.seed), physicalAddress: $0)) } ?? .unknown
-        case "rndr": .within(low: KASLR.earlyInitValue(seed: 0) & ~0x1f_ffff, high: KASLR.earlyInitValue(seed: UInt64.max) & ~0x1f_ffff)
-        default: .exact(KASLR.offset(displacement: 0, physicalAddress: q.loadPA))
-        }
-        var assumptions: [String] = []
-        let symbols = (try? KernelSymbols.read(k)).map { KernelSymbols.addresses($0.symbols) } ?? [:]
-        var moduleBase: Predicted = .unknown
-        if let s = symbols["_stext"], let e = symbols["_etext"], let end = symbols["_end"] {
-            switch (source, offset) {
-            case ("fdt", .exact(let o)):
-                moduleBase = .exact(ModuleRegion.base(randomized: true, fraction: ModuleRegion.fraction(seed: q.seed), stext: s &+ o, etext: e &+ o, end: end &+ o))
-            case (_, .exact(let o)):
-                moduleBase = .exact(ModuleRegion.base(randomized: false, fraction: 0, stext: s &+ o, etext: e &+ o, end: end &+ o))
-            default: break
-            }
-        } else {
-            assumptions.append("the Image's symbol map lacks _stext/_etext/_end: the module region is not predicted")
-        }
-        var p = KASLRPrediction(kind: .slide, model: "slide", modelSource: "SlideCore KASLR, PhysicalPlacement and ModuleRegion (what the Slide kernel runs)",
-                                modelMeasured: "the Slide kernel's boot reports (make test's boot matrix)", version: nil,
-                                facts: [("granule", "\(granule.pageSize / 1024) KiB")], assumptions: assumptions,
-                                linkBase: k.linkBase, imageSize: header.imageSize, vaBits: KASLR.vaBitsMin, vaBitsActual: KASLR.vaBitsMin,
-                                seedSource: source, offset: offset, physOffset: .exact(LinearMap.physOffset(ramLow: q.ramLow, granule: granule)),
-                                moduleBase: moduleBase, moduleSize: ModuleRegion.window,
-                                moduleRandomness: source == "fdt" ? "from the seed (mix(seed ^ \"modules!\"), 21 bits)" : "not randomized (_etext - 128 MiB)",
-                                physicalAddress: pa)
-        p.physicalCandidates = candidates
         var placement = PhysicalPlacement(granule: granule)
         for m in q.memory { placement.addRAM(base: m.base, size: m.size) }
         for r in q.reserved { placement.exclude(base: r.base, size: r.size) }
-        placement.exclude(base: q.loadPA, size: header.imageSize)
+        var assumptions: [String] = []
+        let symbols = (try? KernelSymbols.read(k)).map { KernelSymbols.addresses($0.symbols) } ?? [:]
+        var image: ImageLandmarks? = nil
+        if let s = symbols["_stext"], let e = symbols["_etext"], let end = symbols["_end"] {
+            image = ImageLandmarks(text: k.linkBase, stext: s, etext: e, end: end)
+        } else {
+            assumptions.append("the Image's symbol map lacks _stext/_etext/_end: the module region is not predicted")
+        }
+        let l = SlideKASLR.layout(SlideKASLRInputs(
+            args: SlideBootArgs(length: bytes.count, byte: { bytes[$0] }), fdtSeed: q.seed, cpuHasRNDR: q.cpu.features.rndr,
+            loadPA: q.loadPA, imageSize: header.imageSize, placement: placement, ramLow: q.ramLow, granule: granule, image: image))
+        let source = String(l.seedSource.name.description)
+        var p = KASLRPrediction(kind: .slide, model: "slide", modelSource: "SlideCore KASLR, PhysicalPlacement and ModuleRegion (what the Slide kernel runs)",
+                                modelMeasured: "the Slide kernel's boot reports (make test's boot matrix)", version: nil,
+                                facts: [("granule", "\(granule.pageSize / 1024) KiB")], assumptions: assumptions,
+                                linkBase: k.linkBase, imageSize: header.imageSize, vaBits: SlideKASLR.vaBits, vaBitsActual: SlideKASLR.vaBits,
+                                seedSource: source, offset: l.offset, physOffset: .exact(l.physOffset),
+                                moduleBase: l.moduleBase, moduleSize: ModuleRegion.window,
+                                moduleRandomness: l.seedSource == .fdt ? "from the seed (mix(seed ^ \"modules!\"), 21 bits)" : "not randomized (_etext - 128 MiB)",
+                                physicalAddress: l.physicalAddress)
+        p.physicalCandidates = l.physicalCandidates
         p.entropy = [("image", LinuxKASLR.bits(1 << 25), "21..45"),
-                     ("physical", LinuxKASLR.bits(placement.candidateCount(imageSize: header.imageSize, misalignment: q.loadPA & 0x1f_ffff)),
-                      "all (mix(seed), Lemire reduction)"),
+                     ("physical", LinuxKASLR.bits(l.physicalSlots), "all (mix(seed), Lemire reduction)"),
                      ("modules", 21, "all (mix(seed ^ \"modules!\"))")]
         return p
     }
@@ -332,7 +304,7 @@ extension KASLRPrediction {
         switch offset {
         case .exact: offsetAgrees = printedOffset == printed
         case .within(let l, let h):
-            offsetAgrees = boot.linkBase == linkBase && boot.kernelOffset.map { $0 >= l && $0 <= h && $0 & 0x1f_ffff == l & 0x1f_ffff } == true
+            offsetAgrees = boot.linkBase == linkBase && boot.kernelOffset.map { $0 >= l && $0 <= h && ImageAlignment.misalignment($0) == ImageAlignment.misalignment(l) } == true
         case .unknown: offsetAgrees = false
         }
         var rows = [("Kernel Offset", printedOffset, printed, offsetAgrees)]

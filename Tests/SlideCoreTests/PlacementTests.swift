@@ -4,26 +4,27 @@ import Testing
 @Suite struct KASLRModel {
     // Spec §4.1: 2^45 + (seed & (2^46 - 1)), rounded down to 2 MiB.
     @Test func displacementRows() {
-        #expect(KASLR.displacement(seed: 0) == 0x2000_0000_0000)
-        #expect(KASLR.displacement(seed: 0x1234) == 0x2000_0000_0000)                 // below 2 MiB: rounded away
-        #expect(KASLR.displacement(seed: 0x20_0000) == 0x2000_0020_0000)
-        #expect(KASLR.displacement(seed: .max) == 0x5fff_ffe0_0000)                    // 2^45 + 2^46 - 2 MiB
-        #expect(KASLR.displacement(seed: 0x4000_0000_0000) == 0x2000_0000_0000)        // bit 46 is masked off
-        #expect(KASLR.offset(displacement: 0x2000_0000_0000, physicalAddress: 0x4820_1000) == 0x2000_0000_1000)
+        #expect(SlideKASLR.displacement(seed: 0) == 0x2000_0000_0000)
+        #expect(SlideKASLR.displacement(seed: 0x1234) == 0x2000_0000_0000)                 // below 2 MiB: rounded away
+        #expect(SlideKASLR.displacement(seed: 0x20_0000) == 0x2000_0020_0000)
+        #expect(SlideKASLR.displacement(seed: .max) == 0x5fff_ffe0_0000)                    // 2^45 + 2^46 - 2 MiB
+        #expect(SlideKASLR.displacement(seed: 0x4000_0000_0000) == 0x2000_0000_0000)        // bit 46 is masked off
+        #expect(SlideKASLR.offset(.fdt, seed: 0, physicalAddress: 0x4820_1000) == 0x2000_0000_1000)
+        #expect(SlideKASLR.offset(.nokaslr, seed: 0x1234_5678_9abc_def0, physicalAddress: 0x4820_1000) == 0x1000)
     }
 
     @Test(arguments: [("nokaslr", true), ("console=ttyAMA0 nokaslr", true), ("nokaslrfoo", true),
                       ("xnokaslr nokaslr", false), ("", false), ("kaslr", false), ("a\tnokaslr", false)])
     func nokaslrRule(line: String, disables: Bool) {
         let b = Array(line.utf8)
-        #expect(KASLR.commandLineDisables(length: b.count, byte: { b[$0] }) == disables)
+        #expect(BootArgs.disablesKASLR(length: b.count, byte: { b[$0] }) == disables)
     }
 
     @Test(arguments: [("kaslr.phys=0", true), ("a kaslr.phys=0 b", true), ("kaslr.phys=01", false),
                       ("xkaslr.phys=0", false), ("kaslr.phys=1", false)])
     func wholeWordOption(line: String, has: Bool) {
         let b = Array(line.utf8)
-        #expect(KASLR.commandLineHas(length: b.count, byte: { b[$0] }, option: "kaslr.phys=0") == has)
+        #expect(BootArgs.has(length: b.count, byte: { b[$0] }, option: "kaslr.phys=0") == has)
     }
 }
 

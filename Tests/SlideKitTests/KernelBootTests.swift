@@ -147,10 +147,10 @@ let testInitrd: String = {
         if seedUsed && !(c.append ?? "").contains("kaslr.phys=0") {
             var placement = PhysicalPlacement(granule: c.granule == "64k" ? .k64 : c.granule == "16k" ? .k16 : .k4)
             placement.addRAM(base: BootOptions.ramBase, size: UInt64(c.memoryMiB) << 20)
-            let fdt = try #require(r.value("fdt").flatMap { UInt64($0.dropFirst(2), radix: 16) })
-            let fdtSize = try #require(r.value("fdt_size").flatMap { UInt64($0.dropFirst(2), radix: 16) })
+            let fdt = try #require(r.value(.fdt).flatMap { UInt64($0.dropFirst(2), radix: 16) })
+            let fdtSize = try #require(r.value(.fdtSize).flatMap { UInt64($0.dropFirst(2), radix: 16) })
             placement.exclude(base: fdt, size: fdtSize)
-            for range in (r.value("phys_reserved") ?? "none").split(separator: ",") where range != "none" {
+            for range in (r.value(.physReserved) ?? "none").split(separator: ",") where range != "none" {
                 let parts = range.split(separator: "+").map { UInt64($0.dropFirst(2), radix: 16)! }
                 placement.exclude(base: parts[0], size: parts[1])
             }
@@ -161,57 +161,57 @@ let testInitrd: String = {
             }
             #expect(candidates > 400, "most 2 MiB slots of RAM are free")
         }
-        #expect(r.value("pa") == hex(pa), "\(r.output.suffix(3000))")
+        #expect(r.value(.pa) == hex(pa), "\(r.output.suffix(3000))")
         if c.initrd {
             // The initrd is among the reserved ranges the kernel avoided, and the kernel does not overlap it.
-            let reserved = (r.value("phys_reserved") ?? "").split(separator: ",").map { $0.split(separator: "+").map { UInt64($0.dropFirst(2), radix: 16)! } }
+            let reserved = (r.value(.physReserved) ?? "").split(separator: ",").map { $0.split(separator: "+").map { UInt64($0.dropFirst(2), radix: 16)! } }
             let initrd = try #require(reserved.first { $0[1] == 3 << 20 })
             #expect(pa + k.header!.imageSize <= initrd[0] || initrd[0] + initrd[1] <= pa)
         }
-        #expect(r.value("phys_moved") == (pa != loadPA ? "yes" : "no"))
-        #expect(r.value("phys_from") == hex(loadPA))
-        #expect(r.value("phys_candidates") == String(candidates))
+        #expect(r.value(.physMoved) == (pa != loadPA ? "yes" : "no"))
+        #expect(r.value(.physFrom) == hex(loadPA))
+        #expect(r.value(.physCandidates) == String(candidates))
         #expect(pa & 0xfff == loadPA & 0xfff && (pa - (pa & 0x1f_ffff)) % (2 << 20) == 0)
-        #expect(r.value("seed_source") == expectedSource)
-        #expect(r.value("reloc_verify") == "ok")
-        #expect(r.value("wx_violations") == "0")
+        #expect(r.value(.seedSource) == expectedSource)
+        #expect(r.value(.relocVerify) == "ok")
+        #expect(r.value(.wxViolations) == "0")
         // The guarded read resumed through __ex_table twice (unmapped, non-canonical) and read the
         // valid address; the table (llvm-readelf's section size / 12 entries) holds no relocation place.
-        #expect(r.value("extable_test") == "ok" && r.value("extable_fixups") == "2", "\(r.output.suffix(1500))")
+        #expect(r.value(.extableTest) == "ok" && r.value(.extableFixups) == "2", "\(r.output.suffix(1500))")
         // Every CPU QEMU was given came up through PSCI and checked in.
-        #expect(r.value("cpus_listed") == String(c.smp) && r.value("cpus_online") == String(c.smp) && r.value("cpus_errors") == nil,
+        #expect(r.value(.cpusListed) == String(c.smp) && r.value(.cpusOnline) == String(c.smp) && r.value(.cpusErrors) == nil,
                 "\(r.output.suffix(800))")
         let elf = URL(fileURLWithPath: image).deletingLastPathComponent().appendingPathComponent("slide-kernel.elf").path
         let extable = try #require(try sectionHeader(elf, "__ex_table"))
-        #expect(extable.size > 0 && r.value("extable_entries") == String(extable.size / 12))
+        #expect(extable.size > 0 && r.value(.extableEntries) == String(extable.size / 12))
         let places = try RelrTool.relativePlaces(of: k)
         #expect(places.count > 100)
         #expect(places.allSatisfy { $0 + 8 <= extable.address || $0 >= extable.address + extable.size })
         // No module here: random initrd bytes are not a cpio archive; nothing was mapped in the module region.
-        #expect(r.value("initrd") == (c.initrd ? "not-cpio" : "none"))
-        #expect(r.value("module_map") == "rx:0,r:0,rw:0" && r.value("module_counter") == "0")
-        #expect(r.value("fdt_seed_wiped") == (c.seed != nil ? "yes" : "no"))
-        #expect(r.value("x1_x3") == (c.registers == (0, 0, 0) ? "zero" : "nonzero:\(hex(c.registers.0)),\(hex(c.registers.1)),\(hex(c.registers.2))"))
+        #expect(r.value(.initrd) == (c.initrd ? "not-cpio" : "none"))
+        #expect(r.value(.moduleMap) == "rx:0,r:0,rw:0" && r.value(.moduleCounter) == "0")
+        #expect(r.value(.fdtSeedWiped) == (c.seed != nil ? "yes" : "no"))
+        #expect(r.value(.x1X3) == (c.registers == (0, 0, 0) ? "zero" : "nonzero:\(hex(c.registers.0)),\(hex(c.registers.1)),\(hex(c.registers.2))"))
         let relaCount = k.rela.map { $0.size / RelaEntry.size } ?? 0
         let relrCount = try RelrTool.relativePlaces(of: k).count - relaCount
-        #expect(r.value("relocs_rela") == String(relaCount))
-        #expect(r.value("relocs_relr") == String(relrCount))
+        #expect(r.value(.relocsRela) == String(relaCount))
+        #expect(r.value(.relocsRelr) == String(relrCount))
         #expect(relaCount + relrCount > 50)
         // The linear map is what `slide pagetables` computes for the same RAM and granule (SlideCore's
         // builder on the host): for RAM at 1 GiB, nothing but the granule's largest blocks.
         let model = try slide("pagetables", "--memory", "\(hex(BootOptions.ramBase)):\(c.memoryMiB)M", "--granule", c.granule, "--json")
         let layouts = try #require(try jsonObject(model.stdout)["layouts"] as? [[String: Any]])
-        #expect(r.value("linear_map") == layouts.first?["summary"] as? String)
-        #expect(r.value("granule") == c.granule.uppercased())
+        #expect(r.value(.linearMap) == layouts.first?["summary"] as? String)
+        #expect(r.value(.granule) == c.granule.uppercased())
         let blocks = UInt64(c.memoryMiB) / (c.granule == "4k" ? 1024 : c.granule == "16k" ? 32 : 512)
         let largest = c.granule == "4k" ? "1G:\(blocks),2M:0,4K:0" : c.granule == "16k" ? "32M:\(blocks),16K:0" : "512M:\(blocks),64K:0"
-        #expect(r.value("linear_map") == largest + ",bytes:\(hex(UInt64(c.memoryMiB) << 20))")
-        #expect(r.value("phys_offset") == layouts.first?["phys_offset"] as? String && r.value("phys_offset") == "0x40000000")
+        #expect(r.value(.linearMap) == largest + ",bytes:\(hex(UInt64(c.memoryMiB) << 20))")
+        #expect(r.value(.physOffset) == layouts.first?["phys_offset"] as? String && r.value(.physOffset) == "0x40000000")
         // The module region: the 2 GiB window covers the kernel; with an FDT seed, the host predicts it.
         let nm = try kernelSymbols(c.image)
         func symbol(_ name: String) throws -> UInt64 { try #require(nm[name]) }
-        let moduleBase = try #require(r.value("module_base").flatMap { UInt64($0.dropFirst(2), radix: 16) })
-        let runOffset = try #require(r.value("offset").flatMap { UInt64($0.dropFirst(2), radix: 16) })
+        let moduleBase = try #require(r.value(.moduleBase).flatMap { UInt64($0.dropFirst(2), radix: 16) })
+        let runOffset = try #require(r.value(.offset).flatMap { UInt64($0.dropFirst(2), radix: 16) })
         let (stext, etext, end) = (try symbol("_stext") &+ runOffset, try symbol("_etext") &+ runOffset, try symbol("_end") &+ runOffset)
         if expectedSource == "fdt" {
             #expect(moduleBase == ModuleRegion.base(randomized: true, fraction: ModuleRegion.fraction(seed: c.seed!), stext: stext, etext: etext, end: end))
@@ -221,37 +221,36 @@ let testInitrd: String = {
         }
         if expectedSource == "rndr" {
             // Unpredictable seed: the offset must still be a valid KASLR offset for this PA.
-            let offset = try #require(r.value("offset").flatMap { UInt64($0.dropFirst(2), radix: 16) })
+            let offset = try #require(r.value(.offset).flatMap { UInt64($0.dropFirst(2), radix: 16) })
             #expect(offset & 0x1f_ffff == pa & 0x1f_ffff)
             #expect(offset >= 1 << 45 && offset < (1 << 45) + (1 << 46))
         } else {
-            let displacement = seedUsed ? KASLR.displacement(seed: c.seed!) : 0
-            let offset = KASLR.offset(displacement: displacement, physicalAddress: pa)
-            #expect(r.value("offset") == hex(offset))
-            #expect(r.value("va") == hex(k.linkBase &+ offset))
-            #expect(r.value("kimage_voffset") == hex(k.linkBase &+ offset &- pa))
+            let offset = SlideKASLR.offset(seedUsed ? .fdt : .none, seed: c.seed ?? 0, physicalAddress: pa)
+            #expect(r.value(.offset) == hex(offset))
+            #expect(r.value(.va) == hex(k.linkBase &+ offset))
+            #expect(r.value(.kimageVoffset) == hex(k.linkBase &+ offset &- pa))
         }
 
         // slide kaslr, given the same inputs and the ranges the kernel reported avoiding, predicts the report.
         var args = ["kaslr", "--image", image, "--cpu", c.effectiveCPU, "--pa", hex(loadPA), "--memory", "\(hex(BootOptions.ramBase)):\(c.memoryMiB)M",
                     "--append", Booter.bootargs(o, linux: false) ?? "", "--json"]
         if let seed = c.seed { args += ["--seed", hex(seed)] }
-        if let fdt = r.value("fdt"), let size = r.value("fdt_size") { args += ["--reserve", "\(fdt):\(size)"] }
-        for range in (r.value("phys_reserved") ?? "none").split(separator: ",") where range != "none" {
+        if let fdt = r.value(.fdt), let size = r.value(.fdtSize) { args += ["--reserve", "\(fdt):\(size)"] }
+        for range in (r.value(.physReserved) ?? "none").split(separator: ",") where range != "none" {
             args += ["--reserve", range.replacingOccurrences(of: "+", with: ":")]
         }
         let predicted = try slide(args)
         let p = try jsonObject(predicted.stdout)
         #expect(predicted.status == 0 && p["kind"] as? String == "slide", "\(predicted.stderr)")
-        #expect(p["seed_source"] as? String == r.value("seed_source"))
+        #expect(p["seed_source"] as? String == r.value(.seedSource))
         if expectedSource != "rndr" {
-            #expect(p["kernel_offset"] as? String == r.value("offset"))
-            #expect(p["physical_address"] as? String == r.value("pa"))
-            #expect((p["physical_candidates"] as? Int).map(String.init) ?? "0" == r.value("phys_candidates"))
-            #expect(p["kimage_voffset"] as? String == r.value("kimage_voffset"))
-            #expect(p["module_base"] as? String == r.value("module_base"))
+            #expect(p["kernel_offset"] as? String == r.value(.offset))
+            #expect(p["physical_address"] as? String == r.value(.pa))
+            #expect((p["physical_candidates"] as? Int).map(String.init) ?? "0" == r.value(.physCandidates))
+            #expect(p["kimage_voffset"] as? String == r.value(.kimageVoffset))
+            #expect(p["module_base"] as? String == r.value(.moduleBase))
         }
-        #expect(p["phys_offset"] as? String == r.value("phys_offset"))
+        #expect(p["phys_offset"] as? String == r.value(.physOffset))
     }
 }
 
@@ -364,7 +363,7 @@ extension KernelFaults {
         let nm = try kernelSymbols("rela")
         let function = try #require(nm[String(parts[0])], "llvm-nm knows \(parts[0])")
         let elr = try #require(r.output.split(separator: " ").first { $0.hasPrefix("elr=0x") }.flatMap { UInt64($0.dropFirst(6), radix: 16) })
-        let offset = try #require(r.value("offset").flatMap { UInt64($0.dropFirst(2), radix: 16) })
+        let offset = try #require(r.value(.offset).flatMap { UInt64($0.dropFirst(2), radix: 16) })
         #expect(UInt64(parts[1].dropFirst(2), radix: 16) == elr - offset - function, "function+offset at the randomized address")
         #expect(crash.contains("offset=0x\(String(repeating: "0", count: 16 - String(offset, radix: 16).count))\(String(offset, radix: 16))"))
         let registers = try #require(r.output.split(separator: "\n").first { $0.hasPrefix("slide: crash_registers ") })
@@ -474,8 +473,8 @@ extension KernelFaults {
         o.icount = true
         if variant == "rela", let modules = try moduleBuild() { o.initrd = modules.appendingPathComponent("initrd.cpio").path }
         let r = try Booter.boot(image, o)
-        #expect(!r.timedOut && r.status == 0 && r.value("reloc_verify") == "ok", "\(r.output.suffix(800))")
-        #expect(r.value("bench_counter") == "pmu")
+        #expect(!r.timedOut && r.status == 0 && r.value(.relocVerify) == "ok", "\(r.output.suffix(800))")
+        #expect(r.value(.benchCounter) == "pmu")
         func fields(_ key: String) throws -> [String: Int] {
             let v = try #require(r.value(key), "\(key) reported")
             return Dictionary(uniqueKeysWithValues: v.split(separator: ",").map { kv in
@@ -484,8 +483,8 @@ extension KernelFaults {
             })
         }
         let rela = try fields("bench_rela"), relr = try fields("bench_relr")
-        #expect(rela["entries"].map(String.init) == r.value("relocs_rela"))
-        #expect(relr["places"].map(String.init) == r.value("relocs_relr"))
+        #expect(rela["entries"].map(String.init) == r.value(.relocsRela))
+        #expect(relr["places"].map(String.init) == r.value(.relocsRelr))
         let measured = variant == "rela" ? rela : relr
         #expect((measured["slide"] ?? 0) > 0 && (measured["linux"] ?? 0) > 0, "\(measured)")
         if o.initrd != nil {

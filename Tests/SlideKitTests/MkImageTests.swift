@@ -64,7 +64,7 @@ func miniKernel(in dir: URL, header edit: (String) -> String) throws -> String {
         var o = BootOptions()
         o.seed = 0xabc
         let boot = try Booter.boot(packed, o)
-        #expect(boot.status == 0 && boot.value("relocs_relr") == String(relative) && boot.value("relocs_rela") == "0")
+        #expect(boot.status == 0 && boot.value(.relocsRelr) == String(relative) && boot.value(.relocsRela) == "0")
     }
 
     @Test func zeroRelocatedPlaces() throws {

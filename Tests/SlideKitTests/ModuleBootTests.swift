@@ -70,11 +70,9 @@ let moduleBootMatrix: [ModuleBootCase] = [
         // A seed that puts the module where the case wants it: every call into the kernel text in
         // range (±128 MiB, with a margin), or none; or a module_base whose module would overlap the image.
         func prediction(_ seed: UInt64) -> (offset: UInt64, base: UInt64, module: UInt64) {
-            // Physical randomization keeps the low 21 bits of the load address, and so the virtual offset.
-            let offset = KASLR.offset(displacement: KASLR.displacement(seed: seed), physicalAddress: o.imageAddress)
-            let base = ModuleRegion.base(randomized: true, fraction: ModuleRegion.fraction(seed: seed),
-                                         stext: stext &+ offset, etext: etext &+ offset, end: end &+ offset)
-            return (offset, base, ModuleRegion.place(cursor: base, size: coreSize + initSize, imageStart: text &+ offset, imageEnd: end &+ offset))
+            let m = SlideKASLR.firstModule(seed: seed, loadPA: o.imageAddress, image: ImageLandmarks(text: text, stext: stext, etext: etext, end: end),
+                                           size: coreSize + initSize)
+            return (m.offset, m.base, m.address)
         }
         let reach: UInt64 = 128 << 20, margin: UInt64 = 1 << 20
         var seed = c.searchFrom
@@ -112,21 +110,21 @@ let moduleBootMatrix: [ModuleBootCase] = [
 
         let r = try Booter.boot(image, o)
         #expect(!r.timedOut && r.status == 0, "\(r.output.suffix(2000))")
-        #expect(r.value("offset") == hex(offset))
-        #expect(r.value("module_base") == hex(base))
-        #expect(r.value("initrd") == "cpio:3")
-        #expect(r.value("module") == "hello base=\(hex(module)) plts=\(pltCore + pltInit) init=ok", "\(r.output.suffix(2000))")
-        #expect(r.value("module_hello") == "core:\(hex(module))+\(hex(coreSize)),init:\(hex(module + coreSize))+\(hex(initSize)),"
+        #expect(r.value(.offset) == hex(offset))
+        #expect(r.value(.moduleBase) == hex(base))
+        #expect(r.value(.initrd) == "cpio:3")
+        #expect(r.value(.module) == "hello base=\(hex(module)) plts=\(pltCore + pltInit) init=ok", "\(r.output.suffix(2000))")
+        #expect(r.value(BootReportKey.moduleDetail("hello")) == "core:\(hex(module))+\(hex(coreSize)),init:\(hex(module + coreSize))+\(hex(initSize)),"
                 + "plts_core:\(pltCore),plts_init:\(pltInit),relocs:\(relocations),digest:\(hex(digests.0))/\(hex(digests.1))")
-        #expect(r.value("hello_says") == "hello from a module")
-        #expect(r.value("hello_checks") == "0x0", "every address the module took agrees")
-        #expect(r.value("module_counter") == "2", "the module wrote kernel data")
-        #expect(r.value("modules_loaded") == "1")
+        #expect(r.value(.helloSays) == "hello from a module")
+        #expect(r.value(.helloChecks) == "0x0", "every address the module took agrees")
+        #expect(r.value(.moduleCounter) == "2", "the module wrote kernel data")
+        #expect(r.value(.modulesLoaded) == "1")
         // Mapped per part: after init only the core is mapped (the init pages were unmapped).
-        #expect(r.value("module_map") == "rx:\(pages.rx),r:\(pages.r),rw:\(pages.rw)")
+        #expect(r.value(.moduleMap) == "rx:\(pages.rx),r:\(pages.r),rw:\(pages.rw)")
         #expect(pages.rx >= 1 && pages.r >= 1 && pages.rw >= 1)
-        #expect(r.value("module_hello_init_freed") == String(initSize / 4096) && initSize > 0)
-        #expect(r.value("wx_violations") == "0")
+        #expect(r.value(BootReportKey.moduleInitFreed("hello")) == String(initSize / 4096) && initSize > 0)
+        #expect(r.value(.wxViolations) == "0")
     }
 }
 
@@ -141,11 +139,11 @@ extension ModuleBoots {
         o.initrd = dir.appendingPathComponent("initrd.cpio").path
         let r = try Booter.boot(image, o)
         #expect(!r.timedOut && r.status == 0, "\(r.output.suffix(2000))")
-        #expect(r.value("initrd") == "cpio:3")
+        #expect(r.value(.initrd) == "cpio:3")
         let page = variant.hasSuffix("16k") ? "16K" : "64K"
-        #expect(r.value("modules") == "unsupported:module parts are 4K-aligned, this kernel maps \(page) pages")
-        #expect(r.value("module_map") == "rx:0,r:0,rw:0" && r.value("module_counter") == "0")
-        #expect(r.value("cpus_online") == "2" && r.output.contains("slide: done"))
+        #expect(r.value(.modules) == "unsupported:module parts are 4K-aligned, this kernel maps \(page) pages")
+        #expect(r.value(.moduleMap) == "rx:0,r:0,rw:0" && r.value(.moduleCounter) == "0")
+        #expect(r.value(.cpusOnline) == "2" && r.output.contains("slide: done"))
     }
 }
 
@@ -238,12 +236,12 @@ extension ModuleBoots {
         o.seed = 0x600d; o.initrd = initrd; o.timeout = 90
         let r = try Booter.boot(image, o)
         #expect(!r.timedOut && r.status == 0, "\(r.output.suffix(2000))")
-        #expect(r.value("initrd") == "cpio:3")
+        #expect(r.value(.initrd) == "cpio:3")
         #expect(r.output.contains("slide: module=truncated error=section header table at 0x"), "\(r.output.suffix(3000))")
         #expect(r.output.contains("slide: module=unknown error=undefined-symbol:slide_no_such_function section=.text offset=0x"), "\(r.output.suffix(3000))")
         #expect(r.output.contains("slide: module=zhello base=") && r.output.contains(" init=ok"))
-        #expect(r.value("modules_loaded") == "1")
-        #expect(r.value("wx_violations") == "0")
+        #expect(r.value(.modulesLoaded) == "1")
+        #expect(r.value(.wxViolations) == "0")
         #expect(r.output.contains("slide: done"))
     }
 }

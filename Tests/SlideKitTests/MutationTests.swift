@@ -32,14 +32,9 @@ func exercise(_ bytes: [UInt8], name: String) -> String? {
 }
 
 struct Mutator {
-    var rng: UInt64
-    mutating func next() -> UInt64 {
-        rng &+= 0x9e37_79b9_7f4a_7c15
-        var z = rng
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
+    var rng: SplitMix64
+    init(rng seed: UInt64) { rng = SplitMix64(seed: seed) }
+    mutating func next() -> UInt64 { rng.next() }
     mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
 
     /// One mutation: byte flips, an interesting 64-bit value, or a truncation, focused on `hot` ranges.

@@ -16,7 +16,6 @@
 
 public struct PhysicalPlacement {
     public static let maxRAM = 8, maxExclusions = 16
-    public static let alignment: UInt64 = 2 << 20
 
     var ramBase: InlineArray<8, UInt64> = .init(repeating: 0)
     var ramEnd: InlineArray<8, UInt64> = .init(repeating: 0)
@@ -59,12 +58,12 @@ public struct PhysicalPlacement {
     func forEachCandidate(imageSize: UInt64, misalignment: UInt64, _ body: (UInt64) -> Bool) {
         guard !overflowed || exclusionCount < Self.maxExclusions else { return }
         for r in 0..<ramCount {
-            var b = (ramBase[r] &+ Self.alignment - 1) & ~(Self.alignment - 1)
+            var b = (ramBase[r] &+ ImageAlignment.kernel - 1) & ~(ImageAlignment.kernel - 1)
             while b >= ramBase[r], b &+ misalignment &+ imageSize <= ramEnd[r], b &+ misalignment &+ imageSize > b {
                 let start = b &+ misalignment, end = start &+ imageSize
                 let straddles = granule == .k64 && start / Self.largeBlock != (end - 1) / Self.largeBlock
                 if !straddles && free(start, end) && !body(b) { return }
-                b &+= Self.alignment
+                b &+= ImageAlignment.kernel
             }
         }
     }
@@ -75,16 +74,11 @@ public struct PhysicalPlacement {
         return n
     }
 
-    public static func mix(_ seed: UInt64) -> UInt64 {
-        var z = seed ^ 0x7068_7973_2d6b_6173
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
+    public static func mix(_ seed: UInt64) -> UInt64 { SplitMix64.finalize(seed ^ 0x7068_7973_2d6b_6173) }
 
     /// The new physical address for an image loaded at `loadPA`, or nil to stay.
     public func choose(seed: UInt64, loadPA: UInt64, imageSize: UInt64) -> (address: UInt64, candidates: UInt64)? {
-        let m = loadPA & (Self.alignment - 1)
+        let m = loadPA & (ImageAlignment.kernel - 1)
         let count = candidateCount(imageSize: imageSize, misalignment: m)
         guard count > 0 else { return nil }
         let index = Self.mix(seed).multipliedFullWidth(by: count).high

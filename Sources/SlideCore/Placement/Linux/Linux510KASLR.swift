@@ -21,13 +21,13 @@ public enum Linux510KASLR: LinuxKASLRFormula {
     /// The first "nokaslr" decides: at the start or after a space (what follows is not checked).
     public static func disables(commandLine: String) -> Bool {
         let bytes = Array(commandLine.utf8)
-        return KASLR.commandLineDisables(length: bytes.count, byte: { bytes[$0] })
+        return BootArgs.disablesKASLR(length: bytes.count, byte: { bytes[$0] })
     }
 
     public static func layout(_ i: LinuxKASLRInputs) -> LinuxKASLRLayout {
         let source = LinuxKASLR.seedSource(i, rndrAlwaysMixed: true)
         let vmin = i.vaBitsMin
-        let mask = ((1 << UInt64(vmin - 2)) - 1) & ~(LinuxKASLR.imageAlignment - 1)
+        let mask = ((1 << UInt64(vmin - 2)) - 1) & ~(ImageAlignment.kernel - 1)
         let low = UInt64(1) << UInt64(vmin - 3), high = low + mask
         let d: Predicted = switch source {
         case .fdt: .exact(low + (i.seed & mask))

@@ -20,12 +20,18 @@ public enum Linux61KASLR: LinuxKASLRFormula {
 
     public static func disables(commandLine: String) -> Bool { Linux510KASLR.disables(commandLine: commandLine) }
 
+    /// D = (2^(V-3) + (seed & (2^(V-2) - 1))) rounded down to 2 MiB: kaslr_early_init's return
+    /// value as head.S splits it (also the Slide kernel's, SlideKASLR.displacement).
+    public static func displacement(seed: UInt64, vaBitsMin: Int) -> UInt64 {
+        ImageAlignment.down((UInt64(1) << UInt64(vaBitsMin - 3)) &+ (seed & ((1 << UInt64(vaBitsMin - 2)) - 1)))
+    }
+
     public static func layout(_ i: LinuxKASLRInputs) -> LinuxKASLRLayout {
         let source = LinuxKASLR.seedSource(i)
         let vmin = i.vaBitsMin
-        let low = (UInt64(1) << UInt64(vmin - 3)), high = (low + ((1 << UInt64(vmin - 2)) - 1)) & ~(LinuxKASLR.imageAlignment - 1)
+        let low = displacement(seed: 0, vaBitsMin: vmin), high = displacement(seed: .max, vaBitsMin: vmin)
         let d: Predicted = switch source {
-        case .fdt: .exact((low + (i.seed & ((1 << UInt64(vmin - 2)) - 1))) & ~(LinuxKASLR.imageAlignment - 1))
+        case .fdt: .exact(displacement(seed: i.seed, vaBitsMin: vmin))
         case .rndr: .within(low: low, high: high)
         case .none, .disabled: .exact(0)
         }

@@ -46,7 +46,7 @@ public enum Linux69KASLR: LinuxKASLRFormula {
         let vmin = i.vaBitsMin
         let va = i.vaBits > vmin && i.cpu.lpa2 ? i.vaBits : vmin
         let range = (vmallocEnd(vaBits: i.vaBits, vaBitsMin: vmin, vaActual: va, pageShift: i.granule.shift) &- i.linkBase) / 2
-        func draw(_ seed: UInt64) -> UInt64 { (range / 2 &+ range.multipliedFullWidth(by: seed).high) & ~(LinuxKASLR.imageAlignment - 1) }
+        func draw(_ seed: UInt64) -> UInt64 { (range / 2 &+ range.multipliedFullWidth(by: seed).high) & ~(ImageAlignment.kernel - 1) }
         let low = draw(0), high = draw(UInt64.max)
         let d: Predicted = switch source {
         case .fdt: .exact(draw(i.seed))
@@ -69,7 +69,7 @@ public enum Linux69KASLR: LinuxKASLRFormula {
         let page = UInt64(1) << UInt64(i.granule.shift)
         let pages = (window - i.imageSize) / page
         let randomized: Bool = switch offset {
-        case .exact(let o): o >= LinuxKASLR.imageAlignment
+        case .exact(let o): o >= ImageAlignment.kernel
         default: true
         }
         let modules: Predicted = switch offset {

@@ -50,7 +50,7 @@ public struct LinuxKASLRInputs {
         self.ramLow = ramLow; self.ramHigh = ramHigh
     }
 
-    var misalignment: UInt64 { loadPA & (LinuxKASLR.imageAlignment - 1) }
+    var misalignment: UInt64 { ImageAlignment.misalignment(loadPA) }
     /// ARM64_MEMSTART_ALIGN, the step of PHYS_OFFSET (Granule.memstartAlign).
     var memstartAlign: UInt64 { granule.memstartAlign }
 }
@@ -124,8 +124,6 @@ public protocol LinuxKASLRFormula {
 
 /// Arithmetic every formula shares.
 public enum LinuxKASLR {
-    public static let imageAlignment: UInt64 = 2 << 20
-
     /// -2^bits as u64.
     static func minus(_ bits: Int) -> UInt64 { 0 &- (1 << UInt64(bits)) }
 
@@ -178,7 +176,7 @@ public enum LinuxKASLR {
     }
 
     /// Number of distinct 2 MiB-aligned D for an offset drawn from [low, high] (both D values).
-    static func slots(low: UInt64, high: UInt64) -> UInt64 { (high - low) / imageAlignment + 1 }
+    static func slots(low: UInt64, high: UInt64) -> UInt64 { (high - low) / ImageAlignment.kernel + 1 }
 
     /// The seed the early code uses: the DTB's, else RNDR's (unpredictable), else none.
     static func seedSource(_ i: LinuxKASLRInputs, rndrAlwaysMixed: Bool = false) -> LinuxSeedSource {
