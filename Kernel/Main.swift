@@ -9,7 +9,7 @@
 @_silgen_name("slide_read_u64_nofault") func readNoFault(_ address: UInt64, _ out: UnsafeMutablePointer<UInt64>) -> Int64
 @_silgen_name("extable_bounds") func extableBounds(_ out: UnsafeMutablePointer<(UInt64, UInt64, UInt64)>)
 
-func line(_ key: BootReportKey, _ value: String) { print("\(BootReportKey.prefix)\(key.rawValue)=\(value)") }
+func line(_ key: BootReportKey, _ value: String) { print("\(BootReportKey.prefix)\(key.name)=\(value)") }
 
 @c(kernel_main)
 func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1: UInt64, _ x2: UInt64, _ x3: UInt64) -> UInt64 {

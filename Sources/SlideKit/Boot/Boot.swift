@@ -51,7 +51,7 @@ public struct BootResult {
     /// `slide: key=value` lines, in order.
     public var report: [(String, String)]
     public func value(_ key: String) -> String? { report.last { $0.0 == key }?.1 }
-    public func value(_ key: BootReportKey) -> String? { value(key.rawValue) }
+    public func value(_ key: BootReportKey) -> String? { value(key.name.description) }
     /// What a Linux kernel printed about its layout (nil for a Slide kernel).
     public var linux: LinuxBootReport?
     /// The QEMU CPU model the boot ran on (--cpu, or the default for the Image's page size).
