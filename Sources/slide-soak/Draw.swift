@@ -38,6 +38,13 @@ struct Params {
     var at: UInt64? = nil
     var place: ModulePlace? = nil
 
+    /// Where the loader puts the Image (BootOptions.imageAddress).
+    var loadAddress: UInt64 {
+        var o = BootOptions()
+        o.loader = loader; o.at = at
+        return o.imageAddress
+    }
+
     /// A seed that randomizes (not none, not 0, not with nokaslr).
     var seeded: Bool { seed != nil && seed != 0 && kaslr != .nokaslr }
 
@@ -116,9 +123,7 @@ func draw(_ i: Int, master: UInt64, facts: Facts) throws -> Params {
 
 /// Where the first module goes for `seed` (SlideKASLR.firstModule, what the kernel computes).
 func predictedModule(_ p: Params, _ v: Variant, seed: UInt64, _ m: ModuleFacts) -> (offset: UInt64, base: UInt64, address: UInt64) {
-    var o = BootOptions()
-    o.loader = p.loader; o.at = p.at
-    let f = SlideKASLR.firstModule(seed: seed, loadPA: o.imageAddress, image: v.landmarks, size: m.core + m.initSize)
+    let f = SlideKASLR.firstModule(seed: seed, loadPA: p.loadAddress, image: v.landmarks, size: m.core + m.initSize)
     return (f.offset, f.base, f.address)
 }
 

@@ -105,8 +105,9 @@ final class Facts {
     func linearMap(memoryMiB: Int, granule: Granule) throws(SlideKitError) -> LinearMapLayout {
         let key = "\(memoryMiB)/\(granule.shift)"
         if let l = linearMaps[key] { return l }
-        let low = BootOptions.ramBase, high = low + UInt64(memoryMiB) << 20
-        guard let l = try PageTableReport.layouts(ramLow: low, ramHigh: high, granule: granule, physOffset: nil).first else {
+        var o = BootOptions()
+        o.memoryMiB = memoryMiB
+        guard let l = try PageTableReport.layouts(ramLow: BootOptions.ramBase, ramHigh: o.ramEnd, granule: granule, physOffset: nil).first else {
             throw SlideKitError("--memory", "no linear map layout")
         }
         linearMaps[key] = l

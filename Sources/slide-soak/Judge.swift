@@ -40,9 +40,7 @@ final class Judge {
         expect(r.status == 0, r.timedOut ? "no exit within \(Int(Soak.bootTimeout)) s" : "exit status \(r.status)")
         expect(r.output.contains(BootReportKey.done.description), "no '\(BootReportKey.done)'")
         guard r.status == 0, !r.timedOut, let pa = number(.pa) else { return verdict.fails }
-        var o = try p.options(facts)
-        o.cpu = r.cpu
-        let load = o.imageAddress
+        let load = p.loadAddress
         guard let cpu = QEMUCPU.named(r.cpu) else { return verdict.fails + ["--cpu '\(r.cpu)' has no KASLR model"] }
         let source = p.kaslr == .nokaslr ? "nokaslr" : p.seeded ? "fdt" : cpu.features.rndr ? "rndr" : "none"
         eq(.seedSource, source)

@@ -70,11 +70,9 @@ func command(_ p: Params, _ v: Variant, _ facts: Facts) throws -> [String] {
     return args
 }
 
-func loadAddress(_ p: Params) -> UInt64 { p.loader == .qemu ? BootOptions.qemuKernelAddress : p.at ?? 0 }
-
 /// One line's description of the parameters.
 func describe(_ p: Params) -> String {
-    var s = "\(leftAligned(p.variant, 8)) \(leftAligned(p.loader.rawValue, 6)) \(rightAligned(hex(loadAddress(p)), 11)) "
+    var s = "\(leftAligned(p.variant, 8)) \(leftAligned(p.loader.rawValue, 6)) \(rightAligned(hex(p.loadAddress), 11)) "
         + "\(rightAligned(String(p.memoryMiB), 4))M smp\(p.smp) \(leftAligned(p.cpu ?? "a57", 3)) "
     let seed = p.seed.map(hex) ?? "None"
     switch p.kaslr {
@@ -191,7 +189,7 @@ for i in 0..<n {
     count("granule", v.granuleName)
     if p.loader == .direct { count("registers", p.registers != nil ? "x1-x3" : "zero") }
     count("cpu", p.cpu ?? "cortex-a57")
-    let at = loadAddress(p)
+    let at = p.loadAddress
     count("address", p.loader == .qemu ? "qemu-fixed" : ImageAlignment.misalignment(at) == 0 ? "2M-aligned" : "2M-misaligned")
 }
 let wall = Date().timeIntervalSince(started)
