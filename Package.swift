@@ -28,6 +28,9 @@ let package = Package(
         // make bench: SlideCore's RELA apply against the same loop in C, compiled at -O2, in one process.
         .target(name: "CApply", path: "Benchmarks/CApply", cSettings: [.unsafeFlags(["-O2"])]),
         .executableTarget(name: "slide-bench", dependencies: ["SlideKit", "CApply"], path: "Benchmarks/slide-bench"),
+        // make soak: N boots of the Slide kernel, parameters drawn from one master seed, each report
+        // checked in process against SlideKit's and SlideCore's model of the same inputs.
+        .executableTarget(name: "slide-soak", dependencies: ["SlideKit", "SlideCore"]),
         .testTarget(name: "SlideCoreTests", dependencies: ["SlideCore"]),
         .testTarget(name: "SlideKitTests", dependencies: ["SlideKit"]),
     ]

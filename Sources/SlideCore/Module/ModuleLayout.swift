@@ -58,7 +58,8 @@ public struct ModuleLayout {
     /// The part of its region a section goes to, in layout order; each part starts on a page, so
     /// it can be mapped RX, R or RW.
     enum Part: Sendable { case executable, readOnly, writable }
-    static let page: UInt64 = 4096
+    /// Modules are laid out and mapped in 4 KiB pages, whatever the kernel's granule.
+    public static let page: UInt64 = 4096
     public static let maximumSize: UInt64 = 128 << 20
 
     public let elf: ELFFile

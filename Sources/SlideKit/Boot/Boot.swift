@@ -38,10 +38,39 @@ public struct BootOptions {
     public static let trampolineAddress: UInt64 = 0x4010_0000
     /// The top of RAM U-Boot keeps for itself once relocated (code, heap, stack, its FDT), with a margin.
     public static let uBootReserved: UInt64 = 36 << 20
+    /// What booti's copy of the FDT may cover just below `uBootFDTSpot`.
+    public static let uBootFDTCopy: UInt64 = 1 << 20
 
     /// The physical address the Image will run at.
     public var imageAddress: UInt64 { loader == .qemu ? Self.qemuKernelAddress : (at ?? 0x4800_0000) }
     public var ramEnd: UInt64 { Self.ramBase + UInt64(memoryMiB) << 20 }
+
+    /// Where an Image loaded at --at (u-boot, direct) may lie: from RAM base + 2 MiB (the
+    /// trampoline is below) up to 4 MiB below the end of RAM (the direct loader's DTB is above).
+    public static let lowestImageAddress: UInt64 = ramBase + (2 << 20)
+    public var imageCeiling: UInt64 { ramEnd - (4 << 20) }
+
+    /// The direct loader's DTB, 2 MiB below the end of RAM, and its initrd of `size` bytes, just below the DTB.
+    public var directDTBAddress: UInt64 { (ramEnd - (2 << 20)) & ~0xfff }
+    public func directInitrdAddress(size: UInt64) -> UInt64 { (directDTBAddress - size - 0x1000) & ~0xfff }
+
+    /// U-Boot (2023.01) relocates itself, its heap and stack into the top ~34 MiB of RAM and booti
+    /// copies the FDT just below that, or just below 4 GiB when RAM goes higher, whatever the
+    /// Image's image_size covers: there the kernel's BSS would clear the FDT. `uBootTop` is where
+    /// the RAM U-Boot keeps starts, `uBootFDTSpot` the address the FDT copy ends at.
+    public var uBootTop: UInt64 { ramEnd - Self.uBootReserved }
+    public var uBootFDTSpot: UInt64 { min(uBootTop, 1 << 32) }
+    /// Whether [start, start + size) stays below `uBootTop` and clear of the FDT copy (what
+    /// `Booter.boot` demands of a u-boot Image).
+    public func clearOfUBoot(start: UInt64, size: UInt64) -> Bool {
+        start + size <= uBootTop && !(start < uBootFDTSpot && start + size > uBootFDTSpot - Self.uBootFDTCopy)
+    }
+    /// Where the u-boot loader puts the initrd: 2 MiB above the image's image_size, 2 MiB-aligned.
+    public static func uBootInitrdAddress(imageAddress: UInt64, imageSize: UInt64) -> UInt64 {
+        ImageAlignment.down(imageAddress + imageSize + (2 << 20))
+    }
+    /// The u-boot loader's initrd must end this far below the end of RAM.
+    public static let uBootInitrdHeadroom: UInt64 = 16 << 20
 }
 
 public struct BootResult {
@@ -117,10 +146,10 @@ public enum Booter {
         let k = try KernelImage.load(path: imagePath)
         guard let header = k.header else { throw SlideKitError(imagePath, "not an arm64 Image") }
         let pa = o.imageAddress
-        guard pa >= BootOptions.ramBase + (2 << 20) || o.loader == .qemu, pa & 0xfff == 0,
-              pa + header.imageSize <= o.ramEnd - (4 << 20) else {
+        guard pa >= BootOptions.lowestImageAddress || o.loader == .qemu, pa & 0xfff == 0,
+              pa + header.imageSize <= o.imageCeiling else {
             throw SlideKitError(imagePath, "--at \(hex(pa)): the image (\(hex(header.imageSize)) bytes) must lie 4 KiB-aligned in RAM "
-                                + "between \(hex(BootOptions.ramBase + (2 << 20))) and \(hex(o.ramEnd - (4 << 20)))")
+                                + "between \(hex(BootOptions.lowestImageAddress)) and \(hex(o.imageCeiling))")
         }
         // The kernel maps itself with its own pages: a 16 or 64 KiB-page Image cannot run 4 KiB-aligned
         // (the Slide kernel stops before its first message, exit status 2).
@@ -128,18 +157,13 @@ public enum Booter {
         if o.loader == .direct && page > 0x1000 && pa % page != 0 {
             throw SlideKitError(imagePath, "--at \(hex(pa)): this Image has \(page >> 10) KiB pages and must be loaded \(page >> 10) KiB-aligned")
         }
-        if o.loader == .uBoot && pa & 0x1f_ffff != 0 {
+        if o.loader == .uBoot && ImageAlignment.misalignment(pa) != 0 {
             throw SlideKitError(imagePath, "--at \(hex(pa)): booti runs an Image 2 MiB-aligned; use --loader direct for misaligned addresses")
         }
-        // U-Boot (2023.01) relocates itself, its heap and stack into the top ~34 MiB of RAM and booti
-        // copies the FDT just below that, or just below 4 GiB when RAM goes higher, whatever the
-        // Image's image_size covers: there the kernel's BSS would clear the FDT.
-        if o.loader == .uBoot {
-            let top = o.ramEnd - BootOptions.uBootReserved, fdtSpot = min(top, 1 << 32)
-            if pa + header.imageSize > top || (pa < fdtSpot && pa + header.imageSize > fdtSpot - (1 << 20)) {
-                throw SlideKitError(imagePath, "--at \(hex(pa)): U-Boot keeps RAM above \(hex(top)) and copies the FDT just below \(hex(fdtSpot)); "
-                                    + "the image (\(hex(header.imageSize)) bytes) must stay clear of both")
-            }
+        // U-Boot's own RAM and its FDT copy (BootOptions.clearOfUBoot).
+        if o.loader == .uBoot && !o.clearOfUBoot(start: pa, size: header.imageSize) {
+            throw SlideKitError(imagePath, "--at \(hex(pa)): U-Boot keeps RAM above \(hex(o.uBootTop)) and copies the FDT just below \(hex(o.uBootFDTSpot)); "
+                                + "the image (\(hex(header.imageSize)) bytes) must stay clear of both")
         }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("slide-boot-\(getpid())-\(UUID().uuidString.prefix(8))")
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -181,11 +205,11 @@ public enum Booter {
             args += ["-kernel", imagePath, "-dtb", patched]
             if let initrd = o.initrd { args += ["-initrd", initrd] }
         case .direct:
-            let dtbAddress = (o.ramEnd - (2 << 20)) & ~0xfff
+            let dtbAddress = o.directDTBAddress
             var initrdRange: (UInt64, UInt64)? = nil
             if let initrd = o.initrd {
                 let size = UInt64((try Files.read(initrd)).count)
-                let start = (dtbAddress - size - 0x1000) & ~0xfff
+                let start = o.directInitrdAddress(size: size)
                 initrdRange = (start, start + size)
                 args += ["-device", "loader,file=\(initrd),addr=\(hex(start)),force-raw=on"]
                 do throws(SlideError) {
@@ -210,8 +234,8 @@ public enum Booter {
             var initrdArgument = "-"
             if let initrd = o.initrd {
                 let size = UInt64((try Files.read(initrd)).count)
-                let start = (pa + header.imageSize + (2 << 20)) & ~UInt64(0x1f_ffff)
-                guard start + size <= o.ramEnd - (16 << 20) else { throw SlideKitError(initrd, "no room for the initrd above the image") }
+                let start = BootOptions.uBootInitrdAddress(imageAddress: pa, imageSize: header.imageSize)
+                guard start + size <= o.ramEnd - BootOptions.uBootInitrdHeadroom else { throw SlideKitError(initrd, "no room for the initrd above the image") }
                 args += ["-device", "loader,file=\(initrd),addr=\(hex(start)),force-raw=on"]
                 initrdArgument = "\(hex(start)):\(hex(size))"
             }
