@@ -40,10 +40,22 @@ final class Judge {
         expect(r.status == 0, r.timedOut ? "no exit within \(Int(Soak.bootTimeout)) s" : "exit status \(r.status)")
         expect(r.output.contains(BootReportKey.done.description), "no '\(BootReportKey.done)'")
         guard r.status == 0, !r.timedOut, let pa = number(.pa) else { return verdict.fails }
-        let load = p.loadAddress
         guard let cpu = QEMUCPU.named(r.cpu) else { return verdict.fails + ["--cpu '\(r.cpu)' has no KASLR model"] }
-        let source = p.kaslr == .nokaslr ? "nokaslr" : p.seeded ? "fdt" : cpu.features.rndr ? "rndr" : "none"
+        var args = SlideBootArgs()
+        args.nokaslr = p.kaslr == .nokaslr
+        args.physicalOff = p.kaslr == .physOff
+        let source = SlideKASLR.seedSource(args, fdtSeed: p.seed ?? 0, cpuHasRNDR: cpu.features.rndr).name.description
         eq(.seedSource, source)
+        judgeFixedKeys()
+        let offset = number(.offset) ?? 0
+        try judgeLayout(pa: pa, offset: offset)
+        if let problem = judgePrediction(cpu: cpu, source: source, pa: pa, offset: offset) { return verdict.fails + [problem] }
+        try judgeModules(source: source, offset: offset)
+        return verdict.fails
+    }
+
+    /// The report's keys whose values follow from the parameters alone.
+    func judgeFixedKeys() {
         eq(.relocVerify, "ok")
         eq(.wxViolations, "0")
         eq(.extableTest, "ok")
@@ -57,23 +69,30 @@ final class Judge {
         let regs = p.registers ?? (0, 0, 0)
         eq(.x1X3, regs == (0, 0, 0) ? "zero" : "nonzero:\(hex(regs.0)),\(hex(regs.1)),\(hex(regs.2))")
         eq(.granule, v.granuleName.uppercased())
+    }
+
+    /// The linear map, and where the kernel runs physically and virtually.
+    func judgeLayout(pa: UInt64, offset: UInt64) throws {
+        let load = p.loadAddress
         let map = try facts.linearMap(memoryMiB: p.memoryMiB, granule: v.granule)
         eq(.linearMap, map.summary)
         eq(.physOffset, hex(map.physOffset))
         eq(.physFrom, hex(load))
-        let offset = number(.offset) ?? 0
         expect(ImageAlignment.misalignment(pa) == ImageAlignment.misalignment(load),
                "pa \(hex(pa)) keeps the load address's offset in \(sizeText(ImageAlignment.kernel))")
         eq(.physMoved, pa != load ? "yes" : "no")
         // The kernel runs where its link base plus the offset says.
         eq(.va, hex(v.landmarks.text &+ offset))
         eq(.kimageVoffset, hex(v.landmarks.text &+ offset &- pa))
+    }
 
-        // slide kaslr for the same inputs and the ranges the kernel reported avoiding.
+    /// slide kaslr for the same inputs and the ranges the kernel reported avoiding; a problem that
+    /// stops the judging is returned.
+    func judgePrediction(cpu: QEMUCPU, source: String, pa: UInt64, offset: UInt64) -> String? {
         var q = KASLRQuery()
         q.seed = p.seed ?? 0
         q.cpu = cpu
-        q.loadPA = load
+        q.loadPA = p.loadAddress
         q.memory = [(BootOptions.ramBase, UInt64(p.memoryMiB) << 20)]
         q.commandLine = p.kaslr == .nokaslr ? "nokaslr" : p.kaslr == .physOff ? "kaslr.phys=0" : ""
         var reserved: [String] = []
@@ -83,12 +102,12 @@ final class Judge {
         }
         for text in reserved {
             do throws(Numbers.Problem) { q.reserved.append(try Numbers.rangeValue(text)) } catch {
-                return verdict.fails + ["reserved range: \(error.description)"]
+                return "reserved range: \(error.description)"
             }
         }
         let k: KASLRPrediction
         do throws(SlideKitError) { k = try KASLRPredictor.predict(v.kernel, q) } catch {
-            return verdict.fails + ["slide kaslr: \(error.description)"]
+            return "slide kaslr: \(error.description)"
         }
         expect(k.seedSource == source, "slide kaslr seed_source \(k.seedSource)")
         if source == "rndr" {
@@ -110,7 +129,11 @@ final class Judge {
         if p.seeded && p.kaslr != .physOff {
             expect((number(.physCandidates) ?? 0) > 0, "physical randomization had candidates")
         }
-        // Modules.
+        return nil
+    }
+
+    /// No initrd, a larger-page kernel that refuses modules, or the example module judged whole.
+    func judgeModules(source: String, offset: UInt64) throws {
         if !p.initrd {
             eq(.initrd, "none")
             eq(.moduleMap, "rx:0,r:0,rw:0")
@@ -122,9 +145,8 @@ final class Judge {
             eq(.moduleMap, "rx:0,r:0,rw:0")
             eq(.moduleCounter, "0")
         } else {
-            try judgeModule(source: source, offset: offset, load: load)
+            try judgeModule(source: source, offset: offset, load: p.loadAddress)
         }
-        return verdict.fails
     }
 
     func judgeModule(source: String, offset: UInt64, load: UInt64) throws {

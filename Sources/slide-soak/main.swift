@@ -101,105 +101,143 @@ func parametersJSON(_ p: Params) -> String {
 
 // MARK: - The run
 
-func soak(_ argv: [String]) -> Int32 {
-if argv.count > 2 || argv.contains(where: { $0 == "-h" || $0 == "--help" }) {
-    fail("usage: slide-soak [N [MASTER]]   (N defaults to 200, MASTER to 64 random bits; env KOUT, SOAK_OUT)")
-}
-var n = 200
-if let first = argv.first, !first.isEmpty {
-    guard let v = Int(first), v >= 0 else { fail("N: '\(first)' is not a number of boots") }
-    n = v
-}
-var master = UInt64.random(in: .min ... .max)
-if argv.count > 1, !argv[1].isEmpty {
-    guard let v = Numbers.parse(argv[1]) else { fail("MASTER: '\(argv[1])' is not a 64-bit number (0x-prefixed hex or decimal)") }
-    master = v
-}
-let environment = ProcessInfo.processInfo.environment
-let facts = Facts(kout: environment["KOUT"] ?? ".build/kernel")
-let out = (environment["SOAK_OUT"] ?? ".build/soak") + "/" + hex18(master)
-do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch { fail("\(out): \(error)") }
-
-say("soak: master seed \(hex18(master)) (\(n) boots; replay: make soak N=\(n) SEED=\(hex18(master)))")
-var failed = 0
-let keys = ["variant", "loader", "granule", "kaslr", "smp", "memory", "cpu", "initrd", "place", "address", "registers"]
-var dist: [String: [String: Int]] = [:]
-func count(_ key: String, _ value: String) { dist[key, default: [:]][value, default: 0] += 1 }
-let started = Date()
-
-for i in 0..<n {
-    let p: Params, v: Variant
-    do {
-        p = try draw(i, master: master, facts: facts)
-        v = try facts.variant(p.variant)
-    } catch let e as SlideKitError {
-        fail("\(e.description) (make kernel builds the variants and modules into KOUT)")
-    } catch {
-        // A draw that finds no valid parameters is a failed boot, not a crashed soak.
-        failed += 1
-        say("[\(rightAligned(String(i), 4))] FAIL (the draw: \(error))")
-        try? "# soak master \(hex18(master)) boot \(i)\n# failed: the draw: \(error)\n".write(toFile: "\(out)/fail-\(i).txt", atomically: true, encoding: .utf8)
-        continue
+/// N and MASTER from the command line.
+func arguments(_ argv: [String]) -> (n: Int, master: UInt64) {
+    if argv.count > 2 || argv.contains(where: { $0 == "-h" || $0 == "--help" }) {
+        fail("usage: slide-soak [N [MASTER]]   (N defaults to 200, MASTER to 64 random bits; env KOUT, SOAK_OUT)")
     }
-    let t0 = Date()
+    var n = 200
+    if let first = argv.first, !first.isEmpty {
+        guard let v = Int(first), v >= 0 else { fail("N: '\(first)' is not a number of boots") }
+        n = v
+    }
+    var master = UInt64.random(in: .min ... .max)
+    if argv.count > 1, !argv[1].isEmpty {
+        guard let v = Numbers.parse(argv[1]) else { fail("MASTER: '\(argv[1])' is not a 64-bit number (0x-prefixed hex or decimal)") }
+        master = v
+    }
+    return (n, master)
+}
+
+/// What one boot came to: the command that replays it, its exit, output and failed checks.
+struct BootOutcome {
     var args: [String] = []
     var status: Int32 = -1
     var output = ""
-    var fails: [String]
+    var fails: [String] = []
     var result: BootResult? = nil
-    do {
-        args = try command(p, v, facts)
-        let r = try Booter.boot(v.image, try p.options(facts))
-        result = r
-        status = r.timedOut ? -9 : r.status
-        output = r.output + (r.timedOut ? "\n(soak: stopped after \(Int(Soak.bootTimeout)) s)\n" : "")
-        let judge = Judge(p, v, facts, r)
+}
+
+/// One soak: the boots, their failure files, and the distribution of what was drawn.
+struct SoakRun {
+    let master: UInt64
+    let facts: Facts
+    /// Where failure files go: SOAK_OUT/MASTER.
+    let out: String
+    var failed = 0
+    var distribution: [String: [String: Int]] = [:]
+    static let keys = ["variant", "loader", "granule", "kaslr", "smp", "memory", "cpu", "initrd", "place", "address", "registers"]
+
+    /// Draws, runs and judges boot `i`, and says how it went.
+    mutating func run(_ i: Int) {
+        let p: Params, v: Variant
         do {
-            fails = try judge.judge()
+            p = try draw(i, master: master, facts: facts)
+            v = try facts.variant(p.variant)
+        } catch let e as SlideKitError {
+            fail("\(e.description) (make kernel builds the variants and modules into KOUT)")
         } catch {
-            fails = judge.verdict.fails + ["judging raised: \(error)"]
+            // A draw that finds no valid parameters is a failed boot, not a crashed soak.
+            failed += 1
+            say("[\(rightAligned(String(i), 4))] FAIL (the draw: \(error))")
+            try? "# soak master \(hex18(master)) boot \(i)\n# failed: the draw: \(error)\n".write(toFile: "\(out)/fail-\(i).txt", atomically: true, encoding: .utf8)
+            return
         }
-    } catch let e as SlideKitError {
-        fails = ["slide boot: \(e.description)"]
-        output += "slide: error: \(e.description)\n"
-    } catch {
-        fails = ["slide boot: \(error)"]
+        let t0 = Date()
+        let o = boot(p, v)
+        let dt = Date().timeIntervalSince(t0)
+        let verdict = o.fails.isEmpty ? "ok" : "FAIL (\(o.fails[0])\(o.fails.count > 1 ? "; +\(o.fails.count - 1) more" : ""))"
+        let moved = o.result.flatMap { r in r.value(.pa).flatMap { r.value(.physMoved) == "yes" ? " pa=\($0)" : nil } } ?? ""
+        say("[\(rightAligned(String(i), 4))] \(describe(p))\(moved) \(String(format: "%4.1f", dt))s \(verdict)")
+        if !o.fails.isEmpty {
+            failed += 1
+            record(i, p, o)
+        }
+        tally(p, v)
     }
-    let dt = Date().timeIntervalSince(t0)
-    let verdict = fails.isEmpty ? "ok" : "FAIL (\(fails[0])\(fails.count > 1 ? "; +\(fails.count - 1) more" : ""))"
-    let moved = result.flatMap { r in r.value(.pa).flatMap { r.value(.physMoved) == "yes" ? " pa=\($0)" : nil } } ?? ""
-    say("[\(rightAligned(String(i), 4))] \(describe(p))\(moved) \(String(format: "%4.1f", dt))s \(verdict)")
-    if !fails.isEmpty {
-        failed += 1
+
+    /// Boots `p` through SlideKit's Booter and judges the report.
+    func boot(_ p: Params, _ v: Variant) -> BootOutcome {
+        var o = BootOutcome()
+        do {
+            o.args = try command(p, v, facts)
+            let r = try Booter.boot(v.image, try p.options(facts))
+            o.result = r
+            o.status = r.timedOut ? -9 : r.status
+            o.output = r.output + (r.timedOut ? "\n(soak: stopped after \(Int(Soak.bootTimeout)) s)\n" : "")
+            let judge = Judge(p, v, facts, r)
+            do {
+                o.fails = try judge.judge()
+            } catch {
+                o.fails = judge.verdict.fails + ["judging raised: \(error)"]
+            }
+        } catch let e as SlideKitError {
+            o.fails = ["slide boot: \(e.description)"]
+            o.output += "slide: error: \(e.description)\n"
+        } catch {
+            o.fails = ["slide boot: \(error)"]
+        }
+        return o
+    }
+
+    /// SOAK_OUT/MASTER/fail-I.txt: the parameters, the replay command, the failed checks, the output.
+    func record(_ i: Int, _ p: Params, _ o: BootOutcome) {
         var text = "# soak master \(hex18(master)) boot \(i)\n"
         text += "# parameters: \(parametersJSON(p))\n"
-        text += "# command: \(args.map(shellQuote).joined(separator: " "))\n"
-        text += "# exit status: \(status)\n"
-        for f in fails { text += "# failed: \(f)\n" }
-        text += "\n" + output
+        text += "# command: \(o.args.map(shellQuote).joined(separator: " "))\n"
+        text += "# exit status: \(o.status)\n"
+        for f in o.fails { text += "# failed: \(f)\n" }
+        text += "\n" + o.output
         do { try text.write(toFile: "\(out)/fail-\(i).txt", atomically: true, encoding: .utf8) } catch { say("soak: cannot write \(out)/fail-\(i).txt: \(error)") }
     }
-    count("variant", p.variant)
-    count("loader", p.loader.rawValue)
-    count("kaslr", p.kaslr.rawValue)
-    count("smp", String(p.smp))
-    count("memory", String(p.memoryMiB))
-    count("initrd", p.initrd ? "modules" : "none")
-    if p.initrd { count("place", p.place?.rawValue ?? (v.granule != .k4 ? "refused-" + v.granuleName : "unseeded")) }
-    count("granule", v.granuleName)
-    if p.loader == .direct { count("registers", p.registers != nil ? "x1-x3" : "zero") }
-    count("cpu", p.cpu ?? "cortex-a57")
-    let at = p.loadAddress
-    count("address", p.loader == .qemu ? "qemu-fixed" : ImageAlignment.misalignment(at) == 0 ? "2M-aligned" : "2M-misaligned")
+
+    mutating func tally(_ p: Params, _ v: Variant) {
+        func count(_ key: String, _ value: String) { distribution[key, default: [:]][value, default: 0] += 1 }
+        count("variant", p.variant)
+        count("loader", p.loader.rawValue)
+        count("kaslr", p.kaslr.rawValue)
+        count("smp", String(p.smp))
+        count("memory", String(p.memoryMiB))
+        count("initrd", p.initrd ? "modules" : "none")
+        if p.initrd { count("place", p.place?.rawValue ?? (v.granule != .k4 ? "refused-" + v.granuleName : "unseeded")) }
+        count("granule", v.granuleName)
+        if p.loader == .direct { count("registers", p.registers != nil ? "x1-x3" : "zero") }
+        count("cpu", p.cpu ?? "cortex-a57")
+        let at = p.loadAddress
+        count("address", p.loader == .qemu ? "qemu-fixed" : ImageAlignment.misalignment(at) == 0 ? "2M-aligned" : "2M-misaligned")
+    }
+
+    func summary(boots n: Int, wall: TimeInterval) {
+        say("soak: master seed \(hex18(master)), \(String(format: "%.0f", wall)) s wall" + (failed > 0 ? "; failures in \(out)/fail-*.txt" : ""))
+        for key in Self.keys {
+            let c = distribution[key] ?? [:]
+            say("  \(leftAligned(key, 8)) " + c.sorted { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }.map { "\($0.key):\($0.value)" }.joined(separator: ", "))
+        }
+        say("\(n) boots, \(failed) failed")
+    }
 }
-let wall = Date().timeIntervalSince(started)
-say("soak: master seed \(hex18(master)), \(String(format: "%.0f", wall)) s wall" + (failed > 0 ? "; failures in \(out)/fail-*.txt" : ""))
-for key in keys {
-    let c = dist[key] ?? [:]
-    say("  \(leftAligned(key, 8)) " + c.sorted { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }.map { "\($0.key):\($0.value)" }.joined(separator: ", "))
-}
-say("\(n) boots, \(failed) failed")
-return failed > 0 ? 1 : 0
+
+func soak(_ argv: [String]) -> Int32 {
+    let (n, master) = arguments(argv)
+    let environment = ProcessInfo.processInfo.environment
+    let out = (environment["SOAK_OUT"] ?? ".build/soak") + "/" + hex18(master)
+    do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch { fail("\(out): \(error)") }
+    var run = SoakRun(master: master, facts: Facts(kout: environment["KOUT"] ?? ".build/kernel"), out: out)
+    say("soak: master seed \(hex18(master)) (\(n) boots; replay: make soak N=\(n) SEED=\(hex18(master)))")
+    let started = Date()
+    for i in 0..<n { run.run(i) }
+    run.summary(boots: n, wall: Date().timeIntervalSince(started))
+    return run.failed > 0 ? 1 : 0
 }
 
 exit(soak(Array(CommandLine.arguments.dropFirst())))

@@ -210,6 +210,27 @@ struct FixtureWriter {
         #expect(t.symbol(containing: KallsymsFixture.linkBase) == nil)
     }
 
+    /// The kallsyms fuzz target's seeds, written from these fixtures so the layouts have one
+    /// generator: scripts/fuzz-corpus runs this with SLIDE_FUZZ_KALLSYMS_SEEDS=DIR. A seed is the
+    /// link base (u64 LE), then the image with its RELA places holding their addends, as the
+    /// target reads no RELA table; each must read back whole that way before it is written.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["SLIDE_FUZZ_KALLSYMS_SEEDS"] != nil, "only when scripts/fuzz-corpus asks for seeds"),
+          arguments: KallsymsFixture.Shape.allCases)
+    func fuzzSeed(_ shape: KallsymsFixture.Shape) throws {
+        let dir = ProcessInfo.processInfo.environment["SLIDE_FUZZ_KALLSYMS_SEEDS"]!
+        let f = KallsymsFixture(shape)
+        var image = f.image
+        for e in f.rela {
+            let at = Int(e.offset - KallsymsFixture.linkBase)
+            for i in 0..<8 { image[at + i] = UInt8(truncatingIfNeeded: UInt64(bitPattern: e.addend) >> (8 * UInt64(i))) }
+        }
+        #expect(try f.read(image, withRela: false).symbols == f.symbols)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let base = (0..<8).map { UInt8(truncatingIfNeeded: KallsymsFixture.linkBase >> (8 * UInt64($0))) }
+        let name = "synthetic-" + shape.rawValue.map { $0.isLetter || $0.isNumber || $0 == "." ? String($0) : "-" }.joined()
+        try Data(base + image).write(to: URL(fileURLWithPath: dir).appendingPathComponent(name), options: .atomic)
+    }
+
     /// A RELA kernel holds zero where relative_base or the addresses are: read without the addends,
     /// no layout fits (every address would be below the image), and the error says why.
     @Test(arguments: [KallsymsFixture.Shape.v5_10, .absolute])

@@ -24,7 +24,7 @@ struct LinuxBootCase: CustomTestStringConvertible, Sendable {
     }
 }
 
-@Suite(.serialized, .enabled(if: !DebianSuite.present.isEmpty && Booter.which("qemu-system-aarch64") != nil,
+@Suite(.serialized, .enabled(if: !DebianSuite.present.isEmpty && QEMUProcess.which("qemu-system-aarch64") != nil,
                              "needs the Debian kernels (scripts/fetch-testdata) and qemu-system-aarch64"))
 struct LinuxKASLRBoots {
     @Test(arguments: LinuxBootCase.all)

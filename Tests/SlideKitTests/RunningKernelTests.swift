@@ -11,7 +11,7 @@ import SlideCore
 /// and powers off. Built once per run with cpio from Debian's busybox-static:arm64.
 enum KallsymsInitramfs {
     static let busybox = repoRoot.appendingPathComponent("testdata/debian/busybox/bin/busybox").path
-    static var available: Bool { FileManager.default.isExecutableFile(atPath: busybox) && Booter.which("qemu-system-aarch64") != nil }
+    static var available: Bool { FileManager.default.isExecutableFile(atPath: busybox) && QEMUProcess.which("qemu-system-aarch64") != nil }
     static let begin = "slide-kallsyms: begin", end = "slide-kallsyms: end"
 
     static let path: Result<String, FixtureError> = {

@@ -25,7 +25,24 @@ public enum SlideError: Error, Equatable, CustomStringConvertible {
                    available: UInt64(truncatingIfNeeded: available))
     }
 
-    public static func == (a: SlideError, b: SlideError) -> Bool { a.description == b.description }
+    /// Same case, same field name, same numbers.
+    public static func == (a: SlideError, b: SlideError) -> Bool {
+        switch (a, b) {
+        case let (.truncated(w, o, s, n), .truncated(w2, o2, s2, n2)): return same(w, w2) && o == o2 && s == s2 && n == n2
+        case let (.badMagic(w, o), .badMagic(w2, o2)): return same(w, w2) && o == o2
+        case let (.invalid(w, v), .invalid(w2, v2)): return same(w, w2) && v == v2
+        case let (.outOfRange(w, v, l, h), .outOfRange(w2, v2, l2, h2)): return same(w, w2) && v == v2 && l == l2 && h == h2
+        case let (.misaligned(w, v, n), .misaligned(w2, v2, n2)): return same(w, w2) && v == v2 && n == n2
+        case let (.unsupported(w, v), .unsupported(w2, v2)): return same(w, w2) && v == v2
+        case let (.countOverflow(w, c, s), .countOverflow(w2, c2, s2)): return same(w, w2) && c == c2 && s == s2
+        default: return false
+        }
+    }
+
+    /// Two field names with the same text.
+    static func same(_ a: StaticString, _ b: StaticString) -> Bool {
+        a.withUTF8Buffer { x in b.withUTF8Buffer { y in x.count == y.count && zip(x, y).allSatisfy { $0 == $1 } } }
+    }
 
     public var description: String {
         switch self {

@@ -108,39 +108,67 @@ public struct ModuleLayout {
         offset = [UInt64](repeating: 0, count: n)
         size = [UInt64](repeating: 0, count: n)
 
-        var alignment = [UInt64](repeating: 1, count: n)
-        var part = [Part](repeating: .readOnly, count: n)
+        var sizing = try assignRegions()
+        try findRelocationSections()
+        try reservePLTSlots(&sizing)
+        var end = try placeSections(sizing)
+        try placeCommons(end: &end.core)
+        for r in Self.regions { regionSize[r] = Self.align(end[r], Self.page) }
+        // No module can be larger than the module area (MODULES_VSIZE, 128 MiB): a hostile size allocates nothing.
+        guard regionSize.core + regionSize.initial <= Self.maximumSize else {
+            throw .outOfRange("module size", value: regionSize.core + regionSize.initial, low: 0, high: Self.maximumSize)
+        }
+    }
+
+    /// Per section, what placing it needs besides its size: its alignment and its part.
+    struct Sizing {
+        var alignment: [UInt64]
+        var part: [Part]
+    }
+
+    /// Each SHF_ALLOC section's region (`.init*` sections go to the initial one), size, alignment
+    /// and part; the PLT placeholders are found here.
+    private mutating func assignRegions() throws(SlideError) -> Sizing {
+        let n = sections.count
+        var sizing = Sizing(alignment: [UInt64](repeating: 1, count: n), part: [Part](repeating: .readOnly, count: n))
         for i in 0..<n {
             let s = sections[i]
             guard s.flags.contains(.alloc) else { continue }
             let name = try sectionName(i)
             region[i] = name.hasPrefix(".init") ? .initial : .core
             size[i] = s.size
-            alignment[i] = max(s.addressAlignment, name.hasSuffix("plt") ? 64 : 1)
-            part[i] = s.flags.contains(.execinstr) ? .executable : s.flags.contains(.write) ? .writable : .readOnly
+            sizing.alignment[i] = max(s.addressAlignment, name.hasSuffix("plt") ? 64 : 1)
+            sizing.part[i] = s.flags.contains(.execinstr) ? .executable : s.flags.contains(.write) ? .writable : .readOnly
             // The PLT placeholders are executable whatever their flags (module.lds makes them "a"; Linux's
             // module_frob_arch_sections sets SHF_EXECINSTR).
-            if name.equals(".plt") { pltSection.core = i; part[i] = .executable }
-            if name.equals(".init.plt") { pltSection.initial = i; part[i] = .executable }
+            if name.equals(".plt") { pltSection.core = i; sizing.part[i] = .executable }
+            if name.equals(".init.plt") { pltSection.initial = i; sizing.part[i] = .executable }
             if name.equals(".text.ftrace_trampoline") { size[i] = 2 * UInt64(PLTEntry.size) }
         }
-        for i in 0..<n {
+        return sizing
+    }
+
+    /// The SHT_RELA sections whose target section is loaded.
+    private mutating func findRelocationSections() throws(SlideError) {
+        for i in sections.indices {
             let s = sections[i]
             guard s.type == .rela else { continue }
             let target = Int(s.info)
-            guard target > 0, target < n, region[target] != nil else { continue }
+            guard target > 0, target < sections.count, region[target] != nil else { continue }
             _ = try elf.entryCount(of: s, entrySize: RelaEntry.size, "RELA sh_entsize")
             relocationSections.append((i, target))
         }
+    }
 
-        // Size first: distinct (symbol, addend) branch targets outside the branch's own section, per region.
-        // Erratum 843419: an ADRP whose place could land at 0xff8/0xffc gets its section aligned so it
-        // cannot, or (when that would take more than a page) a veneer slot (docs/modules.md).
+    /// Sizes each region's PLT before the layout: distinct (symbol, addend) branch targets outside
+    /// the branch's own section. Erratum 843419: an ADRP whose place could land at 0xff8/0xffc gets
+    /// its section aligned so it cannot, or (when that would take more than a page) a veneer slot
+    /// (docs/modules.md).
+    private mutating func reservePLTSlots(_ sizing: inout Sizing) throws(SlideError) {
         var veneers = PerRegion(repeating: 0)
         for (rela, target) in relocationSections {
-            guard sections[target].flags.contains(.execinstr) else { continue }
+            guard sections[target].flags.contains(.execinstr), let r = region[target] else { continue }
             let table = try relaTable(rela)
-            guard let r = region[target] else { continue }
             for k in 0..<table.count {
                 let e = table[k]
                 if StaticRelocation.isBranch26(e.type), Int(e.symbol) < symbolCount {
@@ -148,7 +176,7 @@ public struct ModuleLayout {
                 }
                 if fixCortexA53843419 && (e.type == .adrPrelPgHi21 || e.type == .adrPrelPgHi21Nc) {
                     let minAlign: UInt64 = 2 << UInt64((~(e.offset | 7)).trailingZeroBitCount)
-                    if minAlign > Self.page { veneers[r] += 1 } else { alignment[target] = max(alignment[target], minAlign) }
+                    if minAlign > Self.page { veneers[r] += 1 } else { sizing.alignment[target] = max(sizing.alignment[target], minAlign) }
                 }
             }
         }
@@ -162,8 +190,11 @@ public struct ModuleLayout {
             pltReserved[r] = fixCortexA53843419 ? n + (n + 340) / 341 : n
             if let plt = pltSection[r] { size[plt] = UInt64(pltReserved[r] + 1) * UInt64(PLTEntry.size) }
         }
+    }
 
-        // Layout: per region, executable sections, then read-only, then writable, the parts page-aligned.
+    /// Per region, executable sections, then read-only, then writable, each part page-aligned.
+    /// Returns each region's end.
+    private mutating func placeSections(_ sizing: Sizing) throws(SlideError) -> PerRegion<UInt64> {
         var end = PerRegion<UInt64>(repeating: 0)
         for p in [Part.executable, .readOnly, .writable] {
             for r in Self.regions {
@@ -171,30 +202,29 @@ public struct ModuleLayout {
                 if p == .readOnly { readOnlyStart[r] = end[r] }
                 if p == .writable { writableStart[r] = end[r] }
             }
-            for i in 0..<n where part[i] == p {
+            for i in sections.indices where sizing.part[i] == p {
                 guard let r = region[i] else { continue }
-                let a = alignment[i]
+                let a = sizing.alignment[i]
                 guard a.nonzeroBitCount == 1, a <= 1 << 20 else { throw .invalid("sh_addralign", value: a) }
                 guard size[i] <= 1 << 30 else { throw .outOfRange("section size", value: size[i], low: 0, high: 1 << 30) }
                 offset[i] = Self.align(end[r], a)
                 end[r] = offset[i] + size[i]
             }
         }
-        // Common symbols: at the end of the core's writable part.
+        return end
+    }
+
+    /// Common symbols: at the end of the core's writable part.
+    private mutating func placeCommons(end: inout UInt64) throws(SlideError) {
         for j in 0..<symbolCount {
             let sym = try symbol(j)
             guard sym.sectionIndex == SectionIndex.common else { continue }
             let a = max(sym.value, 1)
             guard a.nonzeroBitCount == 1, a <= 1 << 20 else { throw .invalid("common symbol alignment", value: a) }
             guard sym.size <= 1 << 30 else { throw .outOfRange("common symbol size", value: sym.size, low: 0, high: 1 << 30) }
-            let at = Self.align(end.core, a)
+            let at = Self.align(end, a)
             commons.append((j, at))
-            end.core = at + sym.size
-        }
-        for r in Self.regions { regionSize[r] = Self.align(end[r], Self.page) }
-        // No module can be larger than the module area (MODULES_VSIZE, 128 MiB): a hostile size allocates nothing.
-        guard regionSize.core + regionSize.initial <= Self.maximumSize else {
-            throw .outOfRange("module size", value: regionSize.core + regionSize.initial, low: 0, high: Self.maximumSize)
+            end = at + sym.size
         }
     }
 }

@@ -91,77 +91,12 @@ public enum Relr {
             if table.count > 0 { throw .truncated("image", offset: 0, size: 8, available: image.count) }
             return 0
         }
-        let lastPlace = UInt64(image.count - 8)
-        var next: UInt64 = 0
-        var haveBase = false
-        var n = 0
-        var i = 0
-        // Aligned table and image (always, in the kernel): aligned loads and stores, single
-        // instructions where the code is built for strict alignment, and one range check per
-        // word: an address word's place, rotated right by 3, is in range and 8-byte aligned in one
-        // compare; a bitmap's places are ascending, so its highest is checked for all of them.
-        // A word that fails these checks goes through the checked loop below, which reports
-        // exactly where the table leaves the image.
+        var walk = RelrApplyWalk(lastPlace: UInt64(image.count - 8), linkBase: linkBase, displacement: displacement)
         if table.count > 0, let t = table.bytes.base, let out = image.base, (UInt(bitPattern: t) | UInt(bitPattern: out)) & 7 == 0 {
-            let lastWord = lastPlace >> 3
-            while i < table.count {
-                let w = UInt64(littleEndian: t.load(fromByteOffset: i &* 8, as: UInt64.self))
-                if w & 1 == 0 {
-                    let place = w &- linkBase
-                    guard place.rotatedRight3 <= lastWord else { break }
-                    let p = (out + Int(bitPattern: UInt(place))).assumingMemoryBound(to: UInt64.self)
-                    p.pointee = (UInt64(littleEndian: p.pointee) &+ displacement).littleEndian
-                    n &+= 1
-                    next = place &+ 8
-                    haveBase = true
-                } else {
-                    guard haveBase else { break }
-                    var bits = w >> 1
-                    // An empty bitmap (the word 1) relocates nothing and only moves on.
-                    if bits != 0 {
-                        guard next <= lastPlace, next &+ UInt64(63 &- bits.leadingZeroBitCount) &* 8 <= lastPlace else { break }
-                        let base = (out + Int(bitPattern: UInt(next))).assumingMemoryBound(to: UInt64.self)
-                        n &+= bits.nonzeroBitCount
-                        repeat {
-                            let p = base + bits.trailingZeroBitCount
-                            p.pointee = (UInt64(littleEndian: p.pointee) &+ displacement).littleEndian
-                            bits &= bits &- 1
-                        } while bits != 0
-                    }
-                    next = next &+ 63 * 8
-                }
-                i &+= 1
-            }
+            walk.applyAligned(t, count: table.count, to: out)
         }
-        while i < table.count {
-            let w = table.bytes.u64Unchecked(at: i * 8)
-            if w & 1 == 0 {
-                let place = w &- linkBase
-                guard place <= lastPlace else {
-                    throw .outOfRange("RELR place", value: w, low: linkBase, high: linkBase &+ lastPlace)
-                }
-                image.setU64Unchecked(image.u64Unchecked(at: Int(place)) &+ displacement, at: Int(place))
-                n += 1
-                next = place &+ 8
-                haveBase = true
-                i += 1
-                continue
-            }
-            guard haveBase else { throw .invalid("RELR bitmap before any address word, word", value: UInt64(i)) }
-            var bits = w >> 1
-            while bits != 0 {
-                let place = next &+ UInt64(bits.trailingZeroBitCount) &* 8
-                guard place <= lastPlace else {
-                    throw .outOfRange("RELR place", value: linkBase &+ place, low: linkBase, high: linkBase &+ lastPlace)
-                }
-                image.setU64Unchecked(image.u64Unchecked(at: Int(place)) &+ displacement, at: Int(place))
-                n += 1
-                bits &= bits &- 1
-            }
-            next = next &+ 63 * 8
-            i += 1
-        }
-        return n
+        try walk.applyChecked(table, to: image)
+        return walk.relocated
     }
 
     /// Encodes ascending, distinct, even `places` as RELR words, calling `emit` for each word.
@@ -196,5 +131,97 @@ public enum Relr {
                 next = next &+ 63 * 8
             }
         }
+    }
+}
+
+/// Where `Relr.apply` is in a table: the aligned loop stops at the first word it cannot take
+/// and the checked loop goes on from there, reporting exactly where the table leaves the image.
+@usableFromInline
+struct RelrApplyWalk {
+    @usableFromInline let lastPlace: UInt64
+    @usableFromInline let linkBase: UInt64
+    @usableFromInline let displacement: UInt64
+    /// The next word to read.
+    @usableFromInline var index = 0
+    /// The image offset the next bitmap's first bit stands for.
+    @usableFromInline var next: UInt64 = 0
+    @usableFromInline var haveBase = false
+    @usableFromInline var relocated = 0
+
+    @inlinable
+    init(lastPlace: UInt64, linkBase: UInt64, displacement: UInt64) {
+        self.lastPlace = lastPlace
+        self.linkBase = linkBase
+        self.displacement = displacement
+    }
+
+    /// Aligned table and image (always, in the kernel): aligned loads and stores, single
+    /// instructions where the code is built for strict alignment, and one range check per
+    /// word: an address word's place, rotated right by 3, is in range and 8-byte aligned in one
+    /// compare; a bitmap's places are ascending, so its highest is checked for all of them.
+    /// Stops at the first word that fails these checks, for `applyChecked` to report.
+    @inlinable
+    mutating func applyAligned(_ t: UnsafeRawPointer, count: Int, to out: UnsafeMutableRawPointer) {
+        let lastWord = lastPlace >> 3
+        while index < count {
+            let w = UInt64(littleEndian: t.load(fromByteOffset: index &* 8, as: UInt64.self))
+            if w & 1 == 0 {
+                let place = w &- linkBase
+                guard place.rotatedRight3 <= lastWord else { return }
+                let p = (out + Int(bitPattern: UInt(place))).assumingMemoryBound(to: UInt64.self)
+                p.pointee = (UInt64(littleEndian: p.pointee) &+ displacement).littleEndian
+                relocated &+= 1
+                next = place &+ 8
+                haveBase = true
+            } else {
+                guard haveBase else { return }
+                var bits = w >> 1
+                // An empty bitmap (the word 1) relocates nothing and only moves on.
+                if bits != 0 {
+                    guard next <= lastPlace, next &+ UInt64(63 &- bits.leadingZeroBitCount) &* 8 <= lastPlace else { return }
+                    let base = (out + Int(bitPattern: UInt(next))).assumingMemoryBound(to: UInt64.self)
+                    relocated &+= bits.nonzeroBitCount
+                    repeat {
+                        let p = base + bits.trailingZeroBitCount
+                        p.pointee = (UInt64(littleEndian: p.pointee) &+ displacement).littleEndian
+                        bits &= bits &- 1
+                    } while bits != 0
+                }
+                next = next &+ 63 * 8
+            }
+            index &+= 1
+        }
+    }
+
+    /// Any table and image, one checked place at a time, from `index` on.
+    @inlinable
+    mutating func applyChecked(_ table: RelrTable, to image: MutableByteView) throws(SlideError) {
+        while index < table.count {
+            let w = table.bytes.u64Unchecked(at: index * 8)
+            if w & 1 == 0 {
+                try relocate(w &- linkBase, in: image)
+                next = w &- linkBase &+ 8
+                haveBase = true
+                index += 1
+                continue
+            }
+            guard haveBase else { throw .invalid("RELR bitmap before any address word, word", value: UInt64(index)) }
+            var bits = w >> 1
+            while bits != 0 {
+                try relocate(next &+ UInt64(bits.trailingZeroBitCount) &* 8, in: image)
+                bits &= bits &- 1
+            }
+            next = next &+ 63 * 8
+            index += 1
+        }
+    }
+
+    @inlinable
+    mutating func relocate(_ place: UInt64, in image: MutableByteView) throws(SlideError) {
+        guard place <= lastPlace else {
+            throw .outOfRange("RELR place", value: linkBase &+ place, low: linkBase, high: linkBase &+ lastPlace)
+        }
+        image.setU64Unchecked(image.u64Unchecked(at: Int(place)) &+ displacement, at: Int(place))
+        relocated += 1
     }
 }

@@ -120,51 +120,15 @@ public enum ImageELF {
     /// `address - linkBase` added (absolute `A`/`a` symbols keep their value).
     public static func build(image: [UInt8], dataSize: Int, memorySize: UInt64, linkBase: UInt64, address: UInt64, entry: UInt64,
                              regions: [Region], symbols: [KernelSymbol]) throws(SlideKitError) -> [UInt8] {
-        let displacement = address &- linkBase
+        let table = SymbolTable(symbols, regions: regions, linkBase: linkBase, displacement: address &- linkBase,
+                                imageEnd: max(memorySize, UInt64(dataSize)))
+        guard table.strtab.count < Int(UInt32.max) else { throw SlideKitError("relocate", "symbol names exceed 4 GiB") }
+        let allSymbols = table.entries
         // Section names.
         var shstrtab: [UInt8] = [0]
         func name(_ s: String) -> UInt32 { let o = UInt32(shstrtab.count); shstrtab += Array(s.utf8) + [0]; return o }
-        // The symbols: locals first (gABI), each in the section holding its address.
-        var strtab: [UInt8] = [0]
-        var locals: [SlideCore.Symbol] = [], globals: [SlideCore.Symbol] = []
-        let sortedRegions = regions
-        func sectionIndex(_ offset: UInt64) -> UInt16 {
-            var lo = 0, hi = sortedRegions.count
-            while lo < hi { let mid = (lo + hi) / 2; if sortedRegions[mid].start <= offset { lo = mid + 1 } else { hi = mid } }
-            guard lo > 0 else { return SectionIndex.absolute }
-            let r = sortedRegions[lo - 1]
-            return offset < r.end || offset == r.end ? UInt16(lo) : SectionIndex.absolute
-        }
-        // Function sizes kallsyms does not record: to the next higher address in the same section.
-        let addresses = Array(Set(symbols.map(\.address))).sorted()
-        func nextAddress(after a: UInt64) -> UInt64? {
-            var lo = 0, hi = addresses.count
-            while lo < hi { let mid = (lo + hi) / 2; if addresses[mid] <= a { lo = mid + 1 } else { hi = mid } }
-            return lo < addresses.count ? addresses[lo] : nil
-        }
-        for s in symbols {
-            let letter = s.type, lower = Character(letter.lowercased())
-            let absolute = lower == "a" || s.address < linkBase || s.address &- linkBase > max(memorySize, UInt64(dataSize))
-            let section = absolute ? SectionIndex.absolute : sectionIndex(s.address &- linkBase)
-            let inCode = section != SectionIndex.absolute && regions[Int(section) - 1].kind == .code
-            let type: SymbolType = lower == "t" || (inCode && (lower == "w" || lower == "v")) ? .function
-                : "dbrgsv".contains(lower) || lower == "w" ? .object : .noType
-            let binding: SymbolBinding = letter == "W" || letter == "V" || letter == "w" || letter == "v" ? .weak
-                : letter.isUppercase ? .global : .local
-            let offset = UInt32(strtab.count)
-            strtab += Array(s.name.utf8) + [0]
-            var size = s.size ?? 0
-            if s.size == nil, type == .function, section != SectionIndex.absolute {
-                let r = regions[Int(section) - 1], sectionEnd = linkBase &+ r.end
-                size = min(nextAddress(after: s.address) ?? sectionEnd, sectionEnd) &- s.address
-            }
-            let sym = SlideCore.Symbol(nameOffset: offset, binding: binding, type: type, sectionIndex: section,
-                                       value: absolute ? s.address : s.address &+ displacement, size: size)
-            if binding == .local { locals.append(sym) } else { globals.append(sym) }
-        }
-        guard strtab.count < Int(UInt32.max) else { throw SlideKitError("relocate", "symbol names exceed 4 GiB") }
-        let allSymbols = [SlideCore.Symbol(nameOffset: 0, binding: .local, type: .noType, sectionIndex: SectionIndex.undefined, value: 0, size: 0)]
-            + locals + globals
+        let strtab = table.strtab
+        let locals = table.locals
 
         // Layout. p_offset ≡ p_vaddr (mod page), so a misaligned address still loads.
         func align(_ x: Int, _ a: Int) -> Int { (x + a - 1) & ~(a - 1) }
@@ -187,7 +151,7 @@ public enum ImageELF {
         let symtabIndex = headers.count
         headers.append(SectionHeader(nameOffset: name(".symtab"), type: .symtab, flags: [], address: 0, offset: UInt64(symtabOffset),
                                      size: UInt64(allSymbols.count * SlideCore.Symbol.size), link: UInt32(symtabIndex + 1),
-                                     info: UInt32(1 + locals.count), addressAlignment: 8, entrySize: UInt64(SlideCore.Symbol.size)))
+                                     info: UInt32(1 + locals), addressAlignment: 8, entrySize: UInt64(SlideCore.Symbol.size)))
         headers.append(SectionHeader(nameOffset: name(".strtab"), type: .strtab, flags: [], address: 0, offset: UInt64(strtabOffset),
                                      size: UInt64(strtab.count)))
         let shstrtabIndex = headers.count
@@ -259,6 +223,61 @@ extension ImageELF {
             }
         } catch {
             throw SlideKitError(k.path, error)
+        }
+    }
+}
+
+extension ImageELF {
+    /// `.symtab` and `.strtab` for kallsyms' symbols: the null symbol, then locals (gABI), then
+    /// globals and weaks, each in the section holding its address.
+    struct SymbolTable {
+        var strtab: [UInt8] = [0]
+        /// All entries, the null symbol first.
+        var entries: [SlideCore.Symbol] = []
+        /// How many locals follow the null symbol (`.symtab`'s sh_info is one more).
+        var locals = 0
+
+        init(_ symbols: [KernelSymbol], regions: [Region], linkBase: UInt64, displacement: UInt64, imageEnd: UInt64) {
+            // Function sizes kallsyms does not record: to the next higher address in the same section.
+            let addresses = Array(Set(symbols.map(\.address))).sorted()
+            var locals: [SlideCore.Symbol] = [], globals: [SlideCore.Symbol] = []
+            for s in symbols {
+                let lower = Character(s.type.lowercased())
+                let absolute = lower == "a" || s.address < linkBase || s.address &- linkBase > imageEnd
+                let section = absolute ? SectionIndex.absolute : Self.sectionIndex(s.address &- linkBase, regions)
+                let inCode = section != SectionIndex.absolute && regions[Int(section) - 1].kind == .code
+                let type: SymbolType = lower == "t" || (inCode && (lower == "w" || lower == "v")) ? .function
+                    : "dbrgsv".contains(lower) || lower == "w" ? .object : .noType
+                let binding: SymbolBinding = "WVwv".contains(s.type) ? .weak : s.type.isUppercase ? .global : .local
+                let offset = UInt32(truncatingIfNeeded: strtab.count)
+                strtab += Array(s.name.utf8) + [0]
+                var size = s.size ?? 0
+                if s.size == nil, type == .function, section != SectionIndex.absolute {
+                    let sectionEnd = linkBase &+ regions[Int(section) - 1].end
+                    size = min(Self.first(in: addresses, above: s.address) ?? sectionEnd, sectionEnd) &- s.address
+                }
+                let sym = SlideCore.Symbol(nameOffset: offset, binding: binding, type: type, sectionIndex: section,
+                                           value: absolute ? s.address : s.address &+ displacement, size: size)
+                if binding == .local { locals.append(sym) } else { globals.append(sym) }
+            }
+            self.locals = locals.count
+            entries = [SlideCore.Symbol(nameOffset: 0, binding: .local, type: .noType, sectionIndex: SectionIndex.undefined, value: 0, size: 0)]
+                + locals + globals
+        }
+
+        /// The section (1-based, as in the ELF) whose [start, end] holds `offset`, else SHN_ABS.
+        static func sectionIndex(_ offset: UInt64, _ regions: [Region]) -> UInt16 {
+            var lo = 0, hi = regions.count
+            while lo < hi { let mid = (lo + hi) / 2; if regions[mid].start <= offset { lo = mid + 1 } else { hi = mid } }
+            guard lo > 0 else { return SectionIndex.absolute }
+            return offset <= regions[lo - 1].end ? UInt16(lo) : SectionIndex.absolute
+        }
+
+        /// The first of the sorted `addresses` above `a`.
+        static func first(in addresses: [UInt64], above a: UInt64) -> UInt64? {
+            var lo = 0, hi = addresses.count
+            while lo < hi { let mid = (lo + hi) / 2; if addresses[mid] <= a { lo = mid + 1 } else { hi = mid } }
+            return lo < addresses.count ? addresses[lo] : nil
         }
     }
 }
