@@ -77,7 +77,7 @@ func editDistance(_ a: String, _ b: String) -> Int {
 /// Options every command that reads a kernel shares.
 struct InputOptions: ParsableArguments {
     @Option(name: .customLong("table-method"),
-            help: "How to find a raw Image's tables: auto (every recognizer), code (the ones that read code or the seal), or one of slide-seal, head-s-literal-pool, head-s-adrp-add, pi-relocate-c, structural-scan.")
+            help: ArgumentHelp(KernelImage.Discovery.help))
     var tableMethod: KernelImage.Discovery = .auto
 
     @Option(name: .customLong("link-base"), parsing: .unconditional, help: "Link address of the image's first byte (overrides discovery), e.g. 0xffff800008000000.",
@@ -126,7 +126,12 @@ struct LimitOptions: ParsableArguments {
     }
 }
 
-extension KernelImage.Discovery: ExpressibleByArgument {}
+/// `--table-method`: auto, code or a recognizer's name, checked against `TableRecognizers.all`.
+extension KernelImage.Discovery: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument) }
+    public static var allValueStrings: [String] { names }
+    public var defaultValueDescription: String { rawValue }
+}
 
 /// An option's number (SlideKit's `Numbers.parse`): a usage error when it is not one.
 func parseNumber(_ s: String) throws -> UInt64 {

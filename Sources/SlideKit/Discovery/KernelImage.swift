@@ -8,22 +8,22 @@
 import Foundation
 import SlideCore
 
-/// How a fact was established, for reports (`"source"` in JSON).
-public enum Provenance: String, Sendable {
-    case elfSection = "elf-section"
-    case elfDynamic = "elf-dynamic"
-    case elfSegment = "elf-segment"
-    case seal = "slide-seal"
-    case headSLiteralPool = "head-s-literal-pool"
-    case headSAdrpAdd = "head-s-adrp-add"
-    case piRelocateC = "pi-relocate-c"
-    case structural = "structural-scan"
+/// How a fact was established, for reports (`"source"` in JSON): an open set of names, as a
+/// table found in a raw Image is named by its recognizer (`TableRecognizer.source`, the names in
+/// `TableRecognizers.all`).
+public struct Provenance: RawRepresentable, Hashable, Sendable {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    public static let elfSection = Provenance(rawValue: "elf-section")
+    public static let elfDynamic = Provenance(rawValue: "elf-dynamic")
+    public static let elfSegment = Provenance(rawValue: "elf-segment")
     /// kallsyms' names for the tables (KallsymsWitness.swift).
-    case kallsymsSymbols = "kallsyms-symbols"
+    public static let kallsymsSymbols = Provenance(rawValue: "kallsyms-symbols")
     /// A link base built by the relocation routine and confirmed by the places and pointers.
-    case codeConstant = "code-constant"
-    case addendRange = "addend-range"
-    case user
+    public static let codeConstant = Provenance(rawValue: "code-constant")
+    public static let addendRange = Provenance(rawValue: "addend-range")
+    public static let user = Provenance(rawValue: "user")
 }
 
 /// Where a relocation table lives and how we know.
@@ -116,14 +116,6 @@ public struct KernelImage {
     public var guessDisagreements: [String] = []
     /// The ELF reader for ELF inputs (symbols for symbolic entries).
     public let elfBytes: [UInt8]?
-
-    /// Table discovery policy for raw Images: every recognizer (auto), the ones that read code or
-    /// the seal (code), or one recognizer by name.
-    public enum Discovery: String, CaseIterable {
-        case auto, code
-        case seal = "slide-seal", headSLiteralPool = "head-s-literal-pool", headSAdrpAdd = "head-s-adrp-add"
-        case piRelocateC = "pi-relocate-c", structural = "structural-scan"
-    }
 
     public static func load(path: String, discovery: Discovery = .auto, linkBase: UInt64? = nil) throws(SlideKitError) -> KernelImage {
         // What the file is, from its first bytes, before it is read whole (a 2 GB file of zeros is
@@ -393,7 +385,7 @@ public struct KernelImage {
             throw SlideKitError(path, "\(what) needs the relocation tables, and none was found (\(notes.last ?? "no recognizer matched")); give --table-method to choose a recognizer")
         case .inferred:
             let t = [rela, relr].compactMap { $0 }.first { !$0.proven }!
-            throw SlideKitError(path, "\(what) needs proven relocation tables; the \(t.kind.rawValue.uppercased()) table is \(t.source.rawValue)'s \(t.source == .structural ? "guess" : "unproven reading")\(t.caveat.map { " (\($0))" } ?? ""); give --table-method \(t.source.rawValue) to use it anyway")
+            throw SlideKitError(path, "\(what) needs proven relocation tables; the \(t.kind.rawValue.uppercased()) table is \(t.source.rawValue)'s \(t.source == StructuralScan.source ? "guess" : "unproven reading")\(t.caveat.map { " (\($0))" } ?? ""); give --table-method \(t.source.rawValue) to use it anyway")
         }
     }
 

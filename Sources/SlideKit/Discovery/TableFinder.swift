@@ -51,7 +51,7 @@ enum TableFinder {
                      linkBaseOverride: UInt64?) throws(SlideError) -> DiscoveryResult {
         let data = try image.slice(offset: 0, size: min(dataSize, image.count))
         let recognizers = TableRecognizers.all.filter { discovery.includes($0) }
-        let needsTraces = recognizers.contains { $0.readsCode && $0.source != .seal }
+        let needsTraces = recognizers.contains { $0.readsRoutines }
         let input = DiscoveryInput(data: data, memorySize: memorySize, traces: needsTraces ? TableRecognizers.traces(data) : [])
         var result = DiscoveryResult()
         var chosen: (Recognition, LinkBase)? = nil
@@ -89,12 +89,12 @@ enum TableFinder {
             if let (c, _) = chosen, c.source != r.source, let d = disagreement(data, chosen: c, other: r) {
                 outcome.problem = [problem, d].compactMap { $0 }.joined(separator: "; ")
                 let text = "\(r.source.rawValue) disagrees with \(c.source.rawValue): \(d)"
-                if r.source == .structural || c.source == .structural { result.guessDisagreements.append(text) } else { result.disagreements.append(text) }
+                if r.source == StructuralScan.source || c.source == StructuralScan.source { result.guessDisagreements.append(text) } else { result.disagreements.append(text) }
             }
             result.recognitions.append(outcome)
         }
         guard let (r, base) = chosen else {
-            if proposals.isEmpty { result.notes.append("no recognizer found a relocation table (\(recognizers.map(\.source.rawValue).joined(separator: ", ")))") }
+            if proposals.isEmpty { result.notes.append("no recognizer found a relocation table (\(recognizers.map(\.name).joined(separator: ", ")))") }
             return result
         }
         func location(_ kind: TableLocation.Kind, _ b: TableBounds?) -> TableLocation? {
@@ -160,10 +160,10 @@ enum TableFinder {
             switch (a, b) {
             case (nil, nil): return
             case (let a?, let b?) where a == b: return
-            case (let a?, let b?) where other.source == .structural && name == "RELA" && a.offset == b.offset && b.end > a.end
+            case (let a?, let b?) where other.source == StructuralScan.source && name == "RELA" && a.offset == b.offset && b.end > a.end
                 && isZero(data, a.end..<b.end):
                 return // the scan took padding past the real end for trailing NONE records, as its caveat says
-            case (let a?, nil) where other.source == .structural && a.size == 0:
+            case (let a?, nil) where other.source == StructuralScan.source && a.size == 0:
                 return
             default:
                 func text(_ t: TableBounds?) -> String { t.map { "\(hex(UInt64($0.offset)))+\(hex(UInt64($0.size)))" } ?? "none" }
@@ -180,16 +180,6 @@ enum TableFinder {
         var o = range.lowerBound
         while o + 8 <= range.upperBound { if data.u64Unchecked(at: o) != 0 { return false }; o += 8 }
         return true
-    }
-}
-
-extension KernelImage.Discovery {
-    func includes(_ r: any TableRecognizer) -> Bool {
-        switch self {
-        case .auto: return true
-        case .code: return r.readsCode
-        default: return r.source.rawValue == rawValue
-        }
     }
 }
 

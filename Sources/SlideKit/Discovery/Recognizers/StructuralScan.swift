@@ -11,7 +11,8 @@
 import SlideCore
 
 struct StructuralScan: TableRecognizer {
-    var source: Provenance { .structural }
+    static let name = "structural-scan"
+    static let summary = "no code: RELA and RELR by their format"
     var readsCode: Bool { false }
 
     /// Fewest non-NONE records, or RELR words, a run needs to count (a real table has thousands).
