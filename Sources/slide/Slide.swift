@@ -86,9 +86,9 @@ struct InputOptions: ParsableArguments {
 
     @OptionGroup var limits: LimitOptions
 
-    func load(_ path: String) throws(SlideKitError) -> KernelImage {
+    func load(_ path: String, kallsymsWitness: Bool = false) throws(SlideKitError) -> KernelImage {
         try limits.apply()
-        return try KernelImage.load(path: path, discovery: tableMethod, linkBase: linkBase)
+        return try KernelImage.load(path: path, discovery: tableMethod, linkBase: linkBase, kallsymsWitness: kallsymsWitness)
     }
 
     /// Runs `body` on each file's kernel, with kallsyms as a witness of its tables; `body` returns
@@ -98,8 +98,7 @@ struct InputOptions: ParsableArguments {
         var failed = false
         for file in files {
             do throws(SlideKitError) {
-                var k = try load(file)
-                k.addKallsymsWitness()
+                let k = try load(file, kallsymsWitness: true)
                 if try !body(file, k) { failed = true }
             } catch {
                 printError(error)
