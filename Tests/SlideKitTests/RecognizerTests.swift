@@ -57,6 +57,15 @@ struct RecognizerFixture: CustomTestStringConvertible, Sendable {
 
     static let built: Result<[RecognizerFixture], Error> = Result { try build() }
 
+    /// One row per recognizer in `TableRecognizers.all`: the sources of its fixture.
+    static let shapes: [(owner: Provenance, sources: [String])] = [
+        (HeadSLiteralPool.source, ["head-s-literal-pool.S"]),
+        (HeadSAdrpAdd.source, ["head-s-adrp-add.S"]),
+        (PiRelocateC.source, ["pi-kernel.S", "pi-relocate.c"]),
+        (StructuralScan.source, ["data-only.S"]),
+        (SealRecognizer.source, ["data-only.S"]),
+    ]
+
     static func build() throws -> [RecognizerFixture] {
         let dir = temporaryDirectory("recognizers")
         let src = repoRoot.appendingPathComponent("Tests/Fixtures/recognizers").path
@@ -66,14 +75,8 @@ struct RecognizerFixture: CustomTestStringConvertible, Sendable {
         }
         let asm = ["--target=aarch64-linux-gnu", "-c", "-I", src]
         var out: [RecognizerFixture] = []
-        let shapes: [(String, Provenance, [String])] = [
-            ("head-s-literal-pool", HeadSLiteralPool.source, ["head-s-literal-pool.S"]),
-            ("head-s-adrp-add", HeadSAdrpAdd.source, ["head-s-adrp-add.S"]),
-            ("pi-relocate-c", PiRelocateC.source, ["pi-kernel.S", "pi-relocate.c"]),
-            ("structural-scan", StructuralScan.source, ["data-only.S"]),
-            ("slide-seal", SealRecognizer.source, ["data-only.S"]),
-        ]
-        for (name, owner, sources) in shapes {
+        for (owner, sources) in shapes {
+            let name = owner.rawValue
             var objects: [String] = []
             for s in sources {
                 let o = path("\(name)-\(s).o")
@@ -102,6 +105,13 @@ struct RecognizerFixture: CustomTestStringConvertible, Sendable {
 }
 
 @Suite struct Recognizers {
+    /// A recognizer is a file, a fixture and one entry in `TableRecognizers.all`: the fixture is not forgotten.
+    @Test func everyRecognizerHasAFixture() {
+        let recognizers: Set<String> = Set(TableRecognizers.all.map { $0.name })
+        let fixtures: Set<String> = Set(RecognizerFixture.shapes.map { $0.owner.rawValue })
+        #expect(recognizers == fixtures)
+    }
+
     @Test func fixturesBuild() throws {
         #expect(try RecognizerFixture.built.get().count == 10)
     }
