@@ -8,11 +8,7 @@ struct Inspect: ParsableCommand {
         discussion: """
             A raw Image has no section headers: its relocation tables are found by
             recognizers, one per shape of kernel, that read where its own code looks:
-              slide-seal           a Slide Image's seal (digest checked)
-              head-s-literal-pool  Linux 4.6-5.x head.S: literal-pool bounds
-              head-s-adrp-add      Linux 5.11-6.8 head.S: ADRP/ADD bounds
-              pi-relocate-c        Linux 6.9+ relocate_kernel() in C
-              structural-scan      no code: RELA and RELR by their format
+            \(KernelImage.Discovery.recognizerList(indent: 2))
             A table is "proven" when a code recognizer found it and every entry
             validates; the structural scan's tables are a guess, with a confidence
             and a caveat. All recognizers run and must agree: a disagreement is

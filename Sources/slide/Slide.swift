@@ -77,7 +77,7 @@ func editDistance(_ a: String, _ b: String) -> Int {
 /// Options every command that reads a kernel shares.
 struct InputOptions: ParsableArguments {
     @Option(name: .customLong("table-method"),
-            help: "How to find a raw Image's tables: auto (every recognizer), code (the ones that read code or the seal), or one of slide-seal, head-s-literal-pool, head-s-adrp-add, pi-relocate-c, structural-scan.")
+            help: ArgumentHelp(KernelImage.Discovery.help))
     var tableMethod: KernelImage.Discovery = .auto
 
     @Option(name: .customLong("link-base"), parsing: .unconditional, help: "Link address of the image's first byte (overrides discovery), e.g. 0xffff800008000000.",
@@ -86,9 +86,9 @@ struct InputOptions: ParsableArguments {
 
     @OptionGroup var limits: LimitOptions
 
-    func load(_ path: String) throws(SlideKitError) -> KernelImage {
+    func load(_ path: String, kallsymsWitness: Bool = false) throws(SlideKitError) -> KernelImage {
         try limits.apply()
-        return try KernelImage.load(path: path, discovery: tableMethod, linkBase: linkBase)
+        return try KernelImage.load(path: path, discovery: tableMethod, linkBase: linkBase, kallsymsWitness: kallsymsWitness)
     }
 
     /// Runs `body` on each file's kernel, with kallsyms as a witness of its tables; `body` returns
@@ -98,8 +98,7 @@ struct InputOptions: ParsableArguments {
         var failed = false
         for file in files {
             do throws(SlideKitError) {
-                var k = try load(file)
-                k.addKallsymsWitness()
+                let k = try load(file, kallsymsWitness: true)
                 if try !body(file, k) { failed = true }
             } catch {
                 printError(error)
@@ -126,7 +125,12 @@ struct LimitOptions: ParsableArguments {
     }
 }
 
-extension KernelImage.Discovery: ExpressibleByArgument {}
+/// `--table-method`: auto, code or a recognizer's name, checked against `TableRecognizers.all`.
+extension KernelImage.Discovery: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument) }
+    public static var allValueStrings: [String] { names }
+    public var defaultValueDescription: String { rawValue }
+}
 
 /// An option's number (SlideKit's `Numbers.parse`): a usage error when it is not one.
 func parseNumber(_ s: String) throws -> UInt64 {

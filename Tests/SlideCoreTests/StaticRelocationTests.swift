@@ -134,6 +134,10 @@ let overflowRows: [OverflowRow] = [
             #expect(A64Fields.adrImm(A64Fields.setAdrImm(w, UInt64(bitPattern: v))) == (v << 43) >> 43)
             #expect(A64Fields.imm12(A64Fields.setImm12(w, UInt64(bitPattern: v))) == UInt64(bitPattern: v) & 0xfff)
             #expect(A64Fields.imm16(A64Fields.setImm16(w, UInt64(bitPattern: v))) == UInt64(bitPattern: v) & 0xffff)
+            #expect(A64Fields.hw(A64Fields.setHw(w, UInt64(bitPattern: v))) == UInt64(bitPattern: v) & 3)
+            #expect(A64Fields.imm9(A64Fields.setImm9(w, UInt64(bitPattern: v))) == (v << 55) >> 55)
+            #expect(A64Fields.imm7(A64Fields.setImm7(w, UInt64(bitPattern: v))) == (v << 57) >> 57)
+            #expect(A64Fields.testBit(A64Fields.setTestBit(w, UInt64(bitPattern: v))) == Int(v & 63))
             // Bits outside the field are untouched.
             #expect(A64Fields.setImm26(w, 0) & ~0x03ff_ffff == w & ~0x03ff_ffff)
         }

@@ -29,7 +29,7 @@ struct DebianKernels {
     @Test(arguments: DebianSuite.present)
     func tablesAreProvenByTheirVersionsRecognizer(_ s: DebianSuite) throws {
         let k = try kernel(s)
-        let expected: Provenance = s.version < (5, 11) ? .headSLiteralPool : s.version < (6, 9) ? .headSAdrpAdd : .piRelocateC
+        let expected: Provenance = s.version < (5, 11) ? HeadSLiteralPool.source : s.version < (6, 9) ? HeadSAdrpAdd.source : PiRelocateC.source
         let rela = try #require(k.rela)
         #expect(rela.source == expected && rela.proven && rela.confidence == 1)
         if s.version >= (6, 9), let relr = k.relr {
@@ -64,7 +64,7 @@ struct DebianKernels {
         let at = try #require(rela.evidence)
         let facts = try RoutineFacts.disassemble(s.kernel, from: max(0, at - 0x100), to: at + 0x100, bytes: k.bytes)
         #expect(facts.instructions > 40, "objdump decoded the routine")
-        if rela.source == .headSLiteralPool {
+        if rela.source == HeadSLiteralPool.source {
             #expect(facts.literals.contains(UInt64(rela.imageOffset)) && facts.literals.contains(UInt64(rela.size)),
                     "literal pool holds the RELA offset and size: \(facts.literals.map { hex($0) })")
         } else {
@@ -74,7 +74,7 @@ struct DebianKernels {
         if let relr = k.relr {
             #expect(facts.addresses.contains(UInt64(relr.imageOffset)) && facts.addresses.contains(UInt64(relr.imageOffset + relr.size)))
         }
-        if rela.source != .piRelocateC {
+        if rela.source != PiRelocateC.source {
             #expect(facts.constants.contains(k.linkBase), "mov_q KIMAGE_VADDR: \(facts.constants.map { hex($0) })")
         }
     }
@@ -84,9 +84,9 @@ struct DebianKernels {
     @Test(arguments: DebianSuite.present)
     func structuralScanAgrees(_ s: DebianSuite) throws {
         let k = try kernel(s)
-        let g = try KernelImage.load(path: s.kernel, discovery: .structural)
+        let g = try KernelImage.load(path: s.kernel, discovery: .only(StructuralScan.self))
         let rela = try #require(k.rela), guess = try #require(g.rela)
-        #expect(guess.source == .structural && !guess.proven && guess.confidence < 1)
+        #expect(guess.source == StructuralScan.source && !guess.proven && guess.confidence < 1)
         #expect(guess.imageOffset == rela.imageOffset)
         #expect(guess.size >= rela.size)
         #expect(k.bytes[(rela.imageOffset + rela.size)..<(guess.imageOffset + guess.size)].allSatisfy { $0 == 0 })

@@ -50,7 +50,7 @@ func miniKernel(in dir: URL, header edit: (String) -> String) throws -> String {
         #expect(doc["relr_places"] as? Int == relative)
         #expect((doc["relr_saved_bytes"] as? Int ?? 0) > relative * 16)
         let k = try KernelImage.load(path: packed)
-        #expect(k.relr?.source == .seal && k.rela == nil)
+        #expect(k.relr?.source == SealRecognizer.source && k.rela == nil)
         let table = original.rela!.imageOffset..<(original.rela!.imageOffset + original.rela!.size)
         let seal = original.rela!.evidence!
         for slide in [UInt64(0), 0x20_0000, 0x1234_5000] {

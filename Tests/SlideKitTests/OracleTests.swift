@@ -74,7 +74,7 @@ func readelf(_ args: [String]) throws -> String {
         let k = try KernelImage.load(path: image)
         #expect(k.linkBase == 0xffff_8000_0800_0000)
         #expect(k.linkBaseSource == .codeConstant, "\(k.linkBaseReason)")
-        #expect(k.rela?.source == .headSAdrpAdd && k.relr?.source == .headSAdrpAdd && k.rela?.proven == true)
+        #expect(k.rela?.source == HeadSAdrpAdd.source && k.relr?.source == HeadSAdrpAdd.source && k.rela?.proven == true)
         #expect(k.linkBase + UInt64(k.rela!.imageOffset) == sections[".rela.dyn"]!.0)
         #expect(UInt64(k.rela!.size) == sections[".rela.dyn"]!.1)
         // ld.lld gives an empty section the next section's address: compare the size, and the address when non-empty.

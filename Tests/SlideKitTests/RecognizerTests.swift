@@ -57,6 +57,15 @@ struct RecognizerFixture: CustomTestStringConvertible, Sendable {
 
     static let built: Result<[RecognizerFixture], Error> = Result { try build() }
 
+    /// One row per recognizer in `TableRecognizers.all`: the sources of its fixture.
+    static let shapes: [(owner: Provenance, sources: [String])] = [
+        (HeadSLiteralPool.source, ["head-s-literal-pool.S"]),
+        (HeadSAdrpAdd.source, ["head-s-adrp-add.S"]),
+        (PiRelocateC.source, ["pi-kernel.S", "pi-relocate.c"]),
+        (StructuralScan.source, ["data-only.S"]),
+        (SealRecognizer.source, ["data-only.S"]),
+    ]
+
     static func build() throws -> [RecognizerFixture] {
         let dir = temporaryDirectory("recognizers")
         let src = repoRoot.appendingPathComponent("Tests/Fixtures/recognizers").path
@@ -66,19 +75,13 @@ struct RecognizerFixture: CustomTestStringConvertible, Sendable {
         }
         let asm = ["--target=aarch64-linux-gnu", "-c", "-I", src]
         var out: [RecognizerFixture] = []
-        let shapes: [(String, Provenance, [String])] = [
-            ("head-s-literal-pool", .headSLiteralPool, ["head-s-literal-pool.S"]),
-            ("head-s-adrp-add", .headSAdrpAdd, ["head-s-adrp-add.S"]),
-            ("pi-relocate-c", .piRelocateC, ["pi-kernel.S", "pi-relocate.c"]),
-            ("structural-scan", .structural, ["data-only.S"]),
-            ("slide-seal", .seal, ["data-only.S"]),
-        ]
-        for (name, owner, sources) in shapes {
+        for (owner, sources) in shapes {
+            let name = owner.rawValue
             var objects: [String] = []
             for s in sources {
                 let o = path("\(name)-\(s).o")
                 let flags = s.hasSuffix(".c") ? ["--target=aarch64-linux-gnu", "-c", "-O2", "-fpie", "-ffreestanding", "-fno-stack-protector"]
-                    : asm + (owner == .seal ? ["-DSEALED"] : [])
+                    : asm + (owner == SealRecognizer.source ? ["-DSEALED"] : [])
                 try must(run("clang", flags + ["\(src)/\(s)", "-o", o]), "clang \(s)")
                 objects.append(o)
             }
@@ -87,7 +90,7 @@ struct RecognizerFixture: CustomTestStringConvertible, Sendable {
                 let link = ["-pie", "-z", "notext", "--no-dynamic-linker", "-T", "\(src)/fixture.lds"] + objects
                     + (relr ? ["-z", "pack-relative-relocs"] : ["--no-apply-dynamic-relocs"]) + ["-o", elf]
                 try must(run("ld.lld", link), "ld.lld \(name)")
-                if owner == .seal {
+                if owner == SealRecognizer.source {
                     try must(slide("mkimage", elf, "-o", image), "slide mkimage \(name)")
                 } else {
                     try must(run("llvm-objcopy", ["-O", "binary", elf, image]), "objcopy \(name)")
@@ -102,6 +105,13 @@ struct RecognizerFixture: CustomTestStringConvertible, Sendable {
 }
 
 @Suite struct Recognizers {
+    /// A recognizer is a file, a fixture and one entry in `TableRecognizers.all`: the fixture is not forgotten.
+    @Test func everyRecognizerHasAFixture() {
+        let recognizers: Set<String> = Set(TableRecognizers.all.map { $0.name })
+        let fixtures: Set<String> = Set(RecognizerFixture.shapes.map { $0.owner.rawValue })
+        #expect(recognizers == fixtures)
+    }
+
     @Test func fixturesBuild() throws {
         #expect(try RecognizerFixture.built.get().count == 10)
     }
@@ -119,11 +129,11 @@ struct RecognizerFixture: CustomTestStringConvertible, Sendable {
             let input = DiscoveryInput(data: view, memorySize: UInt64(view.count) + 0x1000, traces: TableRecognizers.traces(view))
             for r in TableRecognizers.all {
                 let found = r.recognize(input)
-                if r.source == f.owner || r.source == .structural {
+                if r.source == f.owner || r.source == StructuralScan.source {
                     guard let found else { Issue.record("\(r.source.rawValue) found nothing in \(f.name)"); continue }
                     func range(_ b: TableBounds?) -> Range<Int>? { b.flatMap { $0.size == 0 ? nil : $0.offset..<$0.end } }
                     #expect(range(found.relr) == relr, "\(r.source.rawValue): RELR")
-                    if r.source == .structural, let got = range(found.rela), let want = rela {
+                    if r.source == StructuralScan.source, let got = range(found.rela), let want = rela {
                         // The scan cannot tell trailing NONE records from zero padding: it may run on through zeros.
                         #expect(got.lowerBound == want.lowerBound && got.upperBound >= want.upperBound)
                         #expect(bytes[want.upperBound..<got.upperBound].allSatisfy { $0 == 0 })
@@ -139,7 +149,7 @@ struct RecognizerFixture: CustomTestStringConvertible, Sendable {
         let k = try KernelImage.load(path: f.image)
         let used = try #require(k.rela ?? k.relr)
         #expect(used.source == f.owner)
-        #expect(used.proven == (f.owner != .structural))
+        #expect(used.proven == (f.owner != StructuralScan.source))
         #expect(k.linkBase == 0xffff_8000_0800_0000, "\(k.linkBaseReason)")
         #expect(k.disagreements.isEmpty, "\(k.disagreements)")
     }
@@ -148,7 +158,7 @@ struct RecognizerFixture: CustomTestStringConvertible, Sendable {
     /// still exits 0 (no error in the entries); relocate refuses it (fail closed) unless the user
     /// names the scan with --table-method, and then labels the tables as given.
     @Test func structuralTablesAreMarkedAsGuesses() throws {
-        let f = try #require(RecognizerFixture.all.first { $0.owner == .structural && !$0.relr })
+        let f = try #require(RecognizerFixture.all.first { $0.owner == StructuralScan.source && !$0.relr })
         let v = try slide("verify", f.image)
         #expect(v.status == 0, "\(v.stdout)")
         #expect(v.stdout.contains("warning: RELA table found by structural-scan, not proven (confidence 0."), "\(v.stdout)")

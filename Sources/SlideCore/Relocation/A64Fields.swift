@@ -24,6 +24,21 @@ public enum A64Fields {
     /// MOVZ/MOVN/MOVK imm16, bits 20:5.
     public static func setImm16(_ w: UInt32, _ imm: UInt64) -> UInt32 { w & ~(0xffff << 5) | (UInt32(truncatingIfNeeded: imm) & 0xffff) << 5 }
     public static func imm16(_ w: UInt32) -> UInt64 { UInt64((w >> 5) & 0xffff) }
+    /// MOVZ/MOVN/MOVK hw, bits 22:21: the imm16 shift in units of 16 bits.
+    public static func setHw(_ w: UInt32, _ hw: UInt64) -> UInt32 { w & ~(3 << 21) | (UInt32(truncatingIfNeeded: hw) & 3) << 21 }
+    public static func hw(_ w: UInt32) -> UInt64 { UInt64((w >> 21) & 3) }
+    /// LDUR/STUR and LDR/STR (pre- and post-index) imm9, bits 20:12, signed bytes.
+    public static func setImm9(_ w: UInt32, _ imm: UInt64) -> UInt32 { w & ~(0x1ff << 12) | (UInt32(truncatingIfNeeded: imm) & 0x1ff) << 12 }
+    public static func imm9(_ w: UInt32) -> Int64 { (Int64((w >> 12) & 0x1ff) << 55) >> 55 }
+    /// LDP/STP imm7, bits 21:15, signed, in units of the register size.
+    public static func setImm7(_ w: UInt32, _ imm: UInt64) -> UInt32 { w & ~(0x7f << 15) | (UInt32(truncatingIfNeeded: imm) & 0x7f) << 15 }
+    public static func imm7(_ w: UInt32) -> Int64 { (Int64((w >> 15) & 0x7f) << 57) >> 57 }
+    /// TBZ/TBNZ bit number: b5 at bit 31, b40 at bits 23:19.
+    public static func setTestBit(_ w: UInt32, _ bit: UInt64) -> UInt32 {
+        let b = UInt32(truncatingIfNeeded: bit) & 63
+        return w & ~(1 << 31 | 31 << 19) | (b >> 5) << 31 | (b & 31) << 19
+    }
+    public static func testBit(_ w: UInt32) -> Int { Int((w >> 31) << 5 | (w >> 19) & 31) }
     /// Bits 30:29: MOVZ (0b10) or MOVN (0b00).
     public static func setMovOpcode(_ w: UInt32, movz: Bool) -> UInt32 { w & ~(3 << 29) | (movz ? 2 << 29 : 0) }
 }

@@ -26,6 +26,15 @@ public struct RelaEntry: Equatable {
         self.init(offset: offset, info: UInt64(symbol) << 32 | UInt64(type.rawValue), addend: addend)
     }
 
+    /// The entry at byte `o` of `bytes`: r_offset, r_info, r_addend, little-endian. Unchecked:
+    /// the caller has checked `o + 24 <= bytes.count` (the one RELA record decoder; table walks
+    /// over a kernel's ~280,000 entries call it per entry).
+    @inlinable @inline(__always)
+    public init(unchecked bytes: ByteView, at o: Int) {
+        self.init(offset: bytes.u64Unchecked(at: o), info: bytes.u64Unchecked(at: o + 8),
+                  addend: Int64(bitPattern: bytes.u64Unchecked(at: o + 16)))
+    }
+
     /// `ELF64_R_TYPE(r_info)`.
     @inlinable public var type: RelocationType { RelocationType(rawValue: UInt32(truncatingIfNeeded: info)) }
     /// `ELF64_R_SYM(r_info)`.
@@ -49,9 +58,7 @@ public struct RelaTable {
     @inlinable
     public subscript(i: Int) -> RelaEntry {
         precondition(i >= 0 && i < count)
-        let o = i * RelaEntry.size
-        return RelaEntry(offset: bytes.u64Unchecked(at: o), info: bytes.u64Unchecked(at: o + 8),
-                         addend: Int64(bitPattern: bytes.u64Unchecked(at: o + 16)))
+        return RelaEntry(unchecked: bytes, at: i * RelaEntry.size)
     }
 
     /// Writes `entry` as 24 little-endian bytes at `index` of `out`.

@@ -152,111 +152,28 @@ struct CodeTrace {
         return trace
     }
 
+    /// Applies one instruction to `regs`, recording its events.
     private mutating func step(_ insn: A64Instruction, pc: Int, data: ByteView, regs: inout [TracedRegister],
                                pendingWide: inout (register: Int, pc: Int)?) {
-        func set(_ r: Int, _ v: TracedValue?, origin: LoadOrigin? = nil) {
-            guard r != 31 else { return }
-            regs[r] = TracedRegister(value: v, origin: origin)
-        }
-        func value(_ r: Int) -> TracedValue? { r == 31 ? nil : regs[r].value }
-        func truncated(_ v: TracedValue?, _ is64: Bool) -> TracedValue? {
-            guard let v, !is64 else { return v }
-            guard !v.pcRelative, v.entry == nil else { return nil }
-            var t = v; t.constant &= 0xffff_ffff; return t
-        }
-        func advance(_ r: Int, _ by: Int64) {
-            guard r != 31 else { return }
-            events.append(.advance(pc: pc, register: r, by: by))
-            regs[r] = TracedRegister(value: regs[r].value?.adding(UInt64(bitPattern: by)), origin: nil)
-        }
-        func load(_ rt: Int, base rn: Int, offset: Int64, size: Int) {
-            guard rn != 31 || rt != 31 else { return }
-            if rn != 31, let base = regs[rn].value {
-                let origin = LoadOrigin(baseRegister: rn, base: base, offset: offset, size: size, pc: pc)
-                events.append(.load(pc: pc, origin: origin, destination: rt))
-                set(rt, nil, origin: origin)
-            } else {
-                set(rt, nil)
-            }
-        }
+        // The registers and events move into the step and back (swapped, not copied).
+        var s = Step(pc: pc)
+        swap(&s.regs, &regs); swap(&s.events, &events)
+        defer { swap(&s.regs, &regs); swap(&s.events, &events) }
         switch insn {
-        case .adrp(let rd, let pageDelta):
-            set(rd, TracedValue(constant: UInt64(bitPattern: Int64(pc & ~0xfff) &+ pageDelta), pcRelative: true, sources: .pcRelative))
-        case .adr(let rd, let delta):
-            set(rd, TracedValue(constant: UInt64(bitPattern: Int64(pc) &+ delta), pcRelative: true, sources: .pcRelative))
-        case .addImmediate(let rd, let rn, let imm, let subtract, let setFlags, let is64):
-            let delta = subtract ? 0 &- imm : imm
-            if setFlags && rd == 31 {
-                events.append(.compareImmediate(pc: pc, register: rn, operand: rn == 31 ? .unknown : regs[rn], imm: imm))
-            } else if rd == rn && rd != 31 && is64 {
-                advance(rd, Int64(bitPattern: delta))
-            } else {
-                set(rd, truncated(value(rn)?.adding(delta), is64))
-            }
-        case .addRegister(let rd, let rn, let rm, let subtract, let setFlags, let is64):
-            if setFlags && rd == 31 && subtract {
-                events.append(.compareRegisters(pc: pc, rn: rn, rm: rm, a: value(rn), b: rm == 31 ? TracedValue(constant: 0) : value(rm)))
-            } else if !subtract && !setFlags {
-                let a = rn == 31 ? TracedRegister.unknown : regs[rn], b = rm == 31 ? TracedRegister(value: TracedValue(constant: 0)) : regs[rm]
-                events.append(.add(pc: pc, a: a, b: b))
-                set(rd, a.value.flatMap { x in b.value.flatMap { x.adding($0) } }.flatMap { truncated($0, is64) })
-            } else if subtract && !setFlags, let a = value(rn), let b = rm == 31 ? TracedValue(constant: 0) : value(rm),
-                      b.entry == nil, !b.pcRelative {
-                set(rd, truncated(a.adding(0 &- b.constant), is64))
-            } else {
-                set(rd, nil)
-            }
+        case .adrp, .adr, .addImmediate, .addRegister, .moveRegister: s.arithmetic(insn)
         case .moveWide(let kind, let rd, let imm16, let shift, let is64):
             guard rd != 31 else { break }
-            let mask: UInt64 = is64 ? ~0 : 0xffff_ffff
-            switch kind {
-            case .movz: set(rd, TracedValue(constant: imm16 << shift, sources: .wide))
-            case .movn: set(rd, TracedValue(constant: ~(imm16 << shift) & mask, sources: .wide))
-            case .movk:
-                if let v = value(rd), !v.pcRelative, v.entry == nil {
-                    set(rd, TracedValue(constant: (v.constant & ~(0xffff << shift) | imm16 << shift) & mask, sources: .wide))
-                } else {
-                    set(rd, nil)
-                }
-            }
-            if var v = regs[rd].value { v.wideConstant = v.constant; regs[rd].value = v }
+            s.moveWide(kind, rd, imm16: imm16, shift: shift, is64: is64)
             pendingWide = (rd, pc)
-        case .moveRegister(let rd, let rm, let is64):
-            set(rd, rm == 31 ? TracedValue(constant: 0) : truncated(regs[rm].value, is64), origin: rm == 31 ? nil : regs[rm].origin)
-        case .loadLiteral(let rt, let delta, let size, let signed):
-            let at = pc + Int(delta)
-            var v: UInt64? = nil
-            if at >= 0, at + size <= data.count {
-                v = size == 8 ? data.u64Unchecked(at: at) : UInt64(data.u32Unchecked(at: at))
-                if signed, let x = v { v = UInt64(bitPattern: Int64(Int32(bitPattern: UInt32(truncatingIfNeeded: x)))) }
-            }
-            set(rt, v.map { TracedValue(constant: $0, sources: .literal) })
-        case .load(let rt, let rn, let offset, let size, let writeback):
-            switch writeback {
-            case .none: load(rt, base: rn, offset: offset, size: size)
-            case .post: load(rt, base: rn, offset: 0, size: size); if rt != rn { advance(rn, offset) }
-            case .pre: advance(rn, offset); load(rt, base: rn, offset: 0, size: size)
-            }
-        case .loadPair(let rt1, let rt2, let rn, let offset, let writeback):
-            let at: Int64 = writeback == .post ? 0 : offset
-            if writeback == .pre { advance(rn, offset) }
-            let base = rn == 31 ? nil : regs[rn]
-            func pairLoad(_ rt: Int, _ extra: Int64) {
-                guard let b = base?.value else { set(rt, nil); return }
-                let origin = LoadOrigin(baseRegister: rn, base: b, offset: (writeback == .pre ? 0 : at) + extra, size: 8, pc: pc)
-                events.append(.load(pc: pc, origin: origin, destination: rt))
-                set(rt, nil, origin: origin)
-            }
-            pairLoad(rt1, 0); pairLoad(rt2, 8)
-            if writeback == .post && rn != rt1 && rn != rt2 { advance(rn, offset) }
+        case .loadLiteral, .load, .loadPair: s.load(insn, data: data)
         case .storeWriteback(let rn, let offset, _):
-            advance(rn, offset)
+            s.advance(rn, offset)
         case .testBranch(let rt, let bit, _):
-            events.append(.testBit(pc: pc, operand: regs[rt], bit: bit))
+            s.events.append(.testBit(pc: pc, operand: s.regs[rt], bit: bit))
         case .other(let writes, let pair, let base):
-            set(writes, nil)
-            if let pair { set(pair, nil) }
-            if let base { set(base, nil) }
+            s.set(writes, nil)
+            if let pair { s.set(pair, nil) }
+            if let base { s.set(base, nil) }
         case .branch, .branchLink, .conditionalBranch, .compareBranch, .returnOrIndirect, .indirectCall:
             break
         }
@@ -276,6 +193,142 @@ struct CodeTrace {
             for q in predecessors[p] ?? [] where !backward.contains(q) { backward.insert(q); stack.append(q) }
         }
         return forward.intersection(backward)
+    }
+}
+
+/// One instruction's effect on the registers, and the events it records (CodeTrace.step).
+private struct Step {
+    let pc: Int
+    var regs: [TracedRegister] = []
+    var events: [TraceEvent] = []
+
+    init(pc: Int) { self.pc = pc }
+
+    mutating func set(_ r: Int, _ v: TracedValue?, origin: LoadOrigin? = nil) {
+        guard r != 31 else { return }
+        regs[r] = TracedRegister(value: v, origin: origin)
+    }
+
+    func value(_ r: Int) -> TracedValue? { r == 31 ? nil : regs[r].value }
+
+    /// A 32-bit result: a known constant keeps its low half; a symbolic value is lost.
+    func truncated(_ v: TracedValue?, _ is64: Bool) -> TracedValue? {
+        guard let v, !is64 else { return v }
+        guard !v.pcRelative, v.entry == nil else { return nil }
+        var t = v; t.constant &= 0xffff_ffff; return t
+    }
+
+    mutating func advance(_ r: Int, _ by: Int64) {
+        guard r != 31 else { return }
+        events.append(.advance(pc: pc, register: r, by: by))
+        regs[r] = TracedRegister(value: regs[r].value?.adding(UInt64(bitPattern: by)), origin: nil)
+    }
+
+    mutating func load(_ rt: Int, base rn: Int, offset: Int64, size: Int) {
+        guard rn != 31 || rt != 31 else { return }
+        if rn != 31, let base = regs[rn].value {
+            let origin = LoadOrigin(baseRegister: rn, base: base, offset: offset, size: size, pc: pc)
+            events.append(.load(pc: pc, origin: origin, destination: rt))
+            set(rt, nil, origin: origin)
+        } else {
+            set(rt, nil)
+        }
+    }
+
+    /// ADRP, ADR, ADD/SUB (immediate and register), MOV (register).
+    mutating func arithmetic(_ insn: A64Instruction) {
+        switch insn {
+        case .adrp(let rd, let pageDelta):
+            set(rd, TracedValue(constant: UInt64(bitPattern: Int64(pc & ~0xfff) &+ pageDelta), pcRelative: true, sources: .pcRelative))
+        case .adr(let rd, let delta):
+            set(rd, TracedValue(constant: UInt64(bitPattern: Int64(pc) &+ delta), pcRelative: true, sources: .pcRelative))
+        case .addImmediate(let rd, let rn, let imm, let subtract, let setFlags, let is64):
+            let delta = subtract ? 0 &- imm : imm
+            if setFlags && rd == 31 {
+                events.append(.compareImmediate(pc: pc, register: rn, operand: rn == 31 ? .unknown : regs[rn], imm: imm))
+            } else if rd == rn && rd != 31 && is64 {
+                advance(rd, Int64(bitPattern: delta))
+            } else {
+                set(rd, truncated(value(rn)?.adding(delta), is64))
+            }
+        case .addRegister(let rd, let rn, let rm, let subtract, let setFlags, let is64):
+            addRegister(rd: rd, rn: rn, rm: rm, subtract: subtract, setFlags: setFlags, is64: is64)
+        case .moveRegister(let rd, let rm, let is64):
+            set(rd, rm == 31 ? TracedValue(constant: 0) : truncated(regs[rm].value, is64), origin: rm == 31 ? nil : regs[rm].origin)
+        default:
+            break
+        }
+    }
+
+    /// ADD/SUB (shifted register): CMP Xn, Xm is an event, ADD a sum of what is known.
+    mutating func addRegister(rd: Int, rn: Int, rm: Int, subtract: Bool, setFlags: Bool, is64: Bool) {
+        if setFlags && rd == 31 && subtract {
+            events.append(.compareRegisters(pc: pc, rn: rn, rm: rm, a: value(rn), b: rm == 31 ? TracedValue(constant: 0) : value(rm)))
+        } else if !subtract && !setFlags {
+            let a = rn == 31 ? TracedRegister.unknown : regs[rn], b = rm == 31 ? TracedRegister(value: TracedValue(constant: 0)) : regs[rm]
+            events.append(.add(pc: pc, a: a, b: b))
+            set(rd, a.value.flatMap { x in b.value.flatMap { x.adding($0) } }.flatMap { truncated($0, is64) })
+        } else if subtract && !setFlags, let a = value(rn), let b = rm == 31 ? TracedValue(constant: 0) : value(rm),
+                  b.entry == nil, !b.pcRelative {
+            set(rd, truncated(a.adding(0 &- b.constant), is64))
+        } else {
+            set(rd, nil)
+        }
+    }
+
+    /// MOVZ, MOVN, MOVK into `rd` (not the zero register).
+    mutating func moveWide(_ kind: A64Instruction.MoveWideKind, _ rd: Int, imm16: UInt64, shift: UInt64, is64: Bool) {
+        let mask: UInt64 = is64 ? ~0 : 0xffff_ffff
+        switch kind {
+        case .movz: set(rd, TracedValue(constant: imm16 << shift, sources: .wide))
+        case .movn: set(rd, TracedValue(constant: ~(imm16 << shift) & mask, sources: .wide))
+        case .movk:
+            if let v = value(rd), !v.pcRelative, v.entry == nil {
+                set(rd, TracedValue(constant: (v.constant & ~(0xffff << shift) | imm16 << shift) & mask, sources: .wide))
+            } else {
+                set(rd, nil)
+            }
+        }
+        if var v = regs[rd].value { v.wideConstant = v.constant; regs[rd].value = v }
+    }
+
+    /// LDR (literal) reads the image; LDR and LDP record where they load from.
+    mutating func load(_ insn: A64Instruction, data: ByteView) {
+        switch insn {
+        case .loadLiteral(let rt, let delta, let size, let signed):
+            let at = pc + Int(delta)
+            var v: UInt64? = nil
+            if at >= 0, at + size <= data.count {
+                v = size == 8 ? data.u64Unchecked(at: at) : UInt64(data.u32Unchecked(at: at))
+                if signed, let x = v { v = UInt64(bitPattern: Int64(Int32(bitPattern: UInt32(truncatingIfNeeded: x)))) }
+            }
+            set(rt, v.map { TracedValue(constant: $0, sources: .literal) })
+        case .load(let rt, let rn, let offset, let size, let writeback):
+            switch writeback {
+            case .none: load(rt, base: rn, offset: offset, size: size)
+            case .post: load(rt, base: rn, offset: 0, size: size); if rt != rn { advance(rn, offset) }
+            case .pre: advance(rn, offset); load(rt, base: rn, offset: 0, size: size)
+            }
+        case .loadPair(let rt1, let rt2, let rn, let offset, let writeback):
+            loadPair(rt1, rt2, rn, offset: offset, writeback: writeback)
+        default:
+            break
+        }
+    }
+
+    /// LDP Xt1, Xt2: two loads from one base, then the write-back.
+    mutating func loadPair(_ rt1: Int, _ rt2: Int, _ rn: Int, offset: Int64, writeback: A64Instruction.Writeback) {
+        let at: Int64 = writeback == .post ? 0 : offset
+        if writeback == .pre { advance(rn, offset) }
+        let base = rn == 31 ? nil : regs[rn]
+        func pairLoad(_ rt: Int, _ extra: Int64) {
+            guard let b = base?.value else { set(rt, nil); return }
+            let origin = LoadOrigin(baseRegister: rn, base: b, offset: (writeback == .pre ? 0 : at) + extra, size: 8, pc: pc)
+            events.append(.load(pc: pc, origin: origin, destination: rt))
+            set(rt, nil, origin: origin)
+        }
+        pairLoad(rt1, 0); pairLoad(rt2, 8)
+        if writeback == .post && rn != rt1 && rn != rt2 { advance(rn, offset) }
     }
 }
 

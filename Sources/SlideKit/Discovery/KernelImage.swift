@@ -8,22 +8,22 @@
 import Foundation
 import SlideCore
 
-/// How a fact was established, for reports (`"source"` in JSON).
-public enum Provenance: String, Sendable {
-    case elfSection = "elf-section"
-    case elfDynamic = "elf-dynamic"
-    case elfSegment = "elf-segment"
-    case seal = "slide-seal"
-    case headSLiteralPool = "head-s-literal-pool"
-    case headSAdrpAdd = "head-s-adrp-add"
-    case piRelocateC = "pi-relocate-c"
-    case structural = "structural-scan"
+/// How a fact was established, for reports (`"source"` in JSON): an open set of names, as a
+/// table found in a raw Image is named by its recognizer (`TableRecognizer.source`, the names in
+/// `TableRecognizers.all`).
+public struct Provenance: RawRepresentable, Hashable, Sendable {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    public static let elfSection = Provenance(rawValue: "elf-section")
+    public static let elfDynamic = Provenance(rawValue: "elf-dynamic")
+    public static let elfSegment = Provenance(rawValue: "elf-segment")
     /// kallsyms' names for the tables (KallsymsWitness.swift).
-    case kallsymsSymbols = "kallsyms-symbols"
+    public static let kallsymsSymbols = Provenance(rawValue: "kallsyms-symbols")
     /// A link base built by the relocation routine and confirmed by the places and pointers.
-    case codeConstant = "code-constant"
-    case addendRange = "addend-range"
-    case user
+    public static let codeConstant = Provenance(rawValue: "code-constant")
+    public static let addendRange = Provenance(rawValue: "addend-range")
+    public static let user = Provenance(rawValue: "user")
 }
 
 /// Where a relocation table lives and how we know.
@@ -117,21 +117,18 @@ public struct KernelImage {
     /// The ELF reader for ELF inputs (symbols for symbolic entries).
     public let elfBytes: [UInt8]?
 
-    /// Table discovery policy for raw Images: every recognizer (auto), the ones that read code or
-    /// the seal (code), or one recognizer by name.
-    public enum Discovery: String, CaseIterable {
-        case auto, code
-        case seal = "slide-seal", headSLiteralPool = "head-s-literal-pool", headSAdrpAdd = "head-s-adrp-add"
-        case piRelocateC = "pi-relocate-c", structural = "structural-scan"
-    }
-
-    public static func load(path: String, discovery: Discovery = .auto, linkBase: UInt64? = nil) throws(SlideKitError) -> KernelImage {
+    /// Reads and understands a kernel file. With `kallsymsWitness`, discovery ends by reading
+    /// the kernel's own symbol table as a witness of the tables found (KallsymsWitness.swift):
+    /// its account is one more entry in `recognitions`, a disagreement one more in
+    /// `disagreements`. It costs about a second, so only the reports that show it ask for it.
+    public static func load(path: String, discovery: Discovery = .auto, linkBase: UInt64? = nil,
+                            kallsymsWitness: Bool = false) throws(SlideKitError) -> KernelImage {
         // What the file is, from its first bytes, before it is read whole (a 2 GB file of zeros is
         // refused at once, and /dev/zero does not fill memory).
         let head = try Files.head(path)
         guard !head.isEmpty else { throw SlideKitError(path, "file is empty") }
         guard FileKind(head).isKernelInput else { throw notAKernel(path, head) }
-        return try load(bytes: try Files.read(path), path: path, discovery: discovery, linkBase: linkBase)
+        return try load(bytes: try Files.read(path), path: path, discovery: discovery, linkBase: linkBase, kallsymsWitness: kallsymsWitness)
     }
 
     static func notAKernel(_ path: String, _ bytes: [UInt8]) -> SlideKitError {
@@ -141,7 +138,7 @@ public struct KernelImage {
 
     /// Loads from bytes already in memory; `path` names them in errors.
     public static func load(bytes raw: [UInt8], path: String, discovery: Discovery = .auto,
-                            linkBase: UInt64? = nil) throws(SlideKitError) -> KernelImage {
+                            linkBase: UInt64? = nil, kallsymsWitness: Bool = false) throws(SlideKitError) -> KernelImage {
         guard !raw.isEmpty else { throw SlideKitError(path, "file is empty") }
         let (bytes, chain) = try Containers.unpack(raw, path: path)
         switch FileKind(bytes) {
@@ -150,7 +147,9 @@ public struct KernelImage {
         default:
             throw notAKernel(path, bytes)
         }
-        return try fromImage(bytes, path: path, containers: chain, discovery: discovery, linkBaseOverride: linkBase)
+        var k = try fromImage(bytes, path: path, containers: chain, discovery: discovery, linkBaseOverride: linkBase)
+        if kallsymsWitness { k.addKallsymsWitness() }
+        return k
     }
 
     // MARK: raw Image
@@ -239,66 +238,10 @@ public struct KernelImage {
             guard elf.header.machine == ELFMachine.aarch64 else {
                 throw SlideError.unsupported("ELF machine (only EM_AARCH64 = 183)", value: UInt64(elf.header.machine))
             }
-            // objcopy -O binary: allocated contents from the lowest allocated address. Sections
-            // say what is allocated; a file stripped of them (llvm-objcopy --strip-sections) still
-            // has its PT_LOAD segments.
-            struct Piece { var address: UInt64; var fileOffset: UInt64; var fileSize: UInt64; var memorySize: UInt64 }
-            var pieces: [Piece] = []
-            for i in 0..<elf.sectionCount {
-                let s = try elf.section(i)
-                guard s.flags.contains(.alloc), s.size > 0 else { continue }
-                pieces.append(Piece(address: s.address, fileOffset: s.offset, fileSize: s.fileSize, memorySize: s.size))
-            }
-            let fromSegments = pieces.isEmpty
-            if fromSegments {
-                for i in 0..<elf.programHeaderCount {
-                    let p = try elf.programHeader(i)
-                    guard p.type == .load, p.memorySize > 0 else { continue }
-                    pieces.append(Piece(address: p.virtualAddress, fileOffset: p.offset, fileSize: min(p.fileSize, p.memorySize),
-                                        memorySize: p.memorySize))
-                }
-            }
-            var low = UInt64.max, dataEnd: UInt64 = 0, memEnd: UInt64 = 0
-            for p in pieces {
-                guard p.address <= UInt64.max - p.memorySize else {
-                    throw SlideError.outOfRange("section end", value: p.address, low: 0, high: UInt64.max - p.memorySize)
-                }
-                low = min(low, p.address)
-                memEnd = max(memEnd, p.address + p.memorySize)
-                if p.fileSize > 0 { dataEnd = max(dataEnd, p.address + p.fileSize) }
-            }
-            guard low != UInt64.max else { throw SlideError.invalid("ELF: nothing allocated; section count", value: UInt64(elf.sectionCount)) }
-            if dataEnd < low { dataEnd = low }
-            // A flat image of more than 1 GiB is no kernel (Debian's is 32 MiB): refuse before allocating.
-            guard dataEnd - low <= 1 << 30 else {
-                throw SlideError.outOfRange("ELF allocated span (bytes)", value: dataEnd - low, low: 0, high: 1 << 30)
-            }
-            var flat = [UInt8](repeating: 0, count: Int(dataEnd - low))
-            for p in pieces where p.fileSize > 0 {
-                let data = try view.slice(offset: p.fileOffset, size: p.fileSize, "ELF contents")
-                let dst = Int(p.address - low)
-                flat.withUnsafeMutableBytes { out in
-                    if let src = data.base { out.baseAddress!.advanced(by: dst).copyMemory(from: src, byteCount: data.count) }
-                }
-            }
-            var rela: TableLocation? = nil, relr: TableLocation? = nil
-            var extable: Range<Int>? = nil, textLow = Int.max, textHigh = 0
-            for i in 0..<elf.sectionCount {
-                let s = try elf.section(i)
-                guard s.flags.contains(.alloc), s.type != .nobits, s.size > 0 else { continue }
-                let name = try elf.name(of: s)
-                let dst = Int(s.address - low)
-                if name == "__ex_table" { extable = dst..<(dst + Int(s.size)) }
-                if s.flags.contains(.execinstr) { textLow = min(textLow, dst); textHigh = max(textHigh, dst + Int(s.size)) }
-                if s.type == .rela && (rela == nil || name == ".rela.dyn") {
-                    rela = TableLocation(kind: .rela, imageOffset: dst, size: Int(s.size), source: .elfSection, confidence: 1,
-                                         reason: "section \(name) (SHT_RELA, SHF_ALLOC)", sectionName: name, fileOffset: Int(s.offset))
-                }
-                if (s.type == .relr || s.type == .androidRelr) && relr == nil {
-                    relr = TableLocation(kind: .relr, imageOffset: dst, size: Int(s.size), source: .elfSection, confidence: 1,
-                                         reason: "section \(name) (\(s.type))", sectionName: name, fileOffset: Int(s.offset))
-                }
-            }
+            let (pieces, fromSegments) = try allocatedPieces(elf)
+            let (flat, low, memEnd) = try flatten(view, pieces, sectionCount: elf.sectionCount)
+            let sections = try sectionTables(elf, low: low)
+            var rela = sections.rela, relr = sections.relr
             if fromSegments {
                 (rela, relr) = try dynamicTables(elf, low: low, imageSize: flat.count)
             }
@@ -311,12 +254,88 @@ public struct KernelImage {
                     : fromSegments ? "lowest PT_LOAD address (no section headers)" : "lowest address of an allocated section",
                 memorySize: memEnd - low, rela: rela, relr: relr, notes: [], elfBytes: bytes)
             k.linkBaseStanding = linkBaseOverride != nil ? .given : .established
-            k.exceptionTable = extable
-            k.text = textLow < textHigh ? textLow..<textHigh : nil
+            k.exceptionTable = sections.extable
+            k.text = sections.text
             return k
         } catch {
             throw SlideKitError(path, error)
         }
+    }
+
+    /// A piece of the flat image: `fileSize` bytes from the file, zero-filled to `memorySize`.
+    struct Piece { var address: UInt64; var fileOffset: UInt64; var fileSize: UInt64; var memorySize: UInt64 }
+
+    /// objcopy -O binary: allocated contents from the lowest allocated address. Sections say
+    /// what is allocated; a file stripped of them (llvm-objcopy --strip-sections) still has its
+    /// PT_LOAD segments (`fromSegments`).
+    static func allocatedPieces(_ elf: ELFFile) throws(SlideError) -> (pieces: [Piece], fromSegments: Bool) {
+        var pieces: [Piece] = []
+        for i in 0..<elf.sectionCount {
+            let s = try elf.section(i)
+            guard s.flags.contains(.alloc), s.size > 0 else { continue }
+            pieces.append(Piece(address: s.address, fileOffset: s.offset, fileSize: s.fileSize, memorySize: s.size))
+        }
+        guard pieces.isEmpty else { return (pieces, false) }
+        for i in 0..<elf.programHeaderCount {
+            let p = try elf.programHeader(i)
+            guard p.type == .load, p.memorySize > 0 else { continue }
+            pieces.append(Piece(address: p.virtualAddress, fileOffset: p.offset, fileSize: min(p.fileSize, p.memorySize),
+                                memorySize: p.memorySize))
+        }
+        return (pieces, true)
+    }
+
+    /// The pieces copied into one zero-filled image from the lowest address `low`; `memEnd` is
+    /// the highest address any piece occupies in memory.
+    static func flatten(_ view: ByteView, _ pieces: [Piece], sectionCount: Int) throws(SlideError) -> (flat: [UInt8], low: UInt64, memEnd: UInt64) {
+        var low = UInt64.max, dataEnd: UInt64 = 0, memEnd: UInt64 = 0
+        for p in pieces {
+            guard p.address <= UInt64.max - p.memorySize else {
+                throw SlideError.outOfRange("section end", value: p.address, low: 0, high: UInt64.max - p.memorySize)
+            }
+            low = min(low, p.address)
+            memEnd = max(memEnd, p.address + p.memorySize)
+            if p.fileSize > 0 { dataEnd = max(dataEnd, p.address + p.fileSize) }
+        }
+        guard low != UInt64.max else { throw SlideError.invalid("ELF: nothing allocated; section count", value: UInt64(sectionCount)) }
+        if dataEnd < low { dataEnd = low }
+        // A flat image of more than 1 GiB is no kernel (Debian's is 32 MiB): refuse before allocating.
+        guard dataEnd - low <= 1 << 30 else {
+            throw SlideError.outOfRange("ELF allocated span (bytes)", value: dataEnd - low, low: 0, high: 1 << 30)
+        }
+        var flat = [UInt8](repeating: 0, count: Int(dataEnd - low))
+        for p in pieces where p.fileSize > 0 {
+            let data = try view.slice(offset: p.fileOffset, size: p.fileSize, "ELF contents")
+            let dst = Int(p.address - low)
+            flat.withUnsafeMutableBytes { out in
+                if let src = data.base { out.baseAddress!.advanced(by: dst).copyMemory(from: src, byteCount: data.count) }
+            }
+        }
+        return (flat, low, memEnd)
+    }
+
+    /// The tables, `__ex_table` and the executable span, from the section headers.
+    static func sectionTables(_ elf: ELFFile, low: UInt64) throws(SlideError)
+        -> (rela: TableLocation?, relr: TableLocation?, extable: Range<Int>?, text: Range<Int>?) {
+        var rela: TableLocation? = nil, relr: TableLocation? = nil
+        var extable: Range<Int>? = nil, textLow = Int.max, textHigh = 0
+        for i in 0..<elf.sectionCount {
+            let s = try elf.section(i)
+            guard s.flags.contains(.alloc), s.type != .nobits, s.size > 0 else { continue }
+            let name = try elf.name(of: s)
+            let dst = Int(s.address - low)
+            if name == "__ex_table" { extable = dst..<(dst + Int(s.size)) }
+            if s.flags.contains(.execinstr) { textLow = min(textLow, dst); textHigh = max(textHigh, dst + Int(s.size)) }
+            if s.type == .rela && (rela == nil || name == ".rela.dyn") {
+                rela = TableLocation(kind: .rela, imageOffset: dst, size: Int(s.size), source: .elfSection, confidence: 1,
+                                     reason: "section \(name) (SHT_RELA, SHF_ALLOC)", sectionName: name, fileOffset: Int(s.offset))
+            }
+            if (s.type == .relr || s.type == .androidRelr) && relr == nil {
+                relr = TableLocation(kind: .relr, imageOffset: dst, size: Int(s.size), source: .elfSection, confidence: 1,
+                                     reason: "section \(name) (\(s.type))", sectionName: name, fileOffset: Int(s.offset))
+            }
+        }
+        return (rela, relr, extable, textLow < textHigh ? textLow..<textHigh : nil)
     }
 
     /// RELA and RELR tables named by the dynamic section (DT_RELA/DT_RELASZ, DT_RELR/DT_RELRSZ
@@ -393,7 +412,7 @@ public struct KernelImage {
             throw SlideKitError(path, "\(what) needs the relocation tables, and none was found (\(notes.last ?? "no recognizer matched")); give --table-method to choose a recognizer")
         case .inferred:
             let t = [rela, relr].compactMap { $0 }.first { !$0.proven }!
-            throw SlideKitError(path, "\(what) needs proven relocation tables; the \(t.kind.rawValue.uppercased()) table is \(t.source.rawValue)'s \(t.source == .structural ? "guess" : "unproven reading")\(t.caveat.map { " (\($0))" } ?? ""); give --table-method \(t.source.rawValue) to use it anyway")
+            throw SlideKitError(path, "\(what) needs proven relocation tables; the \(t.kind.rawValue.uppercased()) table is \(t.source.rawValue)'s \(t.source == StructuralScan.source ? "guess" : "unproven reading")\(t.caveat.map { " (\($0))" } ?? ""); give --table-method \(t.source.rawValue) to use it anyway")
         }
     }
 

@@ -31,62 +31,20 @@ struct LinkBase {
     static func derive(_ data: ByteView, rela: TableBounds?, relr: TableBounds?, memorySize: UInt64,
                        constant: UInt64?, constantEvidence: String?) -> LinkBase? {
         let span = max(memorySize, UInt64(data.count))
-        // The places: every non-NONE RELA place, every RELR place.
-        var low = UInt64.max, high: UInt64 = 0, places = 0
-        // The RELA addends' range (they do not depend on the base): one pass.
-        var pointerLow = UInt64.max, pointerHigh: UInt64 = 0, relaPointers = 0, nulls = 0
-        if let t = rela, t.end <= data.count {
-            var o = t.offset
-            while o + RelaEntry.size <= t.end {
-                defer { o += RelaEntry.size }
-                let info = data.u64Unchecked(at: o + 8)
-                guard UInt32(truncatingIfNeeded: info) != RelocationType.none.rawValue else { continue }
-                let place = data.u64Unchecked(at: o)
-                low = min(low, place); high = max(high, place); places += 1
-                if info == UInt64(RelocationType.relative.rawValue) {
-                    let addend = data.u64Unchecked(at: o + 16)
-                    if addend == 0 { nulls += 1 } else { pointerLow = min(pointerLow, addend); pointerHigh = max(pointerHigh, addend); relaPointers += 1 }
-                }
-            }
-        }
-        var relrPlaces: [UInt64] = []
-        if let t = relr, t.end <= data.count, let table = try? RelrTable(data.slice(offset: t.offset, size: t.size)) {
-            var it = table.makePlaces()
-            while let p = it.next() { low = min(low, p); high = max(high, p); places += 1; relrPlaces.append(p) }
-        }
-        guard places > 0 else {
+        let e = Evidence(data, rela: rela, relr: relr)
+        guard e.places > 0 else {
             return constant.map { LinkBase(value: $0, source: .codeConstant, reason: constantEvidence ?? "constant in the relocation routine") }
         }
-        let byPlaces = candidates(low: low, high: high, span: span)
-        guard byPlaces.best != nil else {
+        let byPlaces = candidates(low: e.low, high: e.high, span: span)
+        guard let c = byPlaces.best else {
             // No base puts every place inside the image: a corrupt table. Only the routine's constant is left.
-            let why = "the \(places) places span \(hex(high &- low)) bytes, more than the image (\(hex(span)))"
+            let why = "the \(e.places) places span \(hex(e.high &- e.low)) bytes, more than the image (\(hex(span)))"
             return constant.map { LinkBase(value: $0, source: .codeConstant, reason: (constantEvidence ?? "constant") + "; " + why, established: false) }
         }
-        // The pointers narrow the places' interval. RELR's implicit addends are read at a
-        // candidate base; the most aligned candidates are tried first.
-        var tried = 0
-        var best: (base: UInt64, count: Int, lowest: UInt64, low: UInt64, pointers: Int)? = nil
-        for c in byPlaces.mostAlignedFirst() {
-            tried += 1
-            guard tried <= 16 else { break }
-            var l = min(low, pointerLow), h = max(high, pointerHigh), n = relaPointers
-            var relrNulls = 0
-            for p in relrPlaces where p >= c && p - c < UInt64(data.count) && UInt64(data.count) - (p - c) >= 8 {
-                let v = data.u64Unchecked(at: Int(p - c))
-                if v == 0 { relrNulls += 1; continue }
-                l = min(l, v); h = max(h, v); n += 1
-            }
-            let narrowed = candidates(low: l, high: h, span: span)
-            if narrowed.best != nil, narrowed.lowest <= c, c <= l {
-                best = (c, narrowed.count, narrowed.lowest, l, n)
-                nulls += relrNulls
-                break
-            }
-        }
-        let nullText = nulls > 0 ? "; \(nulls) null pointers (addend 0) set aside" : ""
-        if let b = best {
-            var reason = "all \(places) places and \(b.pointers) pointers lie in [base, base + \(hex(span))) only for base in [\(hex(b.lowest)), \(hex(b.low))]; "
+        var nulls = e.nulls
+        if let b = narrowed(data, e, byPlaces, span: span, nulls: &nulls) {
+            let nullText = nulls > 0 ? "; \(nulls) null pointers (addend 0) set aside" : ""
+            var reason = "all \(e.places) places and \(b.pointers) pointers lie in [base, base + \(hex(span))) only for base in [\(hex(b.lowest)), \(hex(b.low))]; "
                 + (b.count == 1 ? "\(hex(b.base)) is the one 2 MiB-aligned value there"
                     : "\(hex(b.base)) is the most aligned of the \(b.count) 2 MiB-aligned values there") + nullText
             if let constant {
@@ -97,14 +55,64 @@ struct LinkBase {
             return LinkBase(value: b.base, source: .addendRange, reason: reason, established: b.count == 1)
         }
         // The pointers fit no candidate: the places alone, an inference.
-        let c = byPlaces.best!
-        var reason = "the \(places) places lie in [base, base + \(hex(span))) for base in [\(hex(byPlaces.lowest)), \(hex(low))], "
+        let nullText = nulls > 0 ? "; \(nulls) null pointers (addend 0) set aside" : ""
+        var reason = "the \(e.places) places lie in [base, base + \(hex(span))) for base in [\(hex(byPlaces.lowest)), \(hex(e.low))], "
             + "\(hex(c)) the most aligned of \(byPlaces.count); the pointers they hold do not all fit one base" + nullText
         if let constant {
             if constant == c { return LinkBase(value: c, source: .codeConstant, reason: (constantEvidence ?? "constant") + "; confirmed by the places: " + reason) }
             reason += "; the routine's constant \(hex(constant)) disagrees"
         }
         return LinkBase(value: c, source: .addendRange, reason: reason, established: false)
+    }
+
+    /// What the tables say about the base: the places (every non-NONE RELA place, every RELR
+    /// place) and the RELA addends' range (which does not depend on the base), in one pass.
+    struct Evidence {
+        var low = UInt64.max, high: UInt64 = 0, places = 0
+        var pointerLow = UInt64.max, pointerHigh: UInt64 = 0, relaPointers = 0, nulls = 0
+        var relrPlaces: [UInt64] = []
+
+        init(_ data: ByteView, rela: TableBounds?, relr: TableBounds?) {
+            if let t = rela, t.end <= data.count {
+                var o = t.offset
+                while o + RelaEntry.size <= t.end {
+                    defer { o += RelaEntry.size }
+                    let e = RelaEntry(unchecked: data, at: o)
+                    guard e.type != .none else { continue }
+                    low = min(low, e.offset); high = max(high, e.offset); places += 1
+                    if e.info == UInt64(RelocationType.relative.rawValue) {
+                        let addend = UInt64(bitPattern: e.addend)
+                        if addend == 0 { nulls += 1 } else { pointerLow = min(pointerLow, addend); pointerHigh = max(pointerHigh, addend); relaPointers += 1 }
+                    }
+                }
+            }
+            if let t = relr, t.end <= data.count, let table = try? RelrTable(data.slice(offset: t.offset, size: t.size)) {
+                var it = table.makePlaces()
+                while let p = it.next() { low = min(low, p); high = max(high, p); places += 1; relrPlaces.append(p) }
+            }
+        }
+    }
+
+    /// The pointers narrow the places' interval. RELR's implicit addends are read at a candidate
+    /// base; the most aligned candidates are tried first. The RELR null pointers at the base
+    /// taken are added to `nulls`.
+    static func narrowed(_ data: ByteView, _ e: Evidence, _ byPlaces: Candidates, span: UInt64,
+                         nulls: inout Int) -> (base: UInt64, count: Int, lowest: UInt64, low: UInt64, pointers: Int)? {
+        for c in byPlaces.mostAlignedFirst().prefix(16) {
+            var l = min(e.low, e.pointerLow), h = max(e.high, e.pointerHigh), n = e.relaPointers
+            var relrNulls = 0
+            for p in e.relrPlaces where p >= c && p - c < UInt64(data.count) && UInt64(data.count) - (p - c) >= 8 {
+                let v = data.u64Unchecked(at: Int(p - c))
+                if v == 0 { relrNulls += 1; continue }
+                l = min(l, v); h = max(h, v); n += 1
+            }
+            let narrowed = candidates(low: l, high: h, span: span)
+            if narrowed.best != nil, narrowed.lowest <= c, c <= l {
+                nulls += relrNulls
+                return (c, narrowed.count, narrowed.lowest, l, n)
+            }
+        }
+        return nil
     }
 
     /// The 2 MiB-aligned bases b with high - span < b <= low.

@@ -5,8 +5,10 @@
 // head.S with literal-pool bounds (Linux 4.6–5.x), head.S with ADRP/ADD bounds (6.1–6.8), the
 // compiled C `relocate_kernel` (6.9+) — or, for the structural scan, no code at all. The finder
 // (TableFinder.swift) runs them in order, validates what each proposes entry by entry, and checks
-// that the ones that found something agree. A new kernel shape is a new file here, a new fixture
-// in the tests, and one line in `TableRecognizers.all`.
+// that the ones that found something agree. A new kernel shape is a new file here (a type with
+// its name, a one-line summary and `recognize`), a new fixture in the tests, and one line in
+// `TableRecognizers.all`: the provenance of what it finds, the `--table-method` choice and the
+// help texts that list the recognizers are all derived from that list.
 
 import SlideCore
 
@@ -59,11 +61,26 @@ struct TracedRoutine {
 }
 
 protocol TableRecognizer: Sendable {
-    /// Stable name, for `--table-method` and JSON.
-    var source: Provenance { get }
+    /// Stable name: the `--table-method` value that selects it and the `"source"` of what it
+    /// finds (JSON, reports).
+    static var name: String { get }
+    /// One line for the help texts: which kernels it reads, and what in them.
+    static var summary: String { get }
     /// Whether it reads the kernel's code or seal (a proof) rather than guessing from data.
     var readsCode: Bool { get }
+    /// Whether it reads `DiscoveryInput.routines` (the traces cost a pass over the image); by
+    /// default, when it reads code.
+    var readsRoutines: Bool { get }
     func recognize(_ input: DiscoveryInput) -> Recognition?
+}
+
+extension TableRecognizer {
+    /// How what it finds was established: its name.
+    static var source: Provenance { Provenance(rawValue: name) }
+    var name: String { Self.name }
+    var summary: String { Self.summary }
+    var source: Provenance { Self.source }
+    var readsRoutines: Bool { readsCode }
 }
 
 enum TableRecognizers {
@@ -104,6 +121,54 @@ enum TableRecognizers {
         }
         if starts.isEmpty { starts.append(p) }
         return starts
+    }
+}
+
+extension KernelImage {
+    /// Table discovery policy for raw Images (`--table-method`): every recognizer (auto), the
+    /// ones that read code or the seal (code), or one recognizer by its name.
+    public struct Discovery: Equatable, Sendable {
+        /// auto, code or a recognizer's name.
+        public let rawValue: String
+
+        public static let auto = Discovery(valid: "auto"), code = Discovery(valid: "code")
+
+        /// Every method by name: auto, code, then `TableRecognizers.all`'s names in order.
+        public static var names: [String] { [auto.rawValue, code.rawValue] + TableRecognizers.all.map(\.name) }
+
+        /// nil for a name that is none of `names`.
+        public init?(rawValue: String) {
+            guard Self.names.contains(rawValue) else { return nil }
+            self.rawValue = rawValue
+        }
+
+        private init(valid name: String) { rawValue = name }
+
+        /// The one recognizer `R`.
+        static func only<R: TableRecognizer>(_: R.Type) -> Discovery { Discovery(valid: R.name) }
+
+        /// Whether the method runs `r`.
+        func includes(_ r: any TableRecognizer) -> Bool {
+            switch self {
+            case .auto: return true
+            case .code: return r.readsCode
+            default: return r.name == rawValue
+            }
+        }
+
+        /// `--table-method`'s help.
+        public static var help: String {
+            "How to find a raw Image's tables: auto (every recognizer), code (the ones that read code or the seal), or one of "
+                + TableRecognizers.all.map(\.name).joined(separator: ", ") + "."
+        }
+
+        /// The recognizers, one line each (name, summary), indented by `indent` spaces: for help texts.
+        public static func recognizerList(indent: Int) -> String {
+            let width = (TableRecognizers.all.map(\.name.count).max() ?? 0) + 2
+            return TableRecognizers.all.map { r in
+                String(repeating: " ", count: indent) + r.name + String(repeating: " ", count: width - r.name.count) + r.summary
+            }.joined(separator: "\n")
+        }
     }
 }
 

@@ -38,9 +38,9 @@ enum RelocationState {
             var o = t.offset
             while o + RelaEntry.size <= t.end {
                 defer { o += RelaEntry.size }
-                guard data.u64Unchecked(at: o + 8) == UInt64(RelocationType.relative.rawValue),
-                      let v = value(at: data.u64Unchecked(at: o)) else { continue }
-                let addend = data.u64Unchecked(at: o + 16)
+                let e = RelaEntry(unchecked: data, at: o)
+                guard e.info == UInt64(RelocationType.relative.rawValue), let v = value(at: e.offset) else { continue }
+                let addend = UInt64(bitPattern: e.addend)
                 if v == 0 || v == addend { linkTime += 1 } else { moved[v &- addend, default: 0] += 1 }
             }
         }

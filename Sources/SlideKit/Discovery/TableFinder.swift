@@ -47,15 +47,39 @@ public struct RecognizerOutcome {
 }
 
 enum TableFinder {
+    /// One recognizer's proposal with the link base its evidence gives and, when not every
+    /// entry validates against it, why.
+    struct Proposal {
+        var recognition: Recognition
+        var base: LinkBase?
+        var problem: String?
+        var readsCode: Bool
+    }
+
     static func find(in image: ByteView, dataSize: Int, memorySize: UInt64, discovery: KernelImage.Discovery,
                      linkBaseOverride: UInt64?) throws(SlideError) -> DiscoveryResult {
         let data = try image.slice(offset: 0, size: min(dataSize, image.count))
         let recognizers = TableRecognizers.all.filter { discovery.includes($0) }
-        let needsTraces = recognizers.contains { $0.readsCode && $0.source != .seal }
+        let needsTraces = recognizers.contains { $0.readsRoutines }
         let input = DiscoveryInput(data: data, memorySize: memorySize, traces: needsTraces ? TableRecognizers.traces(data) : [])
         var result = DiscoveryResult()
-        var chosen: (Recognition, LinkBase)? = nil
-        var proposals: [(recognition: Recognition, base: LinkBase?, problem: String?, readsCode: Bool)] = []
+        let proposals = propose(recognizers, input, linkBaseOverride: linkBaseOverride, into: &result)
+        let chosen = choose(proposals)
+        compare(proposals, chosen: chosen?.recognition, data, into: &result)
+        guard let chosen, let base = chosen.base else {
+            if proposals.isEmpty { result.notes.append("no recognizer found a relocation table (\(recognizers.map(\.name).joined(separator: ", ")))") }
+            return result
+        }
+        use(chosen.recognition, base: base, problem: chosen.problem, data, memorySize: memorySize, into: &result)
+        return result
+    }
+
+    /// Runs the recognizers and validates what each proposes. A table past the file data is a
+    /// truncation, a recognition without tables a note.
+    static func propose(_ recognizers: [any TableRecognizer], _ input: DiscoveryInput, linkBaseOverride: UInt64?,
+                        into result: inout DiscoveryResult) -> [Proposal] {
+        let data = input.data
+        var proposals: [Proposal] = []
         for recognizer in recognizers {
             guard let r = recognizer.recognize(input) else { continue }
             // The kernel's code names a table the file does not reach: truncated, not "no table".
@@ -67,42 +91,48 @@ enum TableFinder {
             }
             guard r.rela != nil || r.relr != nil else { result.notes.append("\(r.source.rawValue): \(r.reason)"); continue }
             let base = linkBaseOverride.map { LinkBase(value: $0, source: .user, reason: "given with --link-base") }
-                ?? LinkBase.derive(data, rela: r.rela, relr: r.relr, memorySize: memorySize, constant: r.linkBase, constantEvidence: r.linkBaseEvidence)
-            let problem = base.map { validate(data, r, base: $0.value, memorySize: memorySize) } ?? "no link base fits its places and pointers"
-            proposals.append((r, base, problem, recognizer.readsCode))
-            if chosen == nil, problem == nil, let base, recognizer.readsCode { chosen = (r, base) }
+                ?? LinkBase.derive(data, rela: r.rela, relr: r.relr, memorySize: input.memorySize, constant: r.linkBase, constantEvidence: r.linkBaseEvidence)
+            let problem = base.map { validate(data, r, base: $0.value, memorySize: input.memorySize) } ?? "no link base fits its places and pointers"
+            proposals.append(Proposal(recognition: r, base: base, problem: problem, readsCode: recognizer.readsCode))
         }
-        var chosenProblem: String? = nil
-        // Else the kernel's own code names tables of which not every entry validates: they are what
-        // its boot code walks, so they are used (not proven) and verify reports each bad entry.
-        // Else nothing read the code: the structural guess stands, marked as such.
-        if chosen == nil, let p = proposals.first(where: { $0.readsCode && $0.base != nil }) ?? proposals.first(where: { $0.base != nil }) {
-            chosen = (p.recognition, p.base!)
-            chosenProblem = p.problem
-        }
-        for (r, _, problem, readsCode) in proposals {
+        return proposals
+    }
+
+    /// The first code recognizer whose proposal is proven. Else the kernel's own code names
+    /// tables of which not every entry validates: they are what its boot code walks, so they are
+    /// used (not proven) and verify reports each bad entry. Else nothing read the code: the
+    /// structural guess stands, marked as such.
+    static func choose(_ proposals: [Proposal]) -> Proposal? {
+        proposals.first { $0.readsCode && $0.problem == nil && $0.base != nil }
+            ?? proposals.first { $0.readsCode && $0.base != nil } ?? proposals.first { $0.base != nil }
+    }
+
+    /// Every proposal's outcome, and how each differs from the chosen one.
+    static func compare(_ proposals: [Proposal], chosen c: Recognition?, _ data: ByteView, into result: inout DiscoveryResult) {
+        for p in proposals {
+            let r = p.recognition
             var outcome = RecognizerOutcome(source: r.source, rela: r.rela.map { ($0.offset, $0.size) }, relr: r.relr.map { ($0.offset, $0.size) },
-                                            proven: problem == nil && r.confidence == 1, problem: problem, reason: r.reason)
-            if let problem, readsCode {
+                                            proven: p.problem == nil && r.confidence == 1, problem: p.problem, reason: r.reason)
+            if let problem = p.problem, p.readsCode {
                 result.notes.append("\(r.source.rawValue): found tables but not every entry validates: \(problem)")
             }
-            if let (c, _) = chosen, c.source != r.source, let d = disagreement(data, chosen: c, other: r) {
-                outcome.problem = [problem, d].compactMap { $0 }.joined(separator: "; ")
+            if let c, c.source != r.source, let d = disagreement(data, chosen: c, other: r) {
+                outcome.problem = [p.problem, d].compactMap { $0 }.joined(separator: "; ")
                 let text = "\(r.source.rawValue) disagrees with \(c.source.rawValue): \(d)"
-                if r.source == .structural || c.source == .structural { result.guessDisagreements.append(text) } else { result.disagreements.append(text) }
+                if r.source == StructuralScan.source || c.source == StructuralScan.source { result.guessDisagreements.append(text) } else { result.disagreements.append(text) }
             }
             result.recognitions.append(outcome)
         }
-        guard let (r, base) = chosen else {
-            if proposals.isEmpty { result.notes.append("no recognizer found a relocation table (\(recognizers.map(\.source.rawValue).joined(separator: ", ")))") }
-            return result
-        }
+    }
+
+    /// The chosen recognition's tables, link base and relocation state become the result.
+    static func use(_ r: Recognition, base: LinkBase, problem: String?, _ data: ByteView, memorySize: UInt64, into result: inout DiscoveryResult) {
         func location(_ kind: TableLocation.Kind, _ b: TableBounds?) -> TableLocation? {
             b.map {
                 TableLocation(kind: kind, imageOffset: $0.offset, size: $0.size, source: r.source, confidence: r.confidence,
                               reason: r.reason, sectionName: nil, fileOffset: $0.offset, evidence: r.evidence,
-                              proven: r.confidence == 1 && chosenProblem == nil,
-                              caveat: [r.caveat, chosenProblem.map { "not every entry validates: \($0)" }].compactMap { $0 }.joined(separator: "; ").nilIfEmpty)
+                              proven: r.confidence == 1 && problem == nil,
+                              caveat: [r.caveat, problem.map { "not every entry validates: \($0)" }].compactMap { $0 }.joined(separator: "; ").nilIfEmpty)
             }
         }
         result.exceptionTable = r.exceptionTable
@@ -110,7 +140,6 @@ enum TableFinder {
         result.relr = location(.relr, r.relr)
         result.linkBase = base
         result.relocated = RelocationState.shown(data, rela: r.rela, relr: r.relr, base: base.value, span: max(memorySize, UInt64(data.count)))
-        return result
     }
 
     /// Why the proposal's entries do not all validate against `base`, or nil when they do.
@@ -125,17 +154,17 @@ enum TableFinder {
             var o = t.offset, i = 0
             while o < t.end {
                 defer { o += RelaEntry.size; i += 1 }
-                if data.u64Unchecked(at: o + 8) != 0 { relocating += 1 }
-                let offset = data.u64Unchecked(at: o), info = data.u64Unchecked(at: o + 8), addend = data.u64Unchecked(at: o + 16)
-                let type = RelocationType(rawValue: UInt32(truncatingIfNeeded: info))
-                switch type {
+                let e = RelaEntry(unchecked: data, at: o)
+                if e.info != 0 { relocating += 1 }
+                let offset = e.offset, addend = UInt64(bitPattern: e.addend)
+                switch e.type {
                 case .none: continue
                 case .relative:
-                    guard info >> 32 == 0 else { return "RELA[\(i)] R_AARCH64_RELATIVE names a symbol" }
+                    guard e.symbol == 0 else { return "RELA[\(i)] R_AARCH64_RELATIVE names a symbol" }
                     // 0 is a null pointer (GNU ld: `__mcount_loc` slots of discarded functions; LinkBase.swift).
                     guard addend == 0 || (addend >= base && addend - base <= span) else { return "RELA[\(i)] addend \(hex(addend)) is outside the image" }
                 case .abs64, .globDat: break
-                default: return "RELA[\(i)] has type \(type), which the kernel's linker does not emit"
+                default: return "RELA[\(i)] has type \(e.type), which the kernel's linker does not emit"
                 }
                 guard offset & 1 == 0, inside(offset) else { return "RELA[\(i)] place \(hex(offset)) is not an even place inside the image" }
             }
@@ -160,10 +189,10 @@ enum TableFinder {
             switch (a, b) {
             case (nil, nil): return
             case (let a?, let b?) where a == b: return
-            case (let a?, let b?) where other.source == .structural && name == "RELA" && a.offset == b.offset && b.end > a.end
+            case (let a?, let b?) where other.source == StructuralScan.source && name == "RELA" && a.offset == b.offset && b.end > a.end
                 && isZero(data, a.end..<b.end):
                 return // the scan took padding past the real end for trailing NONE records, as its caveat says
-            case (let a?, nil) where other.source == .structural && a.size == 0:
+            case (let a?, nil) where other.source == StructuralScan.source && a.size == 0:
                 return
             default:
                 func text(_ t: TableBounds?) -> String { t.map { "\(hex(UInt64($0.offset)))+\(hex(UInt64($0.size)))" } ?? "none" }
@@ -180,16 +209,6 @@ enum TableFinder {
         var o = range.lowerBound
         while o + 8 <= range.upperBound { if data.u64Unchecked(at: o) != 0 { return false }; o += 8 }
         return true
-    }
-}
-
-extension KernelImage.Discovery {
-    func includes(_ r: any TableRecognizer) -> Bool {
-        switch self {
-        case .auto: return true
-        case .code: return r.readsCode
-        default: return r.source.rawValue == rawValue
-        }
     }
 }
 

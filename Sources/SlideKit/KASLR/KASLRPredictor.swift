@@ -35,7 +35,7 @@ public enum KASLRPredictor {
     }
 
     static func slideImage(_ k: KernelImage, _ header: ImageHeader, _ q: KASLRQuery) throws(SlideKitError) -> KASLRPrediction {
-        if (try? KernelSymbols.read(k))?.source == .slideSymbolMap || k.rela?.source == .seal || k.relr?.source == .seal { return try slide(k, header, q) }
+        if (try? KernelSymbols.read(k))?.source == .slideSymbolMap || k.rela?.source == SealRecognizer.source || k.relr?.source == SealRecognizer.source { return try slide(k, header, q) }
         throw SlideKitError(k.path, "neither a Linux Image (no `Linux version` banner) nor a Slide Image (no seal or symbol map)")
     }
 

@@ -136,7 +136,7 @@ public struct InspectReport {
                 func text(_ t: (offset: Int, size: Int)?, _ name: String) -> String? { t.map { "\(name) \(hex(UInt64($0.offset)))+\(hex(UInt64($0.size)))" } }
                 let found = [text(r.rela, "RELA"), text(r.relr, "RELR")].compactMap { $0 }.joined(separator: ", ")
                 let verdict = r.problem.map { "not used: \($0)" } ?? (chosen ? "used" : "agrees")
-                row("  " + r.source.rawValue, "\(found) (\(r.proven ? "proven" : r.source == .structural ? "guess" : "not proven"); \(verdict))")
+                row("  " + r.source.rawValue, "\(found) (\(r.proven ? "proven" : r.source == StructuralScan.source ? "guess" : "not proven"); \(verdict))")
             }
         }
         for d in k.disagreements + k.guessDisagreements { row("Disagreement", d) }

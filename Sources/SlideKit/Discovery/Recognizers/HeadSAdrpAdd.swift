@@ -6,7 +6,8 @@
 import SlideCore
 
 struct HeadSAdrpAdd: TableRecognizer {
-    var source: Provenance { .headSAdrpAdd }
+    static let name = "head-s-adrp-add"
+    static let summary = "Linux 5.11-6.8 head.S: ADRP/ADD bounds"
     var readsCode: Bool { true }
 
     func recognize(_ input: DiscoveryInput) -> Recognition? {

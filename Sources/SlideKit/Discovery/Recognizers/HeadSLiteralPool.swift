@@ -10,7 +10,8 @@
 import SlideCore
 
 struct HeadSLiteralPool: TableRecognizer {
-    var source: Provenance { .headSLiteralPool }
+    static let name = "head-s-literal-pool"
+    static let summary = "Linux 4.6-5.x head.S: literal-pool bounds"
     var readsCode: Bool { true }
 
     func recognize(_ input: DiscoveryInput) -> Recognition? {

@@ -2,10 +2,12 @@
 // own symbol table names them — `__pi_rela_start`/`__pi_rela_end` and `__pi_relr_start`/
 // `__pi_relr_end`, the bounds pi/relocate.c reads (6.9+), or `__rela_start`… and `__relr_start`…
 // where vmlinux.lds.S's names are listed. An account independent of the code: the bounds come
-// from names, not instructions. kallsyms' addresses are link-time ones, so this runs after the
-// code recognizers have given the link base, on `inspect` and `verify` (reading kallsyms costs
-// about a second; the other commands do not need it). A kernel whose kallsyms lists text only
-// (5.10, 6.1) has nothing to say, and says so.
+// from names, not instructions. kallsyms' addresses are link-time ones, so it is not one of
+// `TableRecognizers.all` (which run before there is a link base, on the image data alone): it is
+// discovery's last step, after the recognizers have given the link base, when the loader is asked
+// for it (`KernelImage.load(…, kallsymsWitness: true)`: `inspect` and `verify`; reading kallsyms
+// costs about a second, and the other commands do not need it). A kernel whose kallsyms lists
+// text only (5.10, 6.1) has nothing to say, and says so.
 
 import SlideCore
 

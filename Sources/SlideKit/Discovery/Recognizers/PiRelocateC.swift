@@ -9,7 +9,8 @@
 import SlideCore
 
 struct PiRelocateC: TableRecognizer {
-    var source: Provenance { .piRelocateC }
+    static let name = "pi-relocate-c"
+    static let summary = "Linux 6.9+ relocate_kernel() in C"
     var readsCode: Bool { true }
 
     func recognize(_ input: DiscoveryInput) -> Recognition? {

@@ -7,8 +7,11 @@
 import SlideCore
 
 struct SealRecognizer: TableRecognizer {
-    var source: Provenance { .seal }
+    static let name = "slide-seal"
+    static let summary = "a Slide Image's seal (digest checked)"
     var readsCode: Bool { true }
+    /// The seal is data: no code to trace.
+    var readsRoutines: Bool { false }
 
     func recognize(_ input: DiscoveryInput) -> Recognition? {
         let data = input.data

@@ -11,7 +11,8 @@
 import SlideCore
 
 struct StructuralScan: TableRecognizer {
-    var source: Provenance { .structural }
+    static let name = "structural-scan"
+    static let summary = "no code: RELA and RELR by their format"
     var readsCode: Bool { false }
 
     /// Fewest non-NONE records, or RELR words, a run needs to count (a real table has thousands).
@@ -69,11 +70,11 @@ struct StructuralScan: TableRecognizer {
 
     /// A plausible dynamic relocation record at `o`: its place, and for RELATIVE its addend (a pointer).
     static func record(_ data: ByteView, _ o: Int) -> (kind: RecordKind, place: UInt64, value: UInt64?)? {
-        let offset = data.u64Unchecked(at: o), info = data.u64Unchecked(at: o + 8), addend = data.u64Unchecked(at: o + 16)
-        if offset == 0 && info == 0 && addend == 0 { return (.zero, 0, nil) }
+        let e = RelaEntry(unchecked: data, at: o)
+        let offset = e.offset, addend = UInt64(bitPattern: e.addend), symbol = e.symbol
+        if offset == 0 && e.info == 0 && addend == 0 { return (.zero, 0, nil) }
         guard offset & 1 == 0, offset != 0 else { return nil }
-        let type = RelocationType(rawValue: UInt32(truncatingIfNeeded: info)), symbol = info >> 32
-        switch type {
+        switch e.type {
         // Addend 0 is a null pointer (LinkBase.swift): a place, but no pointer to check.
         case .relative where symbol == 0: return (.placed, offset, addend == 0 ? nil : addend)
         case .abs64 where symbol != 0, .globDat where symbol != 0: return (.placed, offset, nil)

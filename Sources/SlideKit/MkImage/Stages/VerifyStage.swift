@@ -5,7 +5,7 @@ import SlideCore
 
 struct VerifyBuiltImage: MkImageStage {
     func run(_ b: inout ImageBuild) throws(SlideKitError) {
-        var built = try KernelImage.load(bytes: b.image, path: b.path, discovery: .seal, linkBase: b.linkBase)
+        var built = try KernelImage.load(bytes: b.image, path: b.path, discovery: .only(SealRecognizer.self), linkBase: b.linkBase)
         func location(_ kind: TableLocation.Kind, _ r: Range<Int>) -> TableLocation? {
             r.isEmpty ? nil : TableLocation(kind: kind, imageOffset: r.lowerBound, size: r.count, source: .elfSection, confidence: 1,
                                             reason: "from the ELF", sectionName: nil, fileOffset: r.lowerBound)
