@@ -124,9 +124,7 @@ public enum ImageELF {
                                 imageEnd: max(memorySize, UInt64(dataSize)))
         guard table.strtab.count < Int(UInt32.max) else { throw SlideKitError("relocate", "symbol names exceed 4 GiB") }
         let allSymbols = table.entries
-        // Section names.
-        var shstrtab: [UInt8] = [0]
-        func name(_ s: String) -> UInt32 { let o = UInt32(shstrtab.count); shstrtab += Array(s.utf8) + [0]; return o }
+        var names = SectionNames()
         let strtab = table.strtab
         let locals = table.locals
 
@@ -136,28 +134,19 @@ public enum ImageELF {
         let dataOffset = 0x1000 + Int(address & 0xfff)
         let symtabOffset = align(dataOffset + dataSize, 8)
         let strtabOffset = symtabOffset + allSymbols.count * SlideCore.Symbol.size
-        var headers: [SectionHeader] = [SectionHeader(nameOffset: 0, type: .null, flags: [], address: 0, offset: 0, size: 0, addressAlignment: 0)]
-        for r in regions {
-            let flags: SectionFlags = switch r.kind {
-            case .code: [.alloc, .execinstr]
-            case .readOnly: [.alloc]
-            case .data, .bss: [.alloc, .write]
-            case .whole: [.alloc, .write, .execinstr]
-            }
-            headers.append(SectionHeader(nameOffset: name(r.name), type: r.kind == .bss ? .nobits : .progbits, flags: flags,
-                                         address: address &+ r.start, offset: UInt64(dataOffset) + min(r.start, UInt64(dataSize)),
-                                         size: r.end - r.start, addressAlignment: r.kind == .code ? 4 : 1))
-        }
+        var headers = [SectionHeader(nameOffset: 0, type: .null, flags: [], address: 0, offset: 0, size: 0, addressAlignment: 0)]
+            + regionHeaders(regions, address: address, dataOffset: dataOffset, dataSize: dataSize, names: &names)
         let symtabIndex = headers.count
-        headers.append(SectionHeader(nameOffset: name(".symtab"), type: .symtab, flags: [], address: 0, offset: UInt64(symtabOffset),
+        headers.append(SectionHeader(nameOffset: names.add(".symtab"), type: .symtab, flags: [], address: 0, offset: UInt64(symtabOffset),
                                      size: UInt64(allSymbols.count * SlideCore.Symbol.size), link: UInt32(symtabIndex + 1),
                                      info: UInt32(1 + locals), addressAlignment: 8, entrySize: UInt64(SlideCore.Symbol.size)))
-        headers.append(SectionHeader(nameOffset: name(".strtab"), type: .strtab, flags: [], address: 0, offset: UInt64(strtabOffset),
+        headers.append(SectionHeader(nameOffset: names.add(".strtab"), type: .strtab, flags: [], address: 0, offset: UInt64(strtabOffset),
                                      size: UInt64(strtab.count)))
         let shstrtabIndex = headers.count
         let shstrtabOffset = strtabOffset + strtab.count
-        headers.append(SectionHeader(nameOffset: name(".shstrtab"), type: .strtab, flags: [], address: 0, offset: UInt64(shstrtabOffset),
+        headers.append(SectionHeader(nameOffset: names.add(".shstrtab"), type: .strtab, flags: [], address: 0, offset: UInt64(shstrtabOffset),
                                      size: 0))
+        let shstrtab = names.bytes
         headers[shstrtabIndex].size = UInt64(shstrtab.count)
         let shOffset = align(shstrtabOffset + shstrtab.count, 8)
         let total = shOffset + headers.count * SectionHeader.size
@@ -183,6 +172,34 @@ public enum ImageELF {
         out.replaceSubrange(strtabOffset..<(strtabOffset + strtab.count), with: strtab)
         out.replaceSubrange(shstrtabOffset..<(shstrtabOffset + shstrtab.count), with: shstrtab)
         return out
+    }
+}
+
+extension ImageELF {
+    /// `.shstrtab` as it is written: each name once, NUL-terminated, after a leading NUL.
+    struct SectionNames {
+        var bytes: [UInt8] = [0]
+        mutating func add(_ s: String) -> UInt32 {
+            let o = UInt32(bytes.count)
+            bytes += Array(s.utf8) + [0]
+            return o
+        }
+    }
+
+    /// One section header per region, its bytes in the file's copy of the image (none for BSS).
+    static func regionHeaders(_ regions: [Region], address: UInt64, dataOffset: Int, dataSize: Int,
+                              names: inout SectionNames) -> [SectionHeader] {
+        regions.map { r in
+            let flags: SectionFlags = switch r.kind {
+            case .code: [.alloc, .execinstr]
+            case .readOnly: [.alloc]
+            case .data, .bss: [.alloc, .write]
+            case .whole: [.alloc, .write, .execinstr]
+            }
+            return SectionHeader(nameOffset: names.add(r.name), type: r.kind == .bss ? .nobits : .progbits, flags: flags,
+                                 address: address &+ r.start, offset: UInt64(dataOffset) + min(r.start, UInt64(dataSize)),
+                                 size: r.end - r.start, addressAlignment: r.kind == .code ? 4 : 1)
+        }
     }
 }
 

@@ -68,14 +68,28 @@ public struct InspectReport {
     }
 
     public func text() -> String {
-        let k = kernel
+        var lines = TextRows()
+        fileText(&lines)
+        tablesText(&lines)
+        extrasText(&lines)
+        return lines.lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `Label:` padded to 18 columns, then the value.
+    struct TextRows {
         var lines: [String] = []
-        func row(_ label: String, _ value: String) { lines.append((label + ":").padded(18) + value) }
+        mutating func row(_ label: String, _ value: String) { lines.append((label + ":").padded(18) + value) }
+    }
+
+    /// The file, its header, PE/COFF, sizes, banner and state.
+    func fileText(_ lines: inout TextRows) {
+        let k = kernel
+        func row(_ label: String, _ value: String) { lines.row(label, value) }
         row("File", k.path)
         row("Kind", kind)
         row("Containers", k.containers.isEmpty ? "none" : k.containers.joined(separator: " > "))
         if let h = k.header {
-            lines.append("Image header:")
+            lines.lines.append("Image header:")
             row("  code0", hex(UInt64(h.code0)) + (h.hasMZ ? " (\"MZ\": EFI/PE image)" : ""))
             row("  code1", hex(UInt64(h.code1)) + (h.entryOffset.map { " (b to image offset \(hex(signed: $0)))" } ?? ""))
             row("  text_offset", hex(h.textOffset))
@@ -102,16 +116,22 @@ public struct InspectReport {
         if let b = k.banner { row("Linux version", b) }
         if let t = k.truncation { row("Truncated", t) }
         if let r = k.alreadyRelocated { row("Relocated", r + ": its places hold run-time values, not link-time ones") }
+    }
+
+    /// The link base and the RELA and RELR tables.
+    func tablesText(_ lines: inout TextRows) {
+        let k = kernel
+        func row(_ label: String, _ value: String) { lines.row(label, value) }
         row("Link base", k.linkBaseStanding == .unknown ? "unknown (\(k.linkBaseReason); give --link-base)"
             : "\(hex(k.linkBase)) \(k.linkBaseStanding == .established ? "" : k.linkBaseStanding.rawValue.uppercased() + " ")(\(k.linkBaseSource.rawValue): \(k.linkBaseReason))")
         if let t = k.rela {
-            lines += tableText(t, name: "RELA")
+            lines.lines += tableText(t, name: "RELA")
             row("  entries", relaTypeCounts.map { "\($0.0) \($0.1)" }.joined(separator: ", "))
         } else {
             row("RELA table", "none found")
         }
         if let t = k.relr {
-            lines += tableText(t, name: "RELR")
+            lines.lines += tableText(t, name: "RELR")
             row("  places", relrPlaces.map(String.init) ?? "undecodable")
         } else {
             row("RELR table", "none found")
@@ -121,6 +141,12 @@ public struct InspectReport {
             row("RELR would save", "\(relativeCount) RELATIVE entries take \(relaBytes) bytes as RELA; "
                 + "as RELR \(words) words = \(relrBytes) bytes (saves \(relaBytes - relrBytes) bytes)")
         }
+    }
+
+    /// Exports, the exception table, each recognizer's finding, disagreements and notes.
+    func extrasText(_ lines: inout TextRows) {
+        let k = kernel
+        func row(_ label: String, _ value: String) { lines.row(label, value) }
         if !exports.isEmpty {
             let sections = Set(exports.map(\.section)).sorted().joined(separator: ", ")
             row("Exports", "\(exports.count) symbols in \(sections) (PREL32 entries; `link-module --kernel` resolves modules with them)")
@@ -130,7 +156,7 @@ public struct InspectReport {
                 + (problem ?? "sorted, every insn and fixup in the \(k.text != nil ? "text" : "image"), no relocation place inside"))
         }
         if !k.recognitions.isEmpty {
-            lines.append("Recognizers:")
+            lines.lines.append("Recognizers:")
             for r in k.recognitions {
                 let chosen = r.source == k.rela?.source || r.source == k.relr?.source
                 func text(_ t: (offset: Int, size: Int)?, _ name: String) -> String? { t.map { "\(name) \(hex(UInt64($0.offset)))+\(hex(UInt64($0.size)))" } }
@@ -141,10 +167,14 @@ public struct InspectReport {
         }
         for d in k.disagreements + k.guessDisagreements { row("Disagreement", d) }
         for n in k.notes { row("Note", n) }
-        return lines.joined(separator: "\n") + "\n"
     }
 
     public func json() -> JSON {
+        .object(identityJSON() + tablesJSON() + extrasJSON())
+    }
+
+    /// The file, its kind, header and PE/COFF.
+    func identityJSON() -> [(String, JSON)] {
         let k = kernel
         var fields: [(String, JSON)] = [
             ("schema", .string(jsonSchemaVersion)), ("file", .string(k.path)), ("format", .string(k.format.rawValue)),
@@ -170,6 +200,13 @@ public struct InspectReport {
         } else {
             fields.append(("pe", .null))
         }
+        return fields
+    }
+
+    /// Sizes, the link base and the RELA and RELR tables.
+    func tablesJSON() -> [(String, JSON)] {
+        let k = kernel
+        var fields: [(String, JSON)] = []
         fields += [
             ("file_size", .hex(fileSize)), ("data_size", .hex(k.dataSize)), ("appended_size", .hex(appended)),
             ("memory_size", .hex(k.memorySize)),
@@ -197,6 +234,13 @@ public struct InspectReport {
                 ("saved_bytes", .int(relativeCount * RelaEntry.size - words * 8)),
             ])))
         }
+        return fields
+    }
+
+    /// Exports, the exception table, banner, state, recognizers, disagreements and notes.
+    func extrasJSON() -> [(String, JSON)] {
+        let k = kernel
+        var fields: [(String, JSON)] = []
         fields.append(("exports", .array(exports.map { .object([("name", .string($0.name)), ("address", .hex($0.address)), ("section", .string($0.section))]) })))
         if let (n, problem) = try? k.exceptionTableCheck() {
             fields.append(("exception_table", .object([("entries", .int(n)), ("problem", problem.map { .string($0) } ?? .null)])))
@@ -214,7 +258,7 @@ public struct InspectReport {
         fields.append(("disagreements", .array(k.disagreements.map { .string($0) })))
         fields.append(("structural_disagreements", .array(k.guessDisagreements.map { .string($0) })))
         fields.append(("notes", .array(k.notes.map { .string($0) })))
-        return .object(fields)
+        return fields
     }
 }
 
