@@ -61,9 +61,6 @@ struct Params {
     }
 }
 
-/// The seed searches' reach: a CALL26/JUMP26 branch reaches ±128 MiB; the margin keeps the module clear of the edge.
-let branchReach: UInt64 = 128 << 20, reachMargin: UInt64 = 1 << 20
-
 struct DrawError: Error { var message: String }
 
 func draw(_ i: Int, master: UInt64, facts: Facts) throws -> Params {
@@ -127,22 +124,14 @@ func predictedModule(_ p: Params, _ v: Variant, seed: UInt64, _ m: ModuleFacts) 
     return (f.offset, f.base, f.address)
 }
 
-/// The first seed from `from` on that puts the module where `p.place` says (the module boot tests' rule).
+/// The first seed from `from` on that puts the module where `p.place` says (ModuleSeedSearch, the
+/// module boot tests' rule).
 func searchSeed(_ p: Params, _ v: Variant, from: UInt64, _ m: ModuleFacts) throws -> UInt64 {
-    var seed = from
-    for _ in 0..<2_000_000 {
-        let (offset, base, module) = predictedModule(p, v, seed: seed, m)
-        let (s, e, top) = (v.landmarks.stext &+ offset, v.landmarks.etext &+ offset, module &+ m.core &+ m.initSize)
-        let farthest = max(e > module ? e - module : 0, top > s ? top - s : 0)
-        let nearest = module >= e ? module - e : s >= top ? s - top : 0
-        switch p.place {
-        case .inRange: if farthest + reachMargin < branchReach && module == base { return seed }
-        case .outOfRange: if nearest > branchReach + reachMargin { return seed }
-        case .overImage: if module != base { return seed }
-        case nil: return seed
-        }
-        seed = seed &+ 1
-        if seed == 0 { seed = 1 }
+    guard let place = p.place else { return from }
+    let target: ModuleSeedSearch.Target = switch place { case .inRange: .inRange; case .outOfRange: .outOfRange; case .overImage: .overImage }
+    guard let seed = ModuleSeedSearch.firstSeed(target, from: from, tries: 2_000_000, loadPA: p.loadAddress, image: v.landmarks,
+                                                size: m.core + m.initSize) else {
+        throw DrawError(message: "no seed for module \(place.rawValue)")
     }
-    throw DrawError(message: "no seed for module \(p.place?.rawValue ?? "?")")
+    return seed
 }

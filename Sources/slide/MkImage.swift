@@ -9,7 +9,7 @@ struct MkImage: ParsableCommand {
         abstract: "Build a bootable arm64 Image from a PIE kernel ELF, sealed for verification at boot.",
         usage: "slide mkimage [<options>] (-o <output> | --check) <file>",
         discussion: """
-            The fixup step the 2015 thread asked for, done trustworthily: the flat Image
+            The fixup step (docs/image.md), made trustworthy: the flat Image
             (`objcopy -O binary` semantics), its header checked against the ELF, the relocations
             checked (only R_AARCH64_RELATIVE, nothing in the header, tables inside the image, no
             PLT entries), an `__ex_table` sorted, and a seal — digest and table bounds — written

@@ -74,20 +74,11 @@ let moduleBootMatrix: [ModuleBootCase] = [
                                            size: coreSize + initSize)
             return (m.offset, m.base, m.address)
         }
-        let reach: UInt64 = 128 << 20, margin: UInt64 = 1 << 20
-        var seed = c.searchFrom
-        search: while true {
-            let (offset, base, module) = prediction(seed)
-            let (s, e, top) = (stext &+ offset, etext &+ offset, module &+ coreSize &+ initSize)
-            let farthest = max(e > module ? e - module : 0, top > s ? top - s : 0)
-            let nearest = module >= e ? module - e : s >= top ? s - top : 0
-            switch c.place {
-            case .inRange: if farthest + margin < reach && module == base { break search }
-            case .outOfRange: if nearest > reach + margin { break search }
-            case .overImage: if module != base { break search }
-            }
-            seed += 1
-            guard seed < c.searchFrom + 1_000_000 else { Issue.record("no seed for \(c.place.rawValue)"); return }
+        let target: ModuleSeedSearch.Target = switch c.place { case .inRange: .inRange; case .outOfRange: .outOfRange; case .overImage: .overImage }
+        guard let seed = ModuleSeedSearch.firstSeed(target, from: c.searchFrom, tries: 1_000_000, loadPA: o.imageAddress,
+                                                    image: ImageLandmarks(text: text, stext: stext, etext: etext, end: end),
+                                                    size: coreSize + initSize) else {
+            Issue.record("no seed for \(c.place.rawValue)"); return
         }
         o.seed = seed
         let (offset, base, module) = prediction(seed)

@@ -1,5 +1,6 @@
 // The digest `slide mkimage` seals into an image and the kernel checks before relocating
-// ("make the fixup step trustworthy by verifying at boot", the 2015 thread).
+// (docs/image.md, "What `slide mkimage` adds and refuses": the fixup step made trustworthy by a
+// check at boot).
 //
 // A 64-bit word-wise mixing hash over the image bytes [0, covered), with the 64-byte seal
 // itself read as zeros. It detects corruption (any changed word changes the digest with

@@ -24,7 +24,8 @@ public struct BootOptions {
     public init() {}
 
     public static let ramBase: UInt64 = 0x4000_0000
-    /// Where QEMU's `-kernel` puts an arm64 Image with text_offset 0 (hw/arm/boot.c; bring-up facts).
+    /// Where QEMU's `-kernel` puts an arm64 Image with text_offset 0: RAM base + 2 MiB (QEMU's
+    /// hw/arm/boot.c, load_aarch64_image).
     public static let qemuKernelAddress: UInt64 = 0x4020_0000
     public static let trampolineAddress: UInt64 = 0x4010_0000
     /// The top of RAM U-Boot keeps for itself once relocated (code, heap, stack, its FDT), with a margin.
