@@ -1,11 +1,11 @@
-// Prints the offsets boot.S uses (Kernel/asm-offsets.h) from the Swift layouts in BootABI.swift,
+// Prints the offsets boot.S uses (Kernel/Asm/asm-offsets.h) from the Swift layouts in BootABI.swift,
 // as Linux's asm-offsets.c does for C: run on the host by Kernel/build.sh, which compares the
 // result with the checked-in header.
 
 func define(_ name: String, _ value: Int?) { print("#define \(name) \(value!)") }
 
-print("// Generated from Kernel/BootABI.swift by Kernel/asm-offsets/main.swift; Kernel/build.sh checks it.")
-print("// Regenerate: swiftc Kernel/BootABI.swift Kernel/asm-offsets/main.swift -o /tmp/o && /tmp/o > Kernel/asm-offsets.h")
+print("// Generated from Kernel/Shared/BootABI.swift by Kernel/asm-offsets/main.swift; Kernel/build.sh checks it.")
+print("// Regenerate: swiftc Kernel/Shared/BootABI.swift Kernel/asm-offsets/main.swift -o /tmp/o && /tmp/o > Kernel/Asm/asm-offsets.h")
 define("IMAGE_LAYOUT_TEXT", MemoryLayout<ImageLayout>.offset(of: \.text))
 define("IMAGE_LAYOUT_ETEXT", MemoryLayout<ImageLayout>.offset(of: \.etext))
 define("IMAGE_LAYOUT_ERODATA", MemoryLayout<ImageLayout>.offset(of: \.erodata))

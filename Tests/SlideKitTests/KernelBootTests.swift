@@ -435,14 +435,14 @@ extension KernelFaults {
     @Test(.enabled(if: TestData.slideKernel, TestData.missingKernel))
     func buildRefusesAsmOffsetsThatDisagreeWithSwift() throws {
         let dir = temporaryDirectory("asm-offsets")
-        let header = try String(contentsOf: repoRoot.appendingPathComponent("Kernel/asm-offsets.h"), encoding: .utf8)
+        let header = try String(contentsOf: repoRoot.appendingPathComponent("Kernel/Asm/asm-offsets.h"), encoding: .utf8)
         #expect(header.contains("#define EARLY_RESULT_TTBR1 8\n"))
         let bad = dir.appendingPathComponent("asm-offsets.h").path
         try header.replacingOccurrences(of: "#define EARLY_RESULT_TTBR1 8\n", with: "#define EARLY_RESULT_TTBR1 16\n")
             .write(toFile: bad, atomically: true, encoding: .utf8)
         let out = dir.appendingPathComponent("out").path
         let r = try run("env", ["ASM_OFFSETS_H=\(bad)", "SLIDE=\(slideBinary)", repoRoot.appendingPathComponent("Kernel/build.sh").path, out])
-        #expect(r.status == 1 && r.stderr.contains("disagrees with the Swift layout of Kernel/BootABI.swift"), "\(r.stderr)")
+        #expect(r.status == 1 && r.stderr.contains("disagrees with the Swift layout of Kernel/Shared/BootABI.swift"), "\(r.stderr)")
         #expect(r.stderr.contains("-#define EARLY_RESULT_TTBR1 16") && r.stderr.contains("+#define EARLY_RESULT_TTBR1 8"))
         #expect(!FileManager.default.fileExists(atPath: out + "/early.o"))
     }

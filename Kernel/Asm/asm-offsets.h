@@ -1,5 +1,5 @@
-// Generated from Kernel/BootABI.swift by Kernel/asm-offsets/main.swift; Kernel/build.sh checks it.
-// Regenerate: swiftc Kernel/BootABI.swift Kernel/asm-offsets/main.swift -o /tmp/o && /tmp/o > Kernel/asm-offsets.h
+// Generated from Kernel/Shared/BootABI.swift by Kernel/asm-offsets/main.swift; Kernel/build.sh checks it.
+// Regenerate: swiftc Kernel/Shared/BootABI.swift Kernel/asm-offsets/main.swift -o /tmp/o && /tmp/o > Kernel/Asm/asm-offsets.h
 #define IMAGE_LAYOUT_TEXT 0
 #define IMAGE_LAYOUT_ETEXT 8
 #define IMAGE_LAYOUT_ERODATA 16
