@@ -63,11 +63,19 @@ shared=$(find Kernel/Shared -name '*.swift' | sort)
 swiftc "${swift_flags[@]}" "${strict[@]}" -module-name SlideEarly $early $shared ${EXTRA_EARLY_SWIFT:-} $core -c -o "$out/early.o"
 swiftc "${swift_flags[@]}" -module-name SlideKernel $late $shared $core -c -o "$out/kernel-swift.o"
 "$slide" relacheck "$out/early.o" --root slide_early --root slide_relocate --root slide_exception --root slide_fixup --root slide_place ${EXTRA_EARLY_ROOTS:-}
-clang --target=aarch64-none-elf -DPAGE_SIZE=$page -c Kernel/Asm/boot.S -o "$out/boot.o"
+# The assembly, one file per concern (Kernel/Asm/), linked first in name order: kernel.lds puts the
+# Image header (.head.text, head.S) first and the boot path (.text.boot: head.S, then vectors.S)
+# at the start of .text; nothing depends on the order of the rest.
+asm_objects=()
+for src in $(find Kernel/Asm -name '*.S' | sort); do
+  obj="$out/asm-$(basename "$src" .S).o"
+  clang --target=aarch64-none-elf -DPAGE_SIZE=$page -c "$src" -o "$obj"
+  asm_objects+=("$obj")
+done
 clang --target=aarch64-none-elf -c Kernel/Late/ksymtab.S -o "$out/ksymtab.o"
 clang --target=aarch64-none-elf -O2 -ffreestanding -fno-builtin -fPIE -mgeneral-regs-only -mstrict-align -DPAGE_SIZE=$page -c Kernel/Late/runtime.c -o "$out/runtime.o"
 link=(-pie -z notext --no-dynamic-linker -z norelro --gc-sections --defsym=KIMAGE_VADDR=$base --defsym=PAGE_SIZE=$page -z max-page-size=$page -T Kernel/kernel.lds
-      "$out/boot.o" "$out/ksymtab.o" "$out/early.o" "$out/kernel-swift.o" "$out/runtime.o"
+      "${asm_objects[@]}" "$out/ksymtab.o" "$out/early.o" "$out/kernel-swift.o" "$out/runtime.o"
       "$(dirname "$(command -v swiftc)")/../lib/swift/embedded/aarch64-none-none-elf/libswiftUnicodeDataTables.a"
       -o "$out/slide-kernel.elf")
 if [ $relr = yes ]; then link+=(-z pack-relative-relocs); else link+=(--no-apply-dynamic-relocs); fi

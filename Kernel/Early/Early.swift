@@ -1,7 +1,7 @@
 // slide_early: the kernel's first Swift, with the MMU off, at the physical load address.
 //
 // Runs before relocation: no globals that hold pointers, no absolute addresses, no
-// allocation, no metadata — only arithmetic on addresses passed in from boot.S and aligned
+// allocation, no metadata — only arithmetic on addresses passed in from Asm/head.S and aligned
 // plain loads and stores (all memory is Device memory with the MMU off). It reads the seed,
 // computes the run-time offset (SlideCore's KASLR model) and builds the translation tables.
 
@@ -10,7 +10,7 @@
 @_silgen_name("read_id_aa64mmfr0") func readMMFR0() -> UInt64
 @_silgen_name("read_rndr") func readRNDR(_ ok: UnsafeMutablePointer<UInt64>) -> UInt64
 
-/// What slide_early hands back to boot.S (through memory: more than two registers); boot.S
+/// What slide_early hands back to Asm/head.S (through memory: more than two registers); head.S
 /// fills in the last two fields first, from slide_place.
 @c(slide_early)
 func slideEarly(_ fdtPA: UInt64, _ imagePA: UInt64, _ x1: UInt64, _ x2: UInt64, _ x3: UInt64,
@@ -63,7 +63,7 @@ func slideEarly(_ fdtPA: UInt64, _ imagePA: UInt64, _ x1: UInt64, _ x2: UInt64, 
     let physOffset = LinearMap.physOffset(ramLow: ramLow, granule: kernelGranule)
     info.pointee.physOffset = physOffset
 
-    // Translation tables. A failure here leaves the tables empty and the boot stops in boot.S.
+    // Translation tables. A failure here leaves the tables empty and the boot stops in head.S.
     var tables = PageTableBuilder(poolBase: poolPA, poolPages: 64, granule: kernelGranule)
     do throws(SlideError) {
         let ttbr0 = try tables.allocateTable()
@@ -74,7 +74,7 @@ func slideEarly(_ fdtPA: UInt64, _ imagePA: UInt64, _ x1: UInt64, _ x2: UInt64, 
         try tables.map(root: ttbr0Late, va: 0, pa: 0, size: 1 << 30, .device)
         // The Swift heap's physical alias (see runtime.c): read-write, never executable.
         try tables.map(root: ttbr0Late, va: layout.heap, pa: layout.heap, size: heapSize, .readWrite)
-        // Boot identity map of RAM: boot.S and slide_relocate run from it with the MMU on.
+        // Boot identity map of RAM: head.S and slide_relocate run from it with the MMU on.
         let (ramStart, ramEnd) = LinearMap.range(ramLow: ramLow, ramHigh: ramHigh)
         try tables.map(root: ttbr0, va: ramStart, pa: ramStart, size: ramEnd - ramStart, .bootIdentity)
         // The kernel image at KIMAGE_VADDR + offset, per segment.

@@ -88,7 +88,7 @@ func slideRelocate(_ imagePA: UInt64, _ offset: UInt64, _ fdtPA: UInt64) -> UInt
 @_silgen_name("symtab_bounds") func symtabBounds(_ out: UnsafeMutablePointer<(UInt64, UInt64, UInt64)>)
 
 /// Any exception slide_fixup did not resume, before or after relocation: the crash report, then
-/// boot.S exits with status 4. Runs without relocations (it may be the relocation that faulted):
+/// Asm/vectors.S exits with status 4. Runs without relocations (it may be the relocation that faulted):
 /// digits are computed, not formatted; names come from the SymbolMap slide mkimage embedded.
 @c(slide_exception)
 func slideException(_ esr: UInt64, _ elr: UInt64, _ far: UInt64, _ frame: UnsafePointer<UInt64>) {

@@ -1,6 +1,6 @@
 // kernel_main: the Slide kernel at its randomized virtual address, relocated and verified.
 // Drops the boot identity map, walks its own translation tables and prints the report the
-// host checks, one `slide: key=value` per line, then returns its exit status to boot.S.
+// host checks, one `slide: key=value` per line, then returns its exit status to Asm/head.S.
 
 @_silgen_name("set_ttbr0") func setTTBR0(_ pa: UInt64)
 @_silgen_name("read_sctlr") func readSCTLR() -> UInt64

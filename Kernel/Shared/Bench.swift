@@ -11,7 +11,7 @@
 @_silgen_name("bench_read_instructions") func benchReadInstructions() -> UInt64
 @_silgen_name("read_cntvct") func benchReadCNTVCT() -> UInt64
 @_silgen_name("read_cntfrq") func benchReadCNTFRQ() -> UInt64
-/// The reference loops in boot.S: Linux 6.1's `__relocate_kernel` algorithm, one routine per table.
+/// The reference loops in Asm/bench.S: Linux 6.1's `__relocate_kernel` algorithm, one routine per table.
 @_silgen_name("bench_linux_rela") func benchLinuxRela(_ start: UnsafeRawPointer?, _ end: UnsafeRawPointer?, _ bias: UInt64, _ displacement: UInt64)
 @_silgen_name("bench_linux_relr") func benchLinuxRelr(_ start: UnsafeRawPointer?, _ end: UnsafeRawPointer?, _ bias: UInt64, _ displacement: UInt64)
 

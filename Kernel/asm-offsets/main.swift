@@ -1,4 +1,4 @@
-// Prints the offsets boot.S uses (Kernel/Asm/asm-offsets.h) from the Swift layouts in BootABI.swift,
+// Prints the offsets the assembly uses (Kernel/Asm/asm-offsets.h) from the Swift layouts in Kernel/Shared/BootABI.swift,
 // as Linux's asm-offsets.c does for C: run on the host by Kernel/build.sh, which compares the
 // result with the checked-in header.
 

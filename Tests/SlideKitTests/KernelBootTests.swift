@@ -429,7 +429,7 @@ extension KernelFaults {
         #expect(!FileManager.default.fileExists(atPath: out + "/slide-kernel.elf"))
     }
 
-    /// boot.S's offsets into the Swift structs are checked against the Swift layout at build time: a
+    /// The assembly's offsets into the Swift structs are checked against the Swift layout at build time: a
     /// header whose EarlyResult.ttbr1 offset is wrong (as after reordering a field) stops the build
     /// before anything is compiled, and the message says how to regenerate it.
     @Test(.enabled(if: TestData.slideKernel, TestData.missingKernel))
