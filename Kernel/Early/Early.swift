@@ -5,11 +5,6 @@
 // plain loads and stores (all memory is Device memory with the MMU off). It reads the seed,
 // computes the run-time offset (SlideCore's KASLR model) and builds the translation tables.
 
-@_silgen_name("image_layout") func imageLayout(_ out: UnsafeMutablePointer<ImageLayout>)
-@_silgen_name("read_id_aa64isar0") func readISAR0() -> UInt64
-@_silgen_name("read_id_aa64mmfr0") func readMMFR0() -> UInt64
-@_silgen_name("read_rndr") func readRNDR(_ ok: UnsafeMutablePointer<UInt64>) -> UInt64
-
 /// What slide_early hands back to Asm/head.S (through memory: more than two registers); head.S
 /// fills in the last two fields first, from slide_place.
 @c(slide_early)

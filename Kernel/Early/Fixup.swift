@@ -6,8 +6,6 @@
 // and the image start PC-relatively (Asm/vectors.S's extable_bounds) and reads only their bytes, so it
 // is a relacheck root. The table needs no relocation: its fields are relative to themselves.
 
-@_silgen_name("extable_bounds") func extableBounds(_ out: UnsafeMutablePointer<(UInt64, UInt64, UInt64)>)
-
 /// Words of the exception frame (Asm/vectors.S): x0-x30 at 0-30, ELR at 31.
 let frameELR = 31
 

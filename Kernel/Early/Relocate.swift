@@ -6,9 +6,6 @@
 // On any failure it reports and returns a non-zero exit status: the boot never continues on
 // an image whose relocations it cannot vouch for.
 
-@_silgen_name("read_cntvct") func readCounter() -> UInt64
-@_silgen_name("early_puts") func earlyPuts(_ s: UnsafePointer<UInt8>, _ n: Int)
-
 func say(_ s: StaticString) { earlyPuts(s.utf8Start, s.utf8CodeUnitCount) }
 
 func fail(_ f: VerifyFailure, _ detail: UInt64) -> UInt64 {
@@ -51,7 +48,7 @@ func slideRelocate(_ imagePA: UInt64, _ offset: UInt64, _ fdtPA: UInt64) -> UInt
         return fail(.tables, 0)
     }
     let link = linkBase()
-    let start = readCounter()
+    let start = readCNTVCT()
     let rela: RelaTable, relr: RelrTable, report: RelaApplyReport, relrCount: Int
     do throws(SlideError) {
         rela = try RelaTable(relaView)
@@ -61,7 +58,7 @@ func slideRelocate(_ imagePA: UInt64, _ offset: UInt64, _ fdtPA: UInt64) -> UInt
     } catch {
         return fail(.tables, 0)
     }
-    info.pointee.relocCycles = readCounter() &- start
+    info.pointee.relocCycles = readCNTVCT() &- start
     info.pointee.relaApplied = UInt64(report.relative)
     info.pointee.relrApplied = UInt64(relrCount)
     if report.unsupported != 0 || report.unresolved != 0 {
@@ -84,8 +81,6 @@ func slideRelocate(_ imagePA: UInt64, _ offset: UInt64, _ fdtPA: UInt64) -> UInt
     }
     return 0
 }
-
-@_silgen_name("symtab_bounds") func symtabBounds(_ out: UnsafeMutablePointer<(UInt64, UInt64, UInt64)>)
 
 /// Any exception slide_fixup did not resume, before or after relocation: the crash report, then
 /// Asm/vectors.S exits with status 4. Runs without relocations (it may be the relocation that faulted):

@@ -2,12 +2,7 @@
 // Drops the boot identity map, walks its own translation tables and prints the report the
 // host checks, one `slide: key=value` per line, then returns its exit status to Asm/head.S.
 
-@_silgen_name("set_ttbr0") func setTTBR0(_ pa: UInt64)
-@_silgen_name("read_sctlr") func readSCTLR() -> UInt64
 @_silgen_name("slide_set_heap_alias") func setHeapAlias(_ delta: UInt64)
-@_silgen_name("image_layout") func imageLayout(_ out: UnsafeMutablePointer<ImageLayout>)
-@_silgen_name("slide_read_u64_nofault") func readNoFault(_ address: UInt64, _ out: UnsafeMutablePointer<UInt64>) -> Int64
-@_silgen_name("extable_bounds") func extableBounds(_ out: UnsafeMutablePointer<(UInt64, UInt64, UInt64)>)
 
 func line(_ key: BootReportKey, _ value: String) { print("\(BootReportKey.prefix)\(key.name)=\(value)") }
 

@@ -10,11 +10,6 @@
 // String literals here stay under 16 bytes or go through SlideCore's `text`: a longer literal
 // lives at a 0xffff… address and traps when used (Text.swift).
 
-@_silgen_name("slide_call_init") func callInit(_ function: UInt64) -> Int32
-@_silgen_name("slide_sync_code") func syncCode(_ va: UInt64, _ size: UInt64)
-@_silgen_name("slide_sync_tables") func syncTables()
-@_silgen_name("slide_flush_tlb_range") func flushTLB(_ va: UInt64, _ size: UInt64)
-
 struct ModuleLoader {
     let info: BootInfo
     let layout: ImageLayout
@@ -78,9 +73,9 @@ struct ModuleLoader {
         // slide.bench=1: the link in guest instructions, and the link and the whole load in
         // nanoseconds of the generic timer (Bench.swift).
         let bench = info.bench != 0 ? BenchCounter(rawValue: info.benchCounter) ?? .timer : nil
-        let loadStart = benchReadCNTVCT()
+        let loadStart = readCNTVCT()
         var linkTicks: UInt64 = 0, linkInstructions: UInt64 = 0
-        func ns(_ ticks: UInt64) -> UInt64 { ticks &* 1_000_000_000 / max(benchReadCNTFRQ(), 1) }
+        func ns(_ ticks: UInt64) -> UInt64 { ticks &* 1_000_000_000 / max(readCNTFRQ(), 1) }
         do throws(SlideError) {
             let module = try ModuleLayout(try ELFFile(data))
             let coreSize = module.regionSize.core, initSize = module.regionSize.initial
@@ -93,12 +88,12 @@ struct ModuleLoader {
             let core = MutableByteView(UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: UInt(linear(corePA))), count: Int(coreSize)))
             let initRegion = MutableByteView(UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: UInt(linear(initPA))), count: Int(initSize)))
             var firstFailure: ModuleLinkFailure? = nil
-            let linkStart = benchReadCNTVCT(), counted = bench?.read() ?? 0
+            let linkStart = readCNTVCT(), counted = bench?.read() ?? 0
             let result = try module.link(core: core, initRegion: initRegion, bases: bases, resolver: symbols) { f in
                 if firstFailure == nil { firstFailure = f }
             }
             if let bench { linkInstructions = bench.elapsed(counted, bench.read()) }
-            linkTicks = benchReadCNTVCT() &- linkStart
+            linkTicks = readCNTVCT() &- linkStart
             if let f = firstFailure {
                 let why: String
                 switch f.reason {
@@ -142,7 +137,7 @@ struct ModuleLoader {
             report("base=\(hex(bases.core)) plts=\(result.pltUsed.core + result.pltUsed.initial) init=\(status == 0 ? "ok" : "fail:\(status)")")
             if let bench {
                 print("\(BootReportKey.prefix)\(BootReportKey.moduleBench(name))=link:\(linkInstructions),relocs:\(relocations),counter:\(bench.name.description),"
-                      + "link_ns:\(ns(linkTicks)),load_ns:\(ns(benchReadCNTVCT() &- loadStart))")
+                      + "link_ns:\(ns(linkTicks)),load_ns:\(ns(readCNTVCT() &- loadStart))")
             }
         } catch {
             report("error=\(error.description)")

@@ -5,19 +5,6 @@
 // before), joins at its virtual address in secondary_main, leaves the identity map, checks in and
 // parks. The boot CPU reports `cpus_online`.
 
-@_silgen_name("psci_call") func psciCall(_ function: UInt64, _ a1: UInt64, _ a2: UInt64, _ a3: UInt64, _ smc: UInt64) -> Int64
-@_silgen_name("smp_check_in") func smpCheckIn()
-@_silgen_name("smp_cpus_online") func smpCpusOnline() -> UInt64
-@_silgen_name("smp_block_address") func smpBlockAddress() -> UnsafeMutablePointer<SmpBlock>
-@_silgen_name("secondary_entry_address") func secondaryEntryAddress() -> UInt64
-@_silgen_name("secondary_main_address") func secondaryMainAddress() -> UInt64
-@_silgen_name("slide_clean_to_poc") func cleanToPoC(_ va: UInt64, _ size: UInt64)
-@_silgen_name("read_mpidr") func readMPIDR() -> UInt64
-@_silgen_name("read_tcr") func readTCR() -> UInt64
-@_silgen_name("read_cntfrq") func readCNTFRQ() -> UInt64
-@_silgen_name("read_cntvct") func readCNTVCT() -> UInt64
-@_silgen_name("park") func park() -> Never
-
 /// PSCI CPU_ON, SMC64 calling convention (DEN0022 §5.1.4).
 let psciCPUOn: UInt64 = 0xc400_0003
 /// The MPIDR_EL1 affinity fields Aff3 (39:32) and Aff2-Aff0 (23:0): what a cpu node's `reg` holds.
