@@ -1,17 +1,16 @@
 // kernel_main: the Slide kernel at its randomized virtual address, relocated and verified.
-// Drops the boot identity map, walks its own translation tables and prints the report the
-// host checks, one `slide: key=value` per line, then returns its exit status to Asm/head.S.
+// Drops the boot identity map, loads the initrd's modules (Modules.swift), walks its own
+// translation tables and prints the report the host checks (Report.swift), one
+// `slide: key=value` per line, starts the other CPUs (Smp.swift), then returns its exit status
+// to Asm/head.S.
 
 @_silgen_name("slide_set_heap_alias") func setHeapAlias(_ delta: UInt64)
-
-func line(_ key: BootReportKey, _ value: String) { print("\(BootReportKey.prefix)\(key.name)=\(value)") }
 
 @c(kernel_main)
 func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1: UInt64, _ x2: UInt64, _ x3: UInt64) -> UInt64 {
     setHeapAlias(kimageVoffset) // before anything allocates (runtime.c)
     bootInfo().pointee.kimageVoffset = kimageVoffset
     let info = bootInfo().pointee
-    let va = linkBase() &+ offset
     // From here on nothing runs from the identity map: keep only the devices in TTBR0.
     setTTBR0(info.ttbr0Late)
 
@@ -25,67 +24,11 @@ func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1
     let counter = UnsafePointer<UInt64>(bitPattern: UInt(slideLookupSymbol(("slide_module_counter" as StaticString).utf8Start)))
     line(.moduleCounter, counter.map { String($0.pointee) } ?? "missing")
 
-    let toLinear = pageOffset &- info.physOffset
-    var linear = PageTableCensus(), kernel = PageTableCensus()
-    var modulePages = (rx: 0, r: 0, rw: 0)
-    let census = PageTableWalker.walk(root: info.ttbr1, vaBase: 0xffff_0000_0000_0000, pointerDelta: toLinear, granule: kernelGranule) { v, _, size, d in
-        let writableExecutable = d & Descriptor.readOnly == 0 && d & Descriptor.pxn == 0
-        if v >= moduleBase && v < moduleEnd && !(v >= layout.text && v < layout.end) {
-            let pages = Int(size / kernelGranule.pageSize)
-            if d & Descriptor.pxn == 0 { modulePages.rx += pages } else if d & Descriptor.readOnly != 0 { modulePages.r += pages } else { modulePages.rw += pages }
-        }
-        if v < 0xffff_8000_0000_0000 {
-            linear.mappedBytes += size
-            switch size {
-            case kernelGranule.blockSize(level: 1): linear.leaves.1 += 1
-            case kernelGranule.blockSize(level: 2): linear.leaves.2 += 1
-            default: linear.leaves.3 += 1
-            }
-            if writableExecutable { linear.writableExecutable += 1 }
-        } else {
-            kernel.mappedBytes += size
-            if writableExecutable { kernel.writableExecutable += 1 }
-        }
-    }
-    let low = PageTableWalker.walk(root: info.ttbr0Late, vaBase: 0, pointerDelta: toLinear, granule: kernelGranule) { _, _, _, _ in }
-
-    line(.pa, hex(info.pa))
-    line(.va, hex(va))
-    line(.offset, hex(offset))
-    line(.kimageVoffset, hex(kimageVoffset))
-    line(.seedSource, "\(SeedSource(rawValue: info.seedSource)?.name ?? "unknown")")
-    line(.physMoved, info.movedFrom != 0 ? "yes" : "no")
-    line(.physFrom, hex(info.movedFrom != 0 ? info.movedFrom : info.pa))
-    line(.physCandidates, String(info.physCandidates))
-    line(.fdt, hex(info.fdt))
-    line(.fdtSize, hex(info.fdtSize))
-    // The reserved ranges physical randomization avoided (besides the FDT and the loaded image),
-    // read again through the linear map so the host can recompute the choice.
+    let census = KernelMapCensus(info: info, layout: layout, modules: moduleBase..<moduleEnd)
     let fdt = linearFDT(info)
-    var reserved: [String] = []
-    try? fdt?.forEachReservedRange { base, size in reserved.append("\(hex(base))+\(hex(size))") }
-    line(.physReserved, reserved.isEmpty ? "none" : reserved.joined(separator: ","))
-    line(.relocsRela, String(info.relaApplied))
-    line(.relocsRelr, String(info.relrApplied))
-    line(.relocCycles, String(info.relocCycles))
-    line(.relocVerify, "ok")
-    if info.bench != 0 {
-        // Guest instructions (Bench.swift): SlideCore's apply against Linux 6.1's loop, same tables.
-        line(.benchCounter, String((BenchCounter(rawValue: info.benchCounter) ?? .none).name.description))
-        line(.benchRela, "slide:\(info.benchRelaSlide),linux:\(info.benchRelaLinux),entries:\(info.benchRelaEntries)")
-        line(.benchRelr, "slide:\(info.benchRelrSlide),linux:\(info.benchRelrLinux),words:\(info.benchRelrWords),places:\(info.relrApplied)")
-    }
-    line(.moduleMap, "rx:\(modulePages.rx),r:\(modulePages.r),rw:\(modulePages.rw)")
-    line(.fdtSeedWiped, info.seedWiped != 0 ? "yes" : "no")
-    line(.x1X3, x1 | x2 | x3 == 0 ? "zero" : "nonzero:\(hex(x1)),\(hex(x2)),\(hex(x3))")
-    line(.physOffset, hex(info.physOffset))
-    line(.granule, String(kernelGranule.name.description))
-    line(.linearMap, linear.summary(granule: kernelGranule))
-    line(.kernelMapBytes, hex(kernel.mappedBytes))
-    line(.contiguous, String(census.contiguous))
-    line(.tablePages, String(info.tablePages))
-    line(.wxViolations, String(census.writableExecutable + low.writableExecutable))
-    line(.sctlr, hex(readSCTLR()))
+    reportPlacement(info, va: linkBase() &+ offset, offset: offset, kimageVoffset: kimageVoffset, fdt: fdt)
+    reportRelocation(info)
+    reportMaps(info, census, registers: (x1, x2, x3))
     extableSelfTest(layout)
     if let fdt {
         let smp = startSecondaries(info: bootInfo().pointee, fdt: fdt)
