@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$1; shift
-relr=no; base=0xffff800008000000; granule=4k
+relr=no; base=; granule=4k  # base: KIMAGE_VADDR_DEFAULT below, from SlideCore
 while [ $# -gt 0 ]; do
   case $1 in
     --relr) relr=yes ;;
@@ -26,20 +26,26 @@ case $granule in
 esac
 mkdir -p "$out"
 slide=${SLIDE:-.build/debug/slide}
+core=$(find Sources/SlideCore -name '*.swift' | sort)
 # The assembly's offsets into the Swift structs (Kernel/Asm/asm-offsets.h) must be the Swift layout:
 # the header is generated again from Kernel/Shared/BootABI.swift on the host and compared
 # (ASM_OFFSETS_H points the check at another header: a test proves a wrong one stops the build).
+# The generator is compiled with SlideCore, so the header also carries SlideCore's constants.
 header=${ASM_OFFSETS_H:-Kernel/Asm/asm-offsets.h}
 gen=.build/kernel/asm-offsets-gen
-if [ ! -x "$gen" ] || [ Kernel/Shared/BootABI.swift -nt "$gen" ] || [ Kernel/asm-offsets/main.swift -nt "$gen" ]; then
-  mkdir -p .build/kernel && swiftc Kernel/Shared/BootABI.swift Kernel/asm-offsets/main.swift -o "$gen.tmp" && mv "$gen.tmp" "$gen"
+if [ ! -x "$gen" ] || [ -n "$(find Kernel/Shared/BootABI.swift Kernel/asm-offsets Sources/SlideCore -newer "$gen" -name '*.swift')" ]; then
+  mkdir -p .build/kernel && swiftc $core Kernel/Shared/BootABI.swift Kernel/asm-offsets/main.swift -o "$gen.tmp" && mv "$gen.tmp" "$gen"
 fi
 "$gen" > "$out/asm-offsets.h"
 if ! diff -u "$header" "$out/asm-offsets.h" >&2; then
   echo "build.sh: $header disagrees with the Swift layout of Kernel/Shared/BootABI.swift (above: -header, +Swift); regenerate it: $gen > Kernel/Asm/asm-offsets.h" >&2
   exit 1
 fi
-core=$(find Sources/SlideCore -name '*.swift' | sort)
+# KIMAGE_VADDR's one definition is SlideKASLR.defaultLinkBase: its default comes through the header.
+if [ -z "$base" ]; then
+  base=$(sed -n 's/^#define KIMAGE_VADDR_DEFAULT \(0x[0-9a-f]*\).*/\1/p' "$out/asm-offsets.h")
+  [ -n "$base" ] || { echo "build.sh: no KIMAGE_VADDR_DEFAULT in $out/asm-offsets.h" >&2; exit 1; }
+fi
 # The Embedded Swift flags (shared with `make embedded`), then the kernel's own.
 mapfile -t swift_flags < Kernel/embedded-swift.flags
 swift_flags+=(-Xfrontend -function-sections ${gdef[@]+"${gdef[@]}"})

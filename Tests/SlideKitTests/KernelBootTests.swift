@@ -124,6 +124,14 @@ let testInitrd: String = {
 }()
 
 @Suite(.enabled(if: TestData.slideKernel, TestData.missingKernel)) struct KernelBoots {
+    /// build.sh links at KIMAGE_VADDR_DEFAULT, which Kernel/Asm/asm-offsets.h carries from
+    /// SlideKASLR.defaultLinkBase, its one definition: the kernels built without --base are there.
+    @Test(arguments: ["rela", "relr", "rela-16k", "relr-64k"])
+    func defaultLinkBaseIsSlideKASLRs(_ variant: String) throws {
+        let k = try KernelImage.load(path: try #require(try kernelImage(variant)))
+        #expect(k.linkBase == SlideKASLR.defaultLinkBase)
+    }
+
     @Test(arguments: bootMatrix)
     func bootMatchesTheModel(_ c: BootCase) throws {
         let image = try #require(try kernelImage(c.image))

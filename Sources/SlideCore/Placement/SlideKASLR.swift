@@ -54,7 +54,7 @@ public struct SlideBootArgs: Sendable {
 
 public enum SlideKASLR {
     /// KIMAGE_VADDR for 48-bit VA, -(1 << 47) + 128 MiB: where Kernel/build.sh links the kernel
-    /// unless `--base` says otherwise (a test checks build.sh's default against this).
+    /// unless `--base` says otherwise: build.sh reads it from Kernel/Asm/asm-offsets.h, which is generated from this constant.
     public static let defaultLinkBase: UInt64 = 0xffff_8000_0800_0000
     /// The kernel runs with 48-bit VA (T0SZ = T1SZ = 16).
     public static let vaBits = 48
