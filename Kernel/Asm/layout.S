@@ -16,40 +16,26 @@ link_base:                              // KIMAGE_VADDR (kernel.lds, build.sh --
     movk    x0, #:abs_g0_nc:KIMAGE_VADDR
     ret
 
+    .macro  store_address sym, field    // [x0 + \field] = the address of \sym, as we run; uses x1
+    adrp    x1, \sym
+    add     x1, x1, :lo12:\sym
+    str     x1, [x0, #\field]
+    .endm
+
     .globl image_layout
-image_layout:                           // x0 → ImageLayout (BootABI.swift; physical or virtual, as we run)
+image_layout:                           // x0 → ImageLayout (Shared/BootABI.swift; physical or virtual, as we run)
     adrp    x1, _head
     str     x1, [x0, #IMAGE_LAYOUT_TEXT]
-    adrp    x1, _etext
-    add     x1, x1, :lo12:_etext
-    str     x1, [x0, #IMAGE_LAYOUT_ETEXT]
-    adrp    x1, _erodata
-    add     x1, x1, :lo12:_erodata
-    str     x1, [x0, #IMAGE_LAYOUT_ERODATA]
-    adrp    x1, _edata
-    add     x1, x1, :lo12:_edata
-    str     x1, [x0, #IMAGE_LAYOUT_EDATA]
-    adrp    x1, _end
-    add     x1, x1, :lo12:_end
-    str     x1, [x0, #IMAGE_LAYOUT_END]
-    adrp    x1, slide_seal
-    add     x1, x1, :lo12:slide_seal
-    str     x1, [x0, #IMAGE_LAYOUT_SEAL]
-    adrp    x1, slide_heap
-    add     x1, x1, :lo12:slide_heap
-    str     x1, [x0, #IMAGE_LAYOUT_HEAP]
-    adrp    x1, _stext
-    add     x1, x1, :lo12:_stext
-    str     x1, [x0, #IMAGE_LAYOUT_STEXT]
-    adrp    x1, __start___ksymtab
-    add     x1, x1, :lo12:__start___ksymtab
-    str     x1, [x0, #IMAGE_LAYOUT_KSYMTAB]
-    adrp    x1, __stop___ksymtab
-    add     x1, x1, :lo12:__stop___ksymtab
-    str     x1, [x0, #IMAGE_LAYOUT_KSYMTAB_END]
-    adrp    x1, slide_module_pool
-    add     x1, x1, :lo12:slide_module_pool
-    str     x1, [x0, #IMAGE_LAYOUT_MODULE_POOL]
+    store_address _etext, IMAGE_LAYOUT_ETEXT
+    store_address _erodata, IMAGE_LAYOUT_ERODATA
+    store_address _edata, IMAGE_LAYOUT_EDATA
+    store_address _end, IMAGE_LAYOUT_END
+    store_address slide_seal, IMAGE_LAYOUT_SEAL
+    store_address slide_heap, IMAGE_LAYOUT_HEAP
+    store_address _stext, IMAGE_LAYOUT_STEXT
+    store_address __start___ksymtab, IMAGE_LAYOUT_KSYMTAB
+    store_address __stop___ksymtab, IMAGE_LAYOUT_KSYMTAB_END
+    store_address slide_module_pool, IMAGE_LAYOUT_MODULE_POOL
     ret
 
     .globl boot_info_address
