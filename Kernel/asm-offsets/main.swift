@@ -1,11 +1,14 @@
-// Prints the offsets boot.S uses (Kernel/asm-offsets.h) from the Swift layouts in BootABI.swift,
-// as Linux's asm-offsets.c does for C: run on the host by Kernel/build.sh, which compares the
-// result with the checked-in header.
+// Prints the offsets the assembly uses (Kernel/Asm/asm-offsets.h) from the Swift layouts in
+// Kernel/Shared/BootABI.swift, as Linux's asm-offsets.c does for C, and the SlideCore constants
+// the build takes from their one definition (KIMAGE_VADDR's default: build.sh links there unless
+// --base says otherwise). Compiled for the host with SlideCore by Kernel/build.sh, which compares
+// the result with the checked-in header.
 
 func define(_ name: String, _ value: Int?) { print("#define \(name) \(value!)") }
+func define(_ name: String, hex value: UInt64, _ comment: String) { print("#define \(name) 0x\(String(value, radix: 16)) // \(comment)") }
 
-print("// Generated from Kernel/BootABI.swift by Kernel/asm-offsets/main.swift; Kernel/build.sh checks it.")
-print("// Regenerate: swiftc Kernel/BootABI.swift Kernel/asm-offsets/main.swift -o /tmp/o && /tmp/o > Kernel/asm-offsets.h")
+print("// Generated from Kernel/Shared/BootABI.swift and SlideCore by Kernel/asm-offsets/main.swift; Kernel/build.sh checks it.")
+print("// Regenerate: swiftc $(find Sources/SlideCore -name '*.swift') Kernel/Shared/BootABI.swift Kernel/asm-offsets/main.swift -o /tmp/o && /tmp/o > Kernel/Asm/asm-offsets.h")
 define("IMAGE_LAYOUT_TEXT", MemoryLayout<ImageLayout>.offset(of: \.text))
 define("IMAGE_LAYOUT_ETEXT", MemoryLayout<ImageLayout>.offset(of: \.etext))
 define("IMAGE_LAYOUT_ERODATA", MemoryLayout<ImageLayout>.offset(of: \.erodata))
@@ -31,3 +34,4 @@ define("SMP_BLOCK_ENTRY", MemoryLayout<SmpBlock>.offset(of: \.entry))
 define("SMP_BLOCK_KIMAGE_VOFFSET", MemoryLayout<SmpBlock>.offset(of: \.kimageVoffset))
 define("SMP_BLOCK_SIZE", MemoryLayout<SmpBlock>.size)
 define("BOOT_INFO_SIZE", MemoryLayout<BootInfo>.size)
+define("KIMAGE_VADDR_DEFAULT", hex: SlideKASLR.defaultLinkBase, "SlideKASLR.defaultLinkBase")

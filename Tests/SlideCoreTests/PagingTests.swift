@@ -177,3 +177,34 @@ import Testing
         }
     }
 }
+
+/// TCR_EL1 from named fields: the kernel's value per granule, spelled out bit by bit (T0SZ = T1SZ
+/// = 16, IRGN/ORGN = 0b01, SH = 0b11 for both halves, TG0/TG1 per granule, IPS = PARange capped
+/// at 0b101), and each field read back.
+@Suite struct TranslationControlRegister {
+    @Test(arguments: [
+        // granule, PARange, 16 | 1<<8 | 1<<10 | 3<<12 | TG0<<14 | 16<<16 | 1<<24 | 1<<26 | 3<<28 | TG1<<30 | IPS<<32
+        (Granule.k4, UInt64(5), UInt64(0x5_b510_3510)),   // TG0 0b00, TG1 0b10
+        (Granule.k16, 5, 0x5_7510_b510),                   // TG0 0b10, TG1 0b01
+        (Granule.k64, 5, 0x5_f510_7510),                   // TG0 0b01, TG1 0b11
+        (Granule.k4, 2, 0x2_b510_3510),                    // 40-bit PA: IPS 0b010
+        (Granule.k4, 6, 0x5_b510_3510),                    // 52-bit PA: capped at 48 bits
+    ])
+    func kernelValue(_ granule: Granule, _ parange: UInt64, _ expected: UInt64) {
+        let t = TCR.kernel(vaBits: 48, granule: granule, parange: parange)
+        #expect(t.rawValue == expected, "\(String(t.rawValue, radix: 16))")
+        #expect(t[TCR.T0SZ] == 16 && t[TCR.T1SZ] == 16)
+        #expect(t[TCR.IRGN0] == 1 && t[TCR.ORGN0] == 1 && t[TCR.SH0] == 3)
+        #expect(t[TCR.IRGN1] == 1 && t[TCR.ORGN1] == 1 && t[TCR.SH1] == 3)
+        #expect(t[TCR.TG0] == granule.tcrTG0 && t[TCR.TG1] == granule.tcrTG1)
+        #expect(t[TCR.IPS] == min(parange, 5))
+    }
+
+    @Test func settingAFieldKeepsTheOthers() {
+        var t = TCR(rawValue: .max)
+        t[TCR.TG1] = 0
+        #expect(t.rawValue == ~(UInt64(0b11) << 30))
+        t[TCR.T0SZ] = 0xff   // wider than 6 bits: cut to the field
+        #expect(t[TCR.T0SZ] == 0x3f && t.rawValue == ~(UInt64(0b11) << 30))
+    }
+}

@@ -124,6 +124,14 @@ let testInitrd: String = {
 }()
 
 @Suite(.enabled(if: TestData.slideKernel, TestData.missingKernel)) struct KernelBoots {
+    /// build.sh links at KIMAGE_VADDR_DEFAULT, which Kernel/Asm/asm-offsets.h carries from
+    /// SlideKASLR.defaultLinkBase, its one definition: the kernels built without --base are there.
+    @Test(arguments: ["rela", "relr", "rela-16k", "relr-64k"])
+    func defaultLinkBaseIsSlideKASLRs(_ variant: String) throws {
+        let k = try KernelImage.load(path: try #require(try kernelImage(variant)))
+        #expect(k.linkBase == SlideKASLR.defaultLinkBase)
+    }
+
     @Test(arguments: bootMatrix)
     func bootMatchesTheModel(_ c: BootCase) throws {
         let image = try #require(try kernelImage(c.image))
@@ -429,20 +437,20 @@ extension KernelFaults {
         #expect(!FileManager.default.fileExists(atPath: out + "/slide-kernel.elf"))
     }
 
-    /// boot.S's offsets into the Swift structs are checked against the Swift layout at build time: a
+    /// The assembly's offsets into the Swift structs are checked against the Swift layout at build time: a
     /// header whose EarlyResult.ttbr1 offset is wrong (as after reordering a field) stops the build
     /// before anything is compiled, and the message says how to regenerate it.
     @Test(.enabled(if: TestData.slideKernel, TestData.missingKernel))
     func buildRefusesAsmOffsetsThatDisagreeWithSwift() throws {
         let dir = temporaryDirectory("asm-offsets")
-        let header = try String(contentsOf: repoRoot.appendingPathComponent("Kernel/asm-offsets.h"), encoding: .utf8)
+        let header = try String(contentsOf: repoRoot.appendingPathComponent("Kernel/Asm/asm-offsets.h"), encoding: .utf8)
         #expect(header.contains("#define EARLY_RESULT_TTBR1 8\n"))
         let bad = dir.appendingPathComponent("asm-offsets.h").path
         try header.replacingOccurrences(of: "#define EARLY_RESULT_TTBR1 8\n", with: "#define EARLY_RESULT_TTBR1 16\n")
             .write(toFile: bad, atomically: true, encoding: .utf8)
         let out = dir.appendingPathComponent("out").path
         let r = try run("env", ["ASM_OFFSETS_H=\(bad)", "SLIDE=\(slideBinary)", repoRoot.appendingPathComponent("Kernel/build.sh").path, out])
-        #expect(r.status == 1 && r.stderr.contains("disagrees with the Swift layout of Kernel/BootABI.swift"), "\(r.stderr)")
+        #expect(r.status == 1 && r.stderr.contains("disagrees with the Swift layout of Kernel/Shared/BootABI.swift"), "\(r.stderr)")
         #expect(r.stderr.contains("-#define EARLY_RESULT_TTBR1 16") && r.stderr.contains("+#define EARLY_RESULT_TTBR1 8"))
         #expect(!FileManager.default.fileExists(atPath: out + "/early.o"))
     }

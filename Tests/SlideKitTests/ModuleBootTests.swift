@@ -145,7 +145,7 @@ extension ModuleBoots {
         let nm = try kernelSymbols("rela")
         let exports = try exportedSymbols("rela")
         #expect(Set(exports.map(\.section)) == ["__ksymtab"])
-        let listed = try String(contentsOf: repoRoot.appendingPathComponent("Kernel/ksymtab.S"), encoding: .utf8)
+        let listed = try String(contentsOf: repoRoot.appendingPathComponent("Kernel/Late/ksymtab.S"), encoding: .utf8)
             .split(separator: "\n").filter { $0.hasPrefix("    export  ") }.map { String($0.split(separator: " ").last!) }
         #expect(exports.map(\.name) == listed.sorted())
         for e in exports { #expect(nm[e.name] == e.address, "\(e.name)") }

@@ -1,5 +1,5 @@
 // The Slide kernel's boot report: one `slide: key=value` line per fact, then `slide: done`.
-// The kernel prints these keys (Kernel/Main.swift and Kernel/Modules.swift), and the boot tests
+// The kernel prints these keys (Kernel/Late/Main.swift and Kernel/Late/Modules.swift), and the boot tests
 // and the soak read them back: one list, so a renamed or added key cannot go unnoticed.
 //
 // The names are StaticStrings, not a String raw value: a String literal longer than 15 bytes is

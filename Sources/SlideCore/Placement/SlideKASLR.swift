@@ -1,6 +1,6 @@
 // The Slide kernel's boot policy, whole (docs/slide-kaslr.md): which seed counts, whether and
 // where the image moves in physical memory, its virtual offset, PHYS_OFFSET and the module
-// region. Its one home: the kernel's early code (Kernel/Early.swift) and kernel_main call the
+// region. Its one home: the kernel's early code (Kernel/Early/) and kernel_main call the
 // steps below; `slide kaslr`, `slide boot`'s comparison and the soak call `layout`, which is the
 // same steps in the kernel's order.
 //
@@ -37,7 +37,7 @@ public struct SlideBootArgs: Sendable {
     public var nokaslr = false
     /// `kaslr.phys=0`: randomize virtually, stay where loaded physically.
     public var physicalOff = false
-    /// `slide.bench=1`: measure the relocation loops in guest instructions (Kernel/Bench.swift).
+    /// `slide.bench=1`: measure the relocation loops in guest instructions (Kernel/Shared/Bench.swift).
     public var bench = false
     /// `slide.crash=1`: end the boot with an unguarded fault, for the crash report test.
     public var crash = false
@@ -54,7 +54,7 @@ public struct SlideBootArgs: Sendable {
 
 public enum SlideKASLR {
     /// KIMAGE_VADDR for 48-bit VA, -(1 << 47) + 128 MiB: where Kernel/build.sh links the kernel
-    /// unless `--base` says otherwise (a test checks build.sh's default against this).
+    /// unless `--base` says otherwise: build.sh reads it from Kernel/Asm/asm-offsets.h, which is generated from this constant.
     public static let defaultLinkBase: UInt64 = 0xffff_8000_0800_0000
     /// The kernel runs with 48-bit VA (T0SZ = T1SZ = 16).
     public static let vaBits = 48

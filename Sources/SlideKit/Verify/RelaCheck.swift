@@ -5,7 +5,7 @@
 // before relocation, follow every static relocation to the section it references, and report
 // each R_AARCH64_ABS64 found in a reached, allocated, non-executable section: in a PIE link it
 // becomes a RELATIVE entry, so the word is 0 (or wrong) until relocation has run — reading it
-// earlier is the bug. Literal pools in text are exempt, as in Linux: boot.S uses them only
+// earlier is the bug. Literal pools in text are exempt, as in Linux: Kernel/Asm/head.S and smp.S use them only
 // after relocation.
 
 import SlideCore

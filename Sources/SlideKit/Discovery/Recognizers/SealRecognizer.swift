@@ -1,7 +1,7 @@
 // A Slide Image: `slide mkimage` writes a 64-byte seal (magic, digest, covered size, RELA and RELR
 // bounds) into the image; the kernel checks the digest before it trusts the bounds, and so does
 // this recognizer. A seal whose digest does not match is not used (and said so). The link base
-// is the constant the kernel's own `link_base` routine builds (Kernel/boot.S: KIMAGE_VADDR in
+// is the constant the kernel's own `link_base` routine builds (Kernel/Asm/layout.S: KIMAGE_VADDR in
 // four MOVZ/MOVK immediates), found through the symbol map mkimage embeds.
 
 import SlideCore

@@ -3,12 +3,10 @@
 // arch/arm64/mm/extable.c, for copy_from_kernel_nofault and the uaccess routines).
 //
 // Runs before or after relocation, at the physical or the virtual address: it reaches the table
-// and the image start PC-relatively (boot.S's extable_bounds) and reads only their bytes, so it
+// and the image start PC-relatively (Asm/vectors.S's extable_bounds) and reads only their bytes, so it
 // is a relacheck root. The table needs no relocation: its fields are relative to themselves.
 
-@_silgen_name("extable_bounds") func extableBounds(_ out: UnsafeMutablePointer<(UInt64, UInt64, UInt64)>)
-
-/// Words of boot.S's exception frame: x0-x30 at 0-30, ELR at 31.
+/// Words of the exception frame (Asm/vectors.S): x0-x30 at 0-30, ELR at 31.
 let frameELR = 31
 
 /// The ESR_EL1 exception class of a data abort taken without a change of exception level

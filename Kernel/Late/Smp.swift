@@ -1,28 +1,15 @@
 // Secondary CPUs: the boot CPU starts every other CPU the devicetree lists through PSCI CPU_ON
 // (Arm DEN0022, PSCI 0.2+, SMC64 function 0xc4000003), over the conduit `/psci/method` names
-// (hvc or smc, the SMC Calling Convention). Each enters boot.S's secondary_entry at its physical
+// (hvc or smc, the SMC Calling Convention). Each enters Asm/smp.S's secondary_entry at its physical
 // address with the MMU off, turns it on with the boot CPU's tables (relocation happened once,
 // before), joins at its virtual address in secondary_main, leaves the identity map, checks in and
 // parks. The boot CPU reports `cpus_online`.
-
-@_silgen_name("psci_call") func psciCall(_ function: UInt64, _ a1: UInt64, _ a2: UInt64, _ a3: UInt64, _ smc: UInt64) -> Int64
-@_silgen_name("smp_check_in") func smpCheckIn()
-@_silgen_name("smp_cpus_online") func smpCpusOnline() -> UInt64
-@_silgen_name("smp_block_address") func smpBlockAddress() -> UnsafeMutablePointer<SmpBlock>
-@_silgen_name("secondary_entry_address") func secondaryEntryAddress() -> UInt64
-@_silgen_name("secondary_main_address") func secondaryMainAddress() -> UInt64
-@_silgen_name("slide_clean_to_poc") func cleanToPoC(_ va: UInt64, _ size: UInt64)
-@_silgen_name("read_mpidr") func readMPIDR() -> UInt64
-@_silgen_name("read_tcr") func readTCR() -> UInt64
-@_silgen_name("read_cntfrq") func readCNTFRQ() -> UInt64
-@_silgen_name("read_cntvct") func readCNTVCT() -> UInt64
-@_silgen_name("park") func park() -> Never
 
 /// PSCI CPU_ON, SMC64 calling convention (DEN0022 §5.1.4).
 let psciCPUOn: UInt64 = 0xc400_0003
 /// The MPIDR_EL1 affinity fields Aff3 (39:32) and Aff2-Aff0 (23:0): what a cpu node's `reg` holds.
 let mpidrAffinity: UInt64 = 0xff_00ff_ffff
-/// Stacks boot.S has for secondaries.
+/// Stacks Asm/smp.S has for secondaries.
 let maxSecondaries = 8
 
 /// Starts the other CPUs; returns how many CPUs are online (this one included) and any PSCI errors.

@@ -1,5 +1,5 @@
-// Generated from Kernel/BootABI.swift by Kernel/asm-offsets/main.swift; Kernel/build.sh checks it.
-// Regenerate: swiftc Kernel/BootABI.swift Kernel/asm-offsets/main.swift -o /tmp/o && /tmp/o > Kernel/asm-offsets.h
+// Generated from Kernel/Shared/BootABI.swift and SlideCore by Kernel/asm-offsets/main.swift; Kernel/build.sh checks it.
+// Regenerate: swiftc $(find Sources/SlideCore -name '*.swift') Kernel/Shared/BootABI.swift Kernel/asm-offsets/main.swift -o /tmp/o && /tmp/o > Kernel/Asm/asm-offsets.h
 #define IMAGE_LAYOUT_TEXT 0
 #define IMAGE_LAYOUT_ETEXT 8
 #define IMAGE_LAYOUT_ERODATA 16
@@ -25,3 +25,4 @@
 #define SMP_BLOCK_KIMAGE_VOFFSET 32
 #define SMP_BLOCK_SIZE 40
 #define BOOT_INFO_SIZE 288
+#define KIMAGE_VADDR_DEFAULT 0xffff800008000000 // SlideKASLR.defaultLinkBase

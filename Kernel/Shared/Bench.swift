@@ -7,14 +7,6 @@
 // instruction is one nanosecond of virtual time, so this is again instructions, 16 to a tick at
 // 62.5 MHz). Either way the counter's own cost, measured over an empty interval, is subtracted.
 
-@_silgen_name("bench_pmu_start") func benchPMUStart()
-@_silgen_name("bench_read_instructions") func benchReadInstructions() -> UInt64
-@_silgen_name("read_cntvct") func benchReadCNTVCT() -> UInt64
-@_silgen_name("read_cntfrq") func benchReadCNTFRQ() -> UInt64
-/// The reference loops in boot.S: Linux 6.1's `__relocate_kernel` algorithm, one routine per table.
-@_silgen_name("bench_linux_rela") func benchLinuxRela(_ start: UnsafeRawPointer?, _ end: UnsafeRawPointer?, _ bias: UInt64, _ displacement: UInt64)
-@_silgen_name("bench_linux_relr") func benchLinuxRelr(_ start: UnsafeRawPointer?, _ end: UnsafeRawPointer?, _ bias: UInt64, _ displacement: UInt64)
-
 /// Which counter BootInfo.benchCounter names.
 enum BenchCounter: UInt64 {
     case none = 0, pmu = 1, timer = 2
@@ -32,7 +24,7 @@ enum BenchCounter: UInt64 {
         switch self {
         case .none: 0
         case .pmu: benchReadInstructions()
-        case .timer: benchReadCNTVCT() &* (1_000_000_000 / max(benchReadCNTFRQ(), 1))
+        case .timer: readCNTVCT() &* (1_000_000_000 / max(readCNTFRQ(), 1))
         }
     }
 

@@ -1,10 +1,10 @@
-// The structs boot.S reads and writes, and nothing else: their field offsets are boot.S's ABI.
-// Kernel/asm-offsets.h names each offset for boot.S; Kernel/build.sh compiles this file for the
+// The structs the assembly (Kernel/Asm/) reads and writes, and nothing else: their field offsets are its ABI.
+// Kernel/Asm/asm-offsets.h names each offset for the assembly; Kernel/build.sh compiles this file for the
 // host with Kernel/asm-offsets/main.swift, which prints the header from these layouts, and stops the
 // build when the checked-in header differs (a reordered or added field cannot go unnoticed).
 // Every field is a UInt64, so the layout is the same on the host and on aarch64.
 
-// What the boot steps record for the report. Lives in boot.S's BSS (`boot_info`), reached
+// What the boot steps record for the report. Lives in Asm/layout.S's BSS (`boot_info`), reached
 // PC-relatively: at its physical address before the jump, at its virtual address after.
 
 struct BootInfo {
@@ -37,7 +37,7 @@ struct BootInfo {
     var benchRelrSlide: UInt64 = 0, benchRelrLinux: UInt64 = 0, benchRelrWords: UInt64 = 0
 }
 
-/// Physical or virtual addresses of the image's landmarks, filled in by boot.S with ADRP/ADD.
+/// Physical or virtual addresses of the image's landmarks, filled in by Asm/layout.S with ADRP/ADD.
 struct ImageLayout {
     var text: UInt64 = 0, etext: UInt64 = 0, erodata: UInt64 = 0, edata: UInt64 = 0, end: UInt64 = 0, seal: UInt64 = 0
     var heap: UInt64 = 0, stext: UInt64 = 0
@@ -45,14 +45,14 @@ struct ImageLayout {
     var ksymtab: UInt64 = 0, ksymtabEnd: UInt64 = 0, modulePool: UInt64 = 0
 }
 
-/// What slide_early returns to boot.S on the stack (boot.S reserves EARLY_RESULT_FRAME bytes).
+/// What slide_early returns to Asm/head.S on the stack (head.S reserves EARLY_RESULT_FRAME bytes).
 struct EarlyResult {
     var offset: UInt64 = 0, ttbr1: UInt64 = 0, ttbr0: UInt64 = 0, tcr: UInt64 = 0
-    /// The loader's PA when slide_place moved the image, and how many places it chose from (boot.S passes them in).
+    /// The loader's PA when slide_place moved the image, and how many places it chose from (head.S passes them in).
     var movedFrom: UInt64 = 0, candidates: UInt64 = 0
 }
 
-/// What a secondary CPU needs to join (boot.S `secondary_entry` reads it with the MMU off; Smp.swift fills it).
+/// What a secondary CPU needs to join (Asm/smp.S `secondary_entry` reads it with the MMU off; Smp.swift fills it).
 struct SmpBlock {
     var tcr: UInt64 = 0, ttbr0: UInt64 = 0, ttbr1: UInt64 = 0, entry: UInt64 = 0, kimageVoffset: UInt64 = 0
 }

@@ -15,7 +15,7 @@ uint8_t slide_heap[HEAP_SIZE] __attribute__((aligned(PAGE_SIZE)));
 static uint64_t slide_heap_alias_delta; /* VA - PA of the image: set by kernel_main before any allocation */
 static size_t heap_used;
 
-/* Memory for modules (Kernel/Modules.swift): written through the linear map, mapped at the
+/* Memory for modules (Kernel/Late/Modules.swift): written through the linear map, mapped at the
  * module region's addresses with per-part permissions. */
 uint8_t slide_module_pool[256u << 10] __attribute__((aligned(PAGE_SIZE)));
 

@@ -19,12 +19,7 @@ var pageOffset: UInt64 { LinearMap.pageOffset }
 /// Bytes of the module memory pool in runtime.c.
 let modulePoolSize: UInt64 = 256 << 10
 
-/// The address the image was linked at (`_text`; SlideKASLR.defaultLinkBase unless build.sh --base chose
-/// another): relocation places and the run-time VA are relative to it.
-@_silgen_name("link_base") func linkBase() -> UInt64
-
-@_silgen_name("boot_info_address") func bootInfoAddress() -> UInt64
-
+/// BootInfo (`boot_info` in Asm/layout.S), at the address we run at.
 func bootInfo() -> UnsafeMutablePointer<BootInfo> {
     UnsafeMutablePointer<BootInfo>(bitPattern: UInt(bootInfoAddress()))!
 }
