@@ -1,5 +1,6 @@
 /* The Slide kernel's C runtime: what Embedded Swift's runtime expects from its platform
- * (bring-up facts: posix_memalign, free, memset, memcpy, memmove, putchar), a bump allocator
+ * (posix_memalign, free, memset, memcpy, memmove, putchar: the symbols an Embedded Swift
+ * program links against), a bump allocator
  * over a static heap, the PL011 console and semihosting exit. Runs after relocation only. */
 #include <stddef.h>
 #include <stdint.h>

@@ -213,13 +213,16 @@ struct FixtureWriter {
     /// The kallsyms fuzz target's seeds, written from these fixtures so the layouts have one
     /// generator: scripts/fuzz-corpus runs this with SLIDE_FUZZ_KALLSYMS_SEEDS=DIR. A seed is the
     /// link base (u64 LE), then the image with its RELA places holding their addends, as the
-    /// target reads no RELA table; each must read back whole that way before it is written.
+    /// target reads no RELA table; each must read back whole that way (from its first 128 KiB)
+    /// before it is written.
     @Test(.enabled(if: ProcessInfo.processInfo.environment["SLIDE_FUZZ_KALLSYMS_SEEDS"] != nil, "only when scripts/fuzz-corpus asks for seeds"),
           arguments: KallsymsFixture.Shape.allCases)
     func fuzzSeed(_ shape: KallsymsFixture.Shape) throws {
         let dir = ProcessInfo.processInfo.environment["SLIDE_FUZZ_KALLSYMS_SEEDS"]!
         let f = KallsymsFixture(shape)
-        var image = f.image
+        // The first 128 KiB hold the tables and every symbol's address: enough, and a quarter of
+        // the bytes for each of the fuzzer's runs.
+        var image = Array(f.image.prefix(0x2_0000))
         for e in f.rela {
             let at = Int(e.offset - KallsymsFixture.linkBase)
             for i in 0..<8 { image[at + i] = UInt8(truncatingIfNeeded: UInt64(bitPattern: e.addend) >> (8 * UInt64(i))) }
@@ -227,7 +230,7 @@ struct FixtureWriter {
         #expect(try f.read(image, withRela: false).symbols == f.symbols)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let base = (0..<8).map { UInt8(truncatingIfNeeded: KallsymsFixture.linkBase >> (8 * UInt64($0))) }
-        let name = "synthetic-" + shape.rawValue.map { $0.isLetter || $0.isNumber || $0 == "." ? String($0) : "-" }.joined()
+        let name = "synthetic-" + shape.rawValue.lowercased().split { !($0.isLetter || $0.isNumber || $0 == ".") }.joined(separator: "-")
         try Data(base + image).write(to: URL(fileURLWithPath: dir).appendingPathComponent(name), options: .atomic)
     }
 

@@ -26,7 +26,7 @@ struct LinkBase {
     var established: Bool = true
 
     /// The smallest alignment a link base has (arm64 images are 2 MiB-aligned, booting.rst §4).
-    static let alignment: UInt64 = 0x20_0000
+    static let alignment: UInt64 = ImageAlignment.kernel
 
     static func derive(_ data: ByteView, rela: TableBounds?, relr: TableBounds?, memorySize: UInt64,
                        constant: UInt64?, constantEvidence: String?) -> LinkBase? {

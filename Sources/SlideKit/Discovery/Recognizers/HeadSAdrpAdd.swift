@@ -33,7 +33,7 @@ struct HeadSAdrpAdd: TableRecognizer {
 extension CodeTrace {
     /// A MOVZ/MOVK constant in the kernel half of the address space with 2 MiB alignment: KIMAGE_VADDR.
     var kernelBaseConstant: (value: UInt64, pc: Int)? {
-        for case .wideConstant(let pc, let v) in events where v >= 0xffff_0000_0000_0000 && v & 0x1f_ffff == 0 { return (v, pc) }
+        for case .wideConstant(let pc, let v) in events where v >= 0xffff_0000_0000_0000 && ImageAlignment.misalignment(v) == 0 { return (v, pc) }
         return nil
     }
 }
