@@ -2,6 +2,18 @@ import Testing
 @testable import SlideCore
 
 @Suite struct Bytes {
+    /// Errors compare by case, field name and numbers, not by their text.
+    @Test func errorsCompareByValue() {
+        #expect(SlideError.invalid("sh_entsize", value: 24) == .invalid("sh_entsize", value: 24))
+        #expect(SlideError.invalid("sh_entsize", value: 24) != .invalid("sh_entsize", value: 25))
+        #expect(SlideError.invalid("sh_entsize", value: 24) != .invalid("sh_size", value: 24))
+        #expect(SlideError.invalid("x", value: 1) != .unsupported("x", value: 1))
+        #expect(SlideError.truncated("ELF header", offset: 0, size: 64, available: 10)
+                == .truncated("ELF header", offset: 0, size: 64, available: 10))
+        #expect(SlideError.truncated("ELF header", offset: 0, size: 64, available: 10)
+                != .truncated("ELF header", offset: 0, size: 64, available: 11))
+    }
+
     @Test func boundsAreOverflowSafe() {
         let data: [UInt8] = [1, 2, 3, 4, 5, 6, 7, 8, 9]
         data.withUnsafeBytes { raw in

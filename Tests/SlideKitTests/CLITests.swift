@@ -579,3 +579,13 @@ import Testing
         #expect(outputs[0].stdout.contains("\"0x10040000000\""), "RAM ends at 0x40000000 + 1 TiB")
     }
 }
+
+/// A host error keeps SlideCore's typed error and compares by value.
+@Suite struct HostErrors {
+    @Test func aFormatErrorKeepsItsFields() {
+        #expect(SlideKitError("f", .invalid("x", value: 1)) == SlideKitError("f", .invalid("x", value: 1)))
+        #expect(SlideKitError("f", .invalid("x", value: 1)) != SlideKitError("g", .invalid("x", value: 1)))
+        #expect(SlideKitError("f", .invalid("x", value: 1)) != SlideKitError("f", "invalid x 0x1"), "a typed error is not its text")
+        #expect(SlideKitError("f", .invalid("x", value: 1)).description == "'f': invalid x 0x1")
+    }
+}

@@ -14,14 +14,32 @@
 //   pages, arch/arm64/include/asm/kernel-pgtable.h, 6.1).
 // Runs before relocation: fixed-size storage, no allocation.
 
+/// Up to `capacity` address ranges [base, end), in the order given: fixed storage, no allocation.
+struct FixedRanges<let capacity: Int> {
+    var base: InlineArray<capacity, UInt64> = .init(repeating: 0)
+    var end: InlineArray<capacity, UInt64> = .init(repeating: 0)
+    var count = 0
+    var isFull: Bool { count == capacity }
+
+    /// Appends [b, b + size), its end clamped at 2^64 - 1 (an empty range adds nothing); false
+    /// when there is no room.
+    mutating func add(base b: UInt64, size: UInt64) -> Bool {
+        guard size > 0 else { return true }
+        guard count < capacity else { return false }
+        base[count] = b
+        end[count] = b &+ size < b ? UInt64.max : b &+ size
+        count += 1
+        return true
+    }
+}
+
 public struct PhysicalPlacement {
     public static let maxRAM = 8, maxExclusions = 16
 
-    var ramBase: InlineArray<8, UInt64> = .init(repeating: 0)
-    var ramEnd: InlineArray<8, UInt64> = .init(repeating: 0)
-    var exBase: InlineArray<16, UInt64> = .init(repeating: 0)
-    var exEnd: InlineArray<16, UInt64> = .init(repeating: 0)
-    public private(set) var ramCount = 0, exclusionCount = 0
+    var ram = FixedRanges<8>()
+    var exclusions = FixedRanges<16>()
+    public var ramCount: Int { ram.count }
+    public var exclusionCount: Int { exclusions.count }
     /// Set when more ranges were offered than fit (the extra RAM is ignored; extra exclusions make every candidate unsafe).
     public private(set) var overflowed = false
 
@@ -34,32 +52,24 @@ public struct PhysicalPlacement {
     public static let largeBlock: UInt64 = 512 << 20
 
     public mutating func addRAM(base: UInt64, size: UInt64) {
-        guard size > 0 else { return }
-        guard ramCount < Self.maxRAM else { overflowed = true; return }
-        ramBase[ramCount] = base
-        ramEnd[ramCount] = base &+ size < base ? UInt64.max : base &+ size
-        ramCount += 1
+        if !ram.add(base: base, size: size) { overflowed = true }
     }
 
     public mutating func exclude(base: UInt64, size: UInt64) {
-        guard size > 0 else { return }
-        guard exclusionCount < Self.maxExclusions else { overflowed = true; return }
-        exBase[exclusionCount] = base
-        exEnd[exclusionCount] = base &+ size < base ? UInt64.max : base &+ size
-        exclusionCount += 1
+        if !exclusions.add(base: base, size: size) { overflowed = true }
     }
 
     func free(_ start: UInt64, _ end: UInt64) -> Bool {
-        for i in 0..<exclusionCount where start < exEnd[i] && exBase[i] < end { return false }
+        for i in 0..<exclusions.count where start < exclusions.end[i] && exclusions.base[i] < end { return false }
         return true
     }
 
     /// Calls `body(base)` for each candidate base in order; stops when it returns false.
     func forEachCandidate(imageSize: UInt64, misalignment: UInt64, _ body: (UInt64) -> Bool) {
-        guard !overflowed || exclusionCount < Self.maxExclusions else { return }
-        for r in 0..<ramCount {
-            var b = (ramBase[r] &+ ImageAlignment.kernel - 1) & ~(ImageAlignment.kernel - 1)
-            while b >= ramBase[r], b &+ misalignment &+ imageSize <= ramEnd[r], b &+ misalignment &+ imageSize > b {
+        guard !overflowed || !exclusions.isFull else { return }
+        for r in 0..<ram.count {
+            var b = (ram.base[r] &+ ImageAlignment.kernel - 1) & ~(ImageAlignment.kernel - 1)
+            while b >= ram.base[r], b &+ misalignment &+ imageSize <= ram.end[r], b &+ misalignment &+ imageSize > b {
                 let start = b &+ misalignment, end = start &+ imageSize
                 let straddles = granule == .k64 && start / Self.largeBlock != (end - 1) / Self.largeBlock
                 if !straddles && free(start, end) && !body(b) { return }

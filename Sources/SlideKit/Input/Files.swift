@@ -7,15 +7,32 @@
 import Foundation
 import SlideCore
 
-/// A failure tied to one file.
-public struct SlideKitError: Error, CustomStringConvertible {
+/// A failure tied to one file, compared by value: a format error SlideCore found in the file's
+/// bytes keeps its typed `SlideError` (field and numbers); a refusal of the host kit is a sentence.
+public struct SlideKitError: Error, Equatable, CustomStringConvertible {
+    public enum Reason: Equatable, Sendable {
+        /// What SlideCore's readers found wrong in the bytes.
+        case format(SlideError)
+        /// What the host kit refuses, said whole.
+        case refused(String)
+    }
+
     public var path: String
-    public var message: String
+    public var reason: Reason
     public init(_ path: String, _ message: String) {
         self.path = path
-        self.message = message
+        reason = .refused(message)
     }
-    public init(_ path: String, _ error: SlideError) { self.init(path, error.description) }
+    public init(_ path: String, _ error: SlideError) {
+        self.path = path
+        reason = .format(error)
+    }
+    public var message: String {
+        switch reason {
+        case .format(let e): e.description
+        case .refused(let text): text
+        }
+    }
     public var description: String { "'\(path)': \(message)" }
 }
 
