@@ -48,3 +48,49 @@ import Testing
         #expect(throws: SlideError.self) { try e.setProperty(path: ["nonexistent"], name: "x", value: []) }
     }
 }
+
+// The EFI stub's in-place writer against the host's editor (and dtc): the same edits to QEMU's
+// DTB give the same blob, except that the writer's totalsize is its buffer.
+@Suite struct FDTInPlaceWriting {
+    @Test func sameBlobAsTheEditor() throws {
+        let dtb = try FDTEditing().qemuDTB()
+        var editor = try FDTEditor(dtb)
+        let packed = try editor.packed()
+        editor = try FDTEditor(packed)
+        try editor.setProperty(path: ["chosen"], name: "kaslr-seed", value: [0, 0, 0, 0, 0, 0, 0x12, 0x34])
+        try editor.setProperty(path: ["chosen"], name: "bootargs", value: Array("console=ttyAMA0 nokaslr".utf8) + [0])
+        try editor.setProperty(path: ["chosen"], name: "bootargs", value: Array("x".utf8) + [0])          // shorter: moved
+        try editor.setProperty(path: ["chosen"], name: "kaslr-seed", value: [0, 0, 0, 0, 0, 0, 0x56, 0x78]) // same size: in place
+        var buffer = packed + [UInt8](repeating: 0xee, count: 4096)
+        let used = try buffer.withUnsafeMutableBytes { raw throws -> Int in
+            let w = try FDTWriter(at: raw.baseAddress!, capacity: raw.count)
+            try w.setU64(node: "chosen", name: "kaslr-seed", 0x1234)
+            let long = Array("console=ttyAMA0 nokaslr".utf8) + [0], short = Array("x".utf8) + [0]
+            try long.withUnsafeBytes { try w.setProperty(node: "chosen", name: "bootargs", value: $0.baseAddress!, length: $0.count) }
+            try short.withUnsafeBytes { try w.setProperty(node: "chosen", name: "bootargs", value: $0.baseAddress!, length: $0.count) }
+            try w.setU64(node: "chosen", name: "kaslr-seed", 0x5678)
+            #expect(throws: SlideError.self) { try w.setU64(node: "nonexistent", name: "x", 1) }
+            return w.usedSize
+        }
+        let expected = editor.bytes
+        #expect(used <= expected.count && expected.count - used < 8)        // the editor keeps the 8-byte padding packed() gave
+        #expect(Array(buffer[8..<used]) == Array(expected[8..<used]))
+        let total = buffer[4..<8].reduce(0) { $0 << 8 | Int($1) }
+        #expect(total == packed.count + 4096)                               // the room is the blob's
+        let text = try FDTEditing().dts(buffer)
+        #expect(text.contains("kaslr-seed = <0x00 0x5678>;") && text.contains("bootargs = \"x\";"))
+    }
+
+    @Test func refusesWhenTheBufferIsFull() throws {
+        let packed = try FDTEditor(try FDTEditing().qemuDTB()).packed()
+        var buffer = packed + [UInt8](repeating: 0, count: 16)
+        try buffer.withUnsafeMutableBytes { raw in
+            let w = try FDTWriter(at: raw.baseAddress!, capacity: raw.count)
+            let big = [UInt8](repeating: 1, count: 64)
+            #expect(throws: SlideError.self) {
+                try big.withUnsafeBytes { try w.setProperty(node: "chosen", name: "slide,big", value: $0.baseAddress!, length: $0.count) }
+            }
+        }
+        #expect(Array(buffer[8..<packed.count]) == Array(packed[8...]))  // nothing written on refusal
+    }
+}

@@ -34,9 +34,11 @@ struct FixedRanges<let capacity: Int> {
 }
 
 public struct PhysicalPlacement {
-    public static let maxRAM = 8, maxExclusions = 16
+    /// 64 RAM ranges: the EFI stub offers each EFI_CONVENTIONAL_MEMORY region as one (edk2 under
+    /// QEMU with 1 GiB leaves about 9 of them; fragmented firmware maps have dozens).
+    public static let maxRAM = 64, maxExclusions = 16
 
-    var ram = FixedRanges<8>()
+    var ram = FixedRanges<64>()
     var exclusions = FixedRanges<16>()
     public var ramCount: Int { ram.count }
     public var exclusionCount: Int { exclusions.count }

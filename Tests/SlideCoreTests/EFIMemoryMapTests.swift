@@ -1,0 +1,51 @@
+import Testing
+@testable import SlideCore
+
+/// EFI_MEMORY_DESCRIPTORs as firmware lays them out: `stride` bytes apart (edk2: 48), the bytes
+/// past the 40 defined ones filled with 0xAA so a decoder stepping by 40 reads garbage.
+func efiMap(_ regions: [(type: UInt32, start: UInt64, pages: UInt64, attributes: UInt64)], stride: Int = 48) -> [UInt8] {
+    var b: [UInt8] = []
+    func le<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { b += $0 } }
+    for r in regions {
+        le(r.type); le(UInt32(0xaaaa_aaaa)); le(r.start); le(UInt64(0xdead_0000)); le(r.pages); le(r.attributes)
+        b += [UInt8](repeating: 0xaa, count: stride - 40)
+    }
+    return b
+}
+
+@Suite struct EFIMemoryMapDecoding {
+    let sample: [(type: UInt32, start: UInt64, pages: UInt64, attributes: UInt64)] = [
+        (7, 0x4000_0000, 0x100, 0xf), (2, 0x4010_0000, 0x20, 0xf), (7, 0x4012_0000, 0x3_fee0, 0xf),
+        (5, 0x7fff_0000, 0x10, 0x8000_0000_0000_000f),
+    ]
+
+    func decode(_ bytes: [UInt8], stride: Int) throws -> [EFIMemoryRegion] {
+        var out: [EFIMemoryRegion] = []
+        try bytes.withUnsafeBytes { raw in
+            try EFIMemoryDescriptor.forEach(ByteView(raw), descriptorSize: stride) { out.append($0) }
+        }
+        return out
+    }
+
+    @Test(arguments: [40, 48, 64])
+    func stepsByTheDescriptorSize(stride: Int) throws {
+        let regions = try decode(efiMap(sample, stride: stride), stride: stride)
+        #expect(regions.map(\.type.rawValue) == [7, 2, 7, 5])
+        #expect(regions.map(\.start) == [0x4000_0000, 0x4010_0000, 0x4012_0000, 0x7fff_0000])
+        #expect(regions[2].end == 0x8000_0000)
+        #expect(regions[3].attributes & EFIMemoryAttribute.runtime != 0)
+        var census = EFIConventionalCensus()
+        regions.forEach { census.add($0) }
+        #expect(census.ranges == 2 && census.bytes == (0x100 + 0x3_fee0) * 4096)
+    }
+
+    @Test func refusesBadShapes() {
+        let bytes = efiMap(sample)
+        #expect(throws: SlideError.self) { try decode(bytes, stride: 32) }                        // too small for the fields
+        #expect(throws: SlideError.self) { try decode(bytes, stride: 44) }                        // not 8-byte aligned
+        #expect(throws: SlideError.self) { try decode(Array(bytes.dropLast(8)), stride: 48) }     // a partial descriptor
+        #expect(throws: SlideError.self) { try decode(efiMap([(7, 0xffff_ffff_ffff_0000, 0x100, 0)]), stride: 48) } // wraps
+        #expect(throws: SlideError.self) { try decode(efiMap([(7, 0, 1 << 60, 0)]), stride: 48) }  // pages overflow
+        #expect((try? decode([], stride: 48))?.isEmpty == true)
+    }
+}
