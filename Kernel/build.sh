@@ -68,7 +68,7 @@ late=$(find Kernel/Late -name '*.swift' | sort)
 shared=$(find Kernel/Shared -name '*.swift' | sort)
 swiftc "${swift_flags[@]}" "${strict[@]}" -module-name SlideEarly $early $shared ${EXTRA_EARLY_SWIFT:-} $core -c -o "$out/early.o"
 swiftc "${swift_flags[@]}" -module-name SlideKernel $late $shared $core -c -o "$out/kernel-swift.o"
-"$slide" relacheck "$out/early.o" --root slide_early --root slide_relocate --root slide_exception --root slide_fixup --root slide_place ${EXTRA_EARLY_ROOTS:-}
+"$slide" relacheck "$out/early.o" --root slide_early --root slide_relocate --root slide_exception --root slide_fixup --root slide_place --root slide_efi_main ${EXTRA_EARLY_ROOTS:-}
 # The assembly, one file per concern (Kernel/Asm/), linked first in name order: kernel.lds puts the
 # Image header (.head.text, head.S) first and the boot path (.text.boot: head.S, then vectors.S)
 # at the start of .text; nothing depends on the order of the rest.

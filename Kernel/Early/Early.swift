@@ -22,6 +22,10 @@ func slideEarly(_ fdtPA: UInt64, _ imagePA: UInt64, _ x1: UInt64, _ x2: UInt64, 
     info.pointee.physCandidates = candidates
 
     var facts = readEarlyFDT(fdtPA, info)
+    if let stub = facts.efiStub, stub.moved {   // the EFI stub's move stands for slide_place's
+        info.pointee.movedFrom = stub.loadedAt
+        info.pointee.physCandidates = stub.candidates
+    }
     let (source, seed) = chooseSeed(facts)
     info.pointee.seedSource = source.rawValue
     info.pointee.seed = seed

@@ -10,6 +10,7 @@
 @c(slide_place)
 func slidePlace(_ fdtPA: UInt64, _ imagePA: UInt64, _ imageSize: UInt64, _ candidatesOut: UnsafeMutableRawPointer) -> UInt64 {
     guard let fdtBase = UnsafeMutableRawPointer(bitPattern: UInt(fdtPA)), let fdt = try? FDT(at: fdtBase, limit: 16 << 20),
+          EFIStubFacts(fdt) == nil, // the EFI stub chose the slot already
           let s = try? fdt.property(node: "chosen", name: "kaslr-seed"), s.length == 8 else { return 0 }
     guard let seed = SlideKASLR.physicalSeed(bootArgs(fdt), fdtSeed: fdt.cells(s, at: 0, count: 2)) else { return 0 }
     var placement = PhysicalPlacement(granule: kernelGranule)

@@ -10,6 +10,8 @@ struct EarlyFDTFacts {
     var fdtSeed: UInt64 = 0
     /// The span of the memory nodes; ramLow = UInt64.max without any.
     var ramLow = UInt64.max, ramHigh: UInt64 = 0
+    /// What the EFI stub said, when it booted us.
+    var efiStub: EFIStubFacts? = nil
 
     /// Without a memory node: 1 GiB of RAM from the GiB the image is in.
     mutating func assumeRAMIfNone(around imagePA: UInt64) {
@@ -29,6 +31,7 @@ func readEarlyFDT(_ fdtPA: UInt64, _ info: UnsafeMutablePointer<BootInfo>) -> Ea
     }
     info.pointee.fdtSize = UInt64(fdt.totalSize)
     facts.args = bootArgs(fdt)
+    facts.efiStub = EFIStubFacts(fdt)
     if facts.args.bench { info.pointee.bench = 1 }
     if let s = try? fdt.property(node: "chosen", name: "kaslr-seed"), s.length == 8 {
         facts.fdtSeed = fdt.cells(s, at: 0, count: 2)

@@ -27,6 +27,7 @@ func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1
     let census = KernelMapCensus(info: info, layout: layout, modules: moduleBase..<moduleEnd)
     let fdt = linearFDT(info)
     reportPlacement(info, va: linkBase() &+ offset, offset: offset, kimageVoffset: kimageVoffset, fdt: fdt)
+    reportEFIStub(fdt)
     reportRelocation(info)
     reportMaps(info, census, registers: (x1, x2, x3))
     extableSelfTest(layout)

@@ -62,6 +62,26 @@ func reportPlacement(_ info: BootInfo, va: UInt64, offset: UInt64, kimageVoffset
     line(.physReserved, reserved.isEmpty ? "none" : reserved.joined(separator: ","))
 }
 
+/// When the EFI stub booted us (EFIStubFacts in /chosen): `loader=efi`, whether EFI_RNG_PROTOCOL
+/// gave the seed and the seed, where the firmware loaded the image and the slot the stub chose,
+/// the candidates, the census of the firmware's conventional memory and the ranges the rule saw
+/// (base+size, as `phys_reserved`), so the host recomputes the slot with SlideKASLR.efiSlot.
+func reportEFIStub(_ fdt: FDT?) {
+    guard let fdt, let stub = EFIStubFacts(fdt) else { return }
+    line(.loader, "efi")
+    line(.efiRNG, stub.rng != 0 ? "yes" : "none")
+    line(.efiSeed, hex(stub.seed))
+    line(.efiLoadedAt, hex(stub.loadedAt))
+    line(.efiSlot, hex(stub.slot))
+    line(.efiCandidates, String(stub.candidates))
+    line(.efiConventional, "ranges:\(stub.conventionalRanges),bytes:\(hex(stub.conventionalBytes)),used:\(stub.rangesUsed)")
+    var ranges: [String] = []
+    if let p = try? fdt.property(node: "chosen", name: "slide,efi-conventional") {
+        for i in stride(from: 0, to: p.length / 4 - 3, by: 4) { ranges.append("\(hex(fdt.cells(p, at: i, count: 2)))+\(hex(fdt.cells(p, at: i + 2, count: 2)))") }
+    }
+    line(.efiRanges, ranges.isEmpty ? "none" : ranges.joined(separator: ","))
+}
+
 /// How slide_relocate did: the entries applied, its time, and with `slide.bench=1` the guest
 /// instructions of SlideCore's apply against Linux 6.1's loop over the same tables (Shared/Bench.swift).
 func reportRelocation(_ info: BootInfo) {

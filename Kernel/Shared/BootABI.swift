@@ -56,3 +56,9 @@ struct EarlyResult {
 struct SmpBlock {
     var tcr: UInt64 = 0, ttbr0: UInt64 = 0, ttbr1: UInt64 = 0, entry: UInt64 = 0, kimageVoffset: UInt64 = 0
 }
+
+/// What slide_efi_main (Early/EFIStub.swift) hands back to Asm/efi.S once boot services are gone:
+/// the image's copy and the FDT, each to be cleaned to the point of coherency before the MMU goes off.
+struct EFIHandoff {
+    var image: UInt64 = 0, imageSize: UInt64 = 0, fdt: UInt64 = 0, fdtSize: UInt64 = 0
+}

@@ -49,3 +49,29 @@ func efiMap(_ regions: [(type: UInt32, start: UInt64, pages: UInt64, attributes:
         #expect((try? decode([], stride: 48))?.isEmpty == true)
     }
 }
+
+@Suite struct EFIGUIDs {
+    /// The text form's fields as the words in memory: Data1-3 little-endian, Data4 byte by byte.
+    func guid(_ text: String) -> EFIGUID {
+        let parts = text.split(separator: "-").map(String.init)
+        var bytes: [UInt8] = []
+        for (i, width) in [(0, 4), (1, 2), (2, 2)] {
+            let v = UInt32(parts[i], radix: 16)!
+            for b in 0..<width { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(b)))) }
+        }
+        let tail = parts[3] + parts[4]
+        var index = tail.startIndex
+        while index < tail.endIndex {
+            let next = tail.index(index, offsetBy: 2)
+            bytes.append(UInt8(tail[index..<next], radix: 16)!)
+            index = next
+        }
+        return bytes.withUnsafeBytes { EFIGUID(at: $0.baseAddress!) }
+    }
+
+    @Test func wordsMatchTheSpecText() {
+        #expect(EFIGUID.loadedImage == guid("5B1B31A1-9562-11d2-8E3F-00A0C969723B"))
+        #expect(EFIGUID.rng == guid("3152bca5-eade-433d-862e-c01cdc291f44"))
+        #expect(EFIGUID.deviceTree == guid("b1b621d5-f19c-41a5-830b-d9152c69aae0"))
+    }
+}

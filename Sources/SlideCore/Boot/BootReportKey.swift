@@ -14,6 +14,7 @@ public enum BootReportKey: CaseIterable, Sendable {
     case relocCycles, relocVerify, benchCounter, benchRela, benchRelr, moduleBase, moduleCounter
     case moduleMap, initrd, modules, modulesLoaded, module, extableEntries, extableTest
     case extableFixups, cpusListed, cpusOnline, cpusErrors, crashTest, helloSays, helloChecks
+    case loader, efiRNG, efiSeed, efiLoadedAt, efiSlot, efiCandidates, efiConventional, efiRanges
 
     /// The key as the report prints it.
     public var name: StaticString {
@@ -62,6 +63,14 @@ public enum BootReportKey: CaseIterable, Sendable {
         case .crashTest: "crash_test"
         case .helloSays: "hello_says"
         case .helloChecks: "hello_checks"
+        case .loader: "loader"
+        case .efiRNG: "efi_rng"
+        case .efiSeed: "efi_seed"
+        case .efiLoadedAt: "efi_loaded_at"
+        case .efiSlot: "efi_slot"
+        case .efiCandidates: "efi_candidates"
+        case .efiConventional: "efi_conventional"
+        case .efiRanges: "efi_ranges"
         }
     }
 

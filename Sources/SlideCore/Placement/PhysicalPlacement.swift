@@ -61,6 +61,11 @@ public struct PhysicalPlacement {
         if !exclusions.add(base: base, size: size) { overflowed = true }
     }
 
+    /// Calls `body(base, end)` for each RAM range, in the order given.
+    public func forEachRAM(_ body: (UInt64, UInt64) -> Void) {
+        for i in 0..<ram.count { body(ram.base[i], ram.end[i]) }
+    }
+
     func free(_ start: UInt64, _ end: UInt64) -> Bool {
         for i in 0..<exclusions.count where start < exclusions.end[i] && exclusions.base[i] < end { return false }
         return true
@@ -90,7 +95,14 @@ public struct PhysicalPlacement {
 
     /// The new physical address for an image loaded at `loadPA`, or nil to stay.
     public func choose(seed: UInt64, loadPA: UInt64, imageSize: UInt64) -> (address: UInt64, candidates: UInt64)? {
-        let m = loadPA & (ImageAlignment.kernel - 1)
+        guard let choice = pick(seed: seed, imageSize: imageSize, misalignment: loadPA & (ImageAlignment.kernel - 1)),
+              choice.address != loadPA else { return nil }
+        return choice
+    }
+
+    /// The candidate `seed` picks for an image `misalignment` bytes past its 2 MiB base (the rule
+    /// above, without a loaded image to stay at), or nil without candidates.
+    public func pick(seed: UInt64, imageSize: UInt64, misalignment m: UInt64) -> (address: UInt64, candidates: UInt64)? {
         let count = candidateCount(imageSize: imageSize, misalignment: m)
         guard count > 0 else { return nil }
         let index = Self.mix(seed).multipliedFullWidth(by: count).high
@@ -100,7 +112,6 @@ public struct PhysicalPlacement {
             i += 1
             return true
         }
-        let address = chosen &+ m
-        return address == loadPA ? nil : (address, count)
+        return (chosen &+ m, count)
     }
 }

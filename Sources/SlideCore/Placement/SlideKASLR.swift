@@ -81,6 +81,14 @@ public enum SlideKASLR {
         return p.choose(seed: seed, loadPA: loadPA, imageSize: imageSize)
     }
 
+    /// Where the kernel's EFI stub copies the image: the same rule over the firmware's
+    /// EFI_CONVENTIONAL_MEMORY regions (`placement`'s RAM, nothing excluded: every other type is
+    /// in use), 2 MiB-aligned (the stub copies, so nothing keeps the firmware's misalignment), with
+    /// the EFI_RNG_PROTOCOL seed. Nil without a candidate.
+    public static func efiSlot(seed: UInt64, placement: PhysicalPlacement, imageSize: UInt64) -> (address: UInt64, candidates: UInt64)? {
+        placement.pick(seed: seed, imageSize: imageSize, misalignment: 0)
+    }
+
     /// The number of places physical randomization chooses from (for the entropy report).
     public static func physicalSlots(placement: PhysicalPlacement, loadPA: UInt64, imageSize: UInt64) -> UInt64 {
         var p = placement
