@@ -154,15 +154,39 @@ extension BootOptions.Firmware: ExpressibleByArgument {}
 enum OnOff: String, ExpressibleByArgument { case on, off }
 
 extension Boot {
-    /// A Linux Image booted through UEFI: what the kernel printed.
+    /// A Linux Image booted through UEFI: where the EFI stub put it and the layout it printed,
+    /// beside the stub model and `slide kaslr`; 0 when they agree.
     func efiLinux(_ linux: LinuxBootReport, _ r: BootResult, _ o: BootOptions) throws(SlideKitError) -> Int32 {
         if console { emit(r.output) }
         guard linux.offsetPrinted else {
             throw SlideKitError(image, r.timedOut ? "no `Kernel Offset` line within \(timeout) s (--timeout, --console)"
                                 : "the kernel ended without printing `Kernel Offset` (--console shows its log)")
         }
-        emit("Linux \(linux.version ?? "?") on \(r.cpu) through \(o.firmware.rawValue)\n")
-        for (what, printed) in KASLRPrediction.printedLines(linux) { emit(what.padded(to: 15) + printed + "\n") }
-        return 0
+        guard let cpu = QEMUCPU.named(r.cpu) else { throw SlideKitError(image, "--cpu '\(r.cpu)' has no KASLR model") }
+        let e = EFILinuxBoot.judge(try KernelImage.load(path: image), output: r.output, boot: linux, options: o, cpu: cpu)
+        if let path = saveEFIMemmap {
+            guard !e.mapLines.isEmpty else { throw SlideKitError(image, "--save-efi-memmap: the kernel printed no EFI memory map (efi=debug)") }
+            try Files.writeAtomically(Array((e.mapLines.joined(separator: "\n") + "\n").utf8), to: path)
+        }
+        let rng = o.rng ? (o.rngFile.map { "file \($0)" } ?? "virtio-rng") : "off"
+        if json {
+            emit(JSON.object([
+                ("schema", .string(jsonSchemaVersion)), ("image", .string(image)), ("kernel", .string(linux.version ?? "")),
+                ("loader", .string("efi")), ("firmware", .string(o.firmware.rawValue)), ("cpu", .string(r.cpu)), ("rng", .string(rng)),
+                ("slot_seed", e.slotSeed.map { .hex(UInt64($0)) } ?? .null), ("kaslr_seed", e.kaslrSeed.map { .hex($0) } ?? .null),
+                ("physical_address", e.physicalText.map { .hex($0) } ?? .null), ("physical_address_source", .string(e.physicalTextSource)),
+                ("efi_memmap_regions", .int(e.map.count)), ("stub", e.stub?.json(file: image) ?? .null),
+                ("agree", .bool(e.agree)),
+                ("lines", .array(e.rows.map { .object([("what", .string($0.what)), ("predicted", .string($0.predicted)),
+                                                       ("printed", .string($0.printed)), ("agree", .bool($0.agree))]) })),
+            ]).rendered() + "\n")
+        } else {
+            emit("Linux \(linux.version ?? "?") on \(r.cpu) through \(o.firmware.rawValue), RNG \(rng)\n")
+            if let s = e.slotSeed, let k = e.kaslrSeed { emit("The stub's seeds: slot \(hex(UInt64(s))), kaslr-seed \(hex(k))\n") }
+            if let p = e.stub { emit("EFI stub model \(p.model): \(p.total) candidate slots (\(String(format: "%.2f", p.entropyBits)) bits), \(hex(p.alloc.align))-aligned\n") }
+            for row in e.rows { emit(row.what.padded(to: 15) + row.predicted.padded(to: 44) + " " + row.printed.padded(to: 30) + (row.agree ? " agree" : " DIFFER") + "\n") }
+        }
+        if !e.agree { FileHandle.standardError.write(Data("slide: error: '\(image)': the boot differs from the model's prediction\n".utf8)) }
+        return e.agree ? 0 : 1
     }
 }
