@@ -83,7 +83,7 @@ func draw(_ i: Int, master: UInt64, facts: Facts) throws -> Params {
     o.loader = p.loader; o.memoryMiB = p.memoryMiB
     let size = v.imageSize, step = ImageAlignment.kernel
     switch p.loader {
-    case .qemu:
+    case .qemu, .efi:
         p.at = nil
     case .uBoot:
         // booti runs the Image where it lies, 2 MiB-aligned, clear of the RAM U-Boot keeps and of

@@ -9,7 +9,10 @@ struct Boot: ParsableCommand {
         discussion: """
             Loaders: qemu (QEMU's -kernel: the Image at 0x40200000), u-boot (Debian's u-boot-qemu;
             the Image placed raw at --at, `booti` typed at its prompt), direct (Slide places the
-            Image, the DTB and a trampoline that sets x0-x3: any --at aligned to the Image's page size, chosen x1-x3).
+            Image, the DTB and a trampoline that sets x0-x3: any --at aligned to the Image's page size, chosen x1-x3),
+            efi (UEFI firmware, --firmware edk2, starts the Image as an EFI application and hands
+            over QEMU's DTB; --rng on|off adds virtio-rng for EFI_RNG_PROTOCOL, --rng-file makes its bytes
+            reproducible; a Linux Image's EFI stub then chooses its own physical slot).
             The DTB is QEMU's own, with no random seed; --seed writes /chosen/kaslr-seed.
             A Slide kernel's output is printed and its semihosting exit status returned.
 
@@ -26,7 +29,13 @@ struct Boot: ParsableCommand {
               slide boot vmlinuz --seed 0x123456789abcdef0 --cpu max --memory 2048
             """)
 
-    @Option(help: "qemu, u-boot or direct.") var loader: BootOptions.Loader = .qemu
+    @Option(help: "qemu, u-boot, direct or efi.") var loader: BootOptions.Loader = .qemu
+    @Option(help: "efi: the UEFI firmware (edk2: Debian's qemu-efi-aarch64).") var firmware: BootOptions.Firmware = .edk2
+    @Option(help: "efi: a virtio-rng device for EFI_RNG_PROTOCOL (on or off; default on).") var rng: OnOff?
+    @Option(name: .customLong("rng-file"), help: "efi: the virtio-rng device returns this file's bytes in order (reproducible boots; at least 4 KiB).")
+    var rngFile: String?
+    @Option(name: .customLong("save-efi-memmap"), help: "efi, Linux: write the EFI memory map the kernel printed (efi=debug) to this file, for slide kaslr --efi-memmap.")
+    var saveEFIMemmap: String?
     @Option(parsing: .unconditional, help: "Physical load address (u-boot, direct).", transform: { try parseNumber($0) }) var at: UInt64?
     @Option(parsing: .unconditional, help: "KASLR seed written to /chosen/kaslr-seed.", transform: { try parseNumber($0) }) var seed: UInt64?
     @Flag(help: "Add nokaslr to the command line.") var nokaslr = false
@@ -51,6 +60,11 @@ struct Boot: ParsableCommand {
         if seed != nil && nokaslr { throw ValidationError("--seed and --nokaslr exclude each other") }
         if at != nil && loader == .qemu { throw ValidationError("--at needs --loader u-boot or direct (QEMU's -kernel chooses the address)") }
         if registers != nil && loader != .direct { throw ValidationError("--registers needs --loader direct") }
+        if loader != .efi && (rng != nil || rngFile != nil || saveEFIMemmap != nil) {
+            throw ValidationError("--rng, --rng-file and --save-efi-memmap need --loader efi")
+        }
+        if loader == .efi && seed != nil { throw ValidationError("--seed: under --loader efi the kernel's EFI stub writes /chosen/kaslr-seed from the firmware's RNG (use --rng-file)") }
+        if rng == .off && rngFile != nil { throw ValidationError("--rng-file needs --rng on") }
     }
 
     func run() throws {
@@ -59,6 +73,7 @@ struct Boot: ParsableCommand {
             var o = BootOptions()
             o.loader = loader; o.at = at; o.seed = seed; o.nokaslr = nokaslr; o.memoryMiB = Int(memory.size >> 20); o.smp = smp
             o.cpu = cpu; o.append = append; o.initrd = initrd; o.timeout = timeout; o.icount = icount
+            o.firmware = firmware; o.rng = rng != .off; o.rngFile = rngFile
             if let registers {
                 let v = try registers.split(separator: ",").map { (s) throws(SlideKitError) -> UInt64 in
                     guard let n = try? parseNumber(String(s)) else { throw SlideKitError(image, "--registers: '\(s)' is not a number") }
@@ -68,6 +83,10 @@ struct Boot: ParsableCommand {
                 o.registers = (v[0], v[1], v[2])
             }
             let r = try Booter.boot(image, o)
+            if let linux = r.linux, loader == .efi {
+                status = try efiLinux(linux, r, o)
+                return
+            }
             if let linux = r.linux {
                 status = try compare(linux, r, o)
                 return
@@ -129,3 +148,45 @@ extension Boot {
 }
 
 extension BootOptions.Loader: ExpressibleByArgument {}
+extension BootOptions.Firmware: ExpressibleByArgument {}
+
+/// `--rng on|off`.
+enum OnOff: String, ExpressibleByArgument { case on, off }
+
+extension Boot {
+    /// A Linux Image booted through UEFI: where the EFI stub put it and the layout it printed,
+    /// beside the stub model and `slide kaslr`; 0 when they agree.
+    func efiLinux(_ linux: LinuxBootReport, _ r: BootResult, _ o: BootOptions) throws(SlideKitError) -> Int32 {
+        if console { emit(r.output) }
+        guard linux.offsetPrinted else {
+            throw SlideKitError(image, r.timedOut ? "no `Kernel Offset` line within \(timeout) s (--timeout, --console)"
+                                : "the kernel ended without printing `Kernel Offset` (--console shows its log)")
+        }
+        guard let cpu = QEMUCPU.named(r.cpu) else { throw SlideKitError(image, "--cpu '\(r.cpu)' has no KASLR model") }
+        let e = EFILinuxBoot.judge(try KernelImage.load(path: image), output: r.output, boot: linux, options: o, cpu: cpu)
+        if let path = saveEFIMemmap {
+            guard !e.mapLines.isEmpty else { throw SlideKitError(image, "--save-efi-memmap: the kernel printed no EFI memory map (efi=debug)") }
+            try Files.writeAtomically(Array((e.mapLines.joined(separator: "\n") + "\n").utf8), to: path)
+        }
+        let rng = o.rng ? (o.rngFile.map { "file \($0)" } ?? "virtio-rng") : "off"
+        if json {
+            emit(JSON.object([
+                ("schema", .string(jsonSchemaVersion)), ("image", .string(image)), ("kernel", .string(linux.version ?? "")),
+                ("loader", .string("efi")), ("firmware", .string(o.firmware.rawValue)), ("cpu", .string(r.cpu)), ("rng", .string(rng)),
+                ("slot_seed", e.slotSeed.map { .hex(UInt64($0)) } ?? .null), ("kaslr_seed", e.kaslrSeed.map { .hex($0) } ?? .null),
+                ("physical_address", e.physicalText.map { .hex($0) } ?? .null), ("physical_address_source", .string(e.physicalTextSource)),
+                ("efi_memmap_regions", .int(e.map.count)), ("stub", e.stub?.json(file: image) ?? .null),
+                ("agree", .bool(e.agree)),
+                ("lines", .array(e.rows.map { .object([("what", .string($0.what)), ("predicted", .string($0.predicted)),
+                                                       ("printed", .string($0.printed)), ("agree", .bool($0.agree))]) })),
+            ]).rendered() + "\n")
+        } else {
+            emit("Linux \(linux.version ?? "?") on \(r.cpu) through \(o.firmware.rawValue), RNG \(rng)\n")
+            if let s = e.slotSeed, let k = e.kaslrSeed { emit("The stub's seeds: slot \(hex(UInt64(s))), kaslr-seed \(hex(k))\n") }
+            if let p = e.stub { emit("EFI stub model \(p.model): \(p.total) candidate slots (\(String(format: "%.2f", p.entropyBits)) bits), \(hex(p.alloc.align))-aligned\n") }
+            for row in e.rows { emit(row.what.padded(to: 15) + row.predicted.padded(to: 44) + " " + row.printed.padded(to: 30) + (row.agree ? " agree" : " DIFFER") + "\n") }
+        }
+        if !e.agree { FileHandle.standardError.write(Data("slide: error: '\(image)': the boot differs from the model's prediction\n".utf8)) }
+        return e.agree ? 0 : 1
+    }
+}

@@ -34,6 +34,12 @@ struct KASLRCommand: ParsableCommand {
               slide kaslr vmlinuz --seed 0x123456789abcdef0 --cpu max --entropy
               slide kaslr vmlinuz --seed 1 --memory 0x40000000:4G --json
               slide kaslr Image --seed 0x5eed --pa 0x48201000
+              slide kaslr vmlinuz --loader efi --efi-memmap dmesg.txt --efi-seed 0x2291d8cd
+
+            --loader efi: where Linux's EFI stub (efi_random_alloc) puts the Image in
+            physical memory, from the EFI memory map Linux printed with efi=debug: the
+            candidate slots, their count and bits, and with --efi-seed the slot. The
+            printed map holds the stub's own slot, which is given back first.
             """)
 
     @Argument(help: ArgumentHelp("Kernel Image: \(FileKind.formats).")) var file: String?
@@ -60,6 +66,17 @@ struct KASLRCommand: ParsableCommand {
             transform: { try parseRange($0) })
     var reserve: [PhysicalRange] = []
     @Option(help: "Kernel command line (nokaslr, kaslr.phys=0, arm64_sw.nokaslr=1 …).") var append = ""
+    @Option(help: "efi: where Linux's EFI stub puts the Image in physical memory (needs --efi-memmap).") var loader: KASLRLoader?
+    @Option(name: .customLong("efi-memmap"), help: "efi: the EFI memory map as Linux prints it with efi=debug (a dmesg will do; slide boot --save-efi-memmap writes one).")
+    var efiMemmap: String?
+    @Option(name: .customLong("efi-seed"), parsing: .unconditional, help: "efi: the 32-bit seed the stub read from EFI_RNG_PROTOCOL: the slot it picks.",
+            transform: { try parseNumber($0) })
+    var efiSeed: UInt64?
+    @Flag(name: .customLong("efi-memmap-before-slot"), help: "efi: the map is the one the stub saw (it holds no slot of the stub's yet).")
+    var efiMemmapBeforeSlot = false
+    @Option(name: .customLong("efi-kernel-at"), parsing: .unconditional, help: "efi: PA(_text) of the boot that printed the map: its slot is given back.",
+            transform: { try parseNumber($0) })
+    var efiKernelAt: UInt64?
     @Flag(help: "Print the bits of entropy of each part.") var entropy = false
     @Flag(help: "Print JSON (schema slide/v1).") var json = false
 
@@ -68,12 +85,20 @@ struct KASLRCommand: ParsableCommand {
         if let cpu, QEMUCPU.named(cpu) == nil { throw ValidationError("--cpu '\(cpu)' is not one of: \(QEMUCPU.names)") }
         if let v = vaBits, ![39, 42, 47, 48, 52].contains(v) { throw ValidationError("--va-bits takes 39, 42, 47, 48 or 52") }
         if let p = paBits, !(32...52).contains(p) { throw ValidationError("--pa-bits takes 32 to 52") }
+        if loader == .efi {
+            guard efiMemmap != nil else { throw ValidationError("--loader efi needs --efi-memmap FILE (the EFI memory map the stub chooses from)") }
+            if let s = efiSeed, s > UInt64(UInt32.max) { throw ValidationError("--efi-seed is 32 bits (the stub reads a u32)") }
+            if efiMemmapBeforeSlot && efiKernelAt != nil { throw ValidationError("--efi-kernel-at names the slot in a printed map; --efi-memmap-before-slot says there is none") }
+        } else if efiMemmap != nil || efiSeed != nil || efiMemmapBeforeSlot || efiKernelAt != nil {
+            throw ValidationError("--efi-memmap, --efi-seed, --efi-memmap-before-slot and --efi-kernel-at need --loader efi")
+        }
     }
 
     func run() throws {
         try reportingErrors { () throws(SlideKitError) in
             var q = try query()
             let k = try KernelImage.load(path: image, linkBase: linkBase)
+            if loader == .efi { return try efi(k) }
             q.cpu = cpu.flatMap { QEMUCPU.named($0) } ?? QEMUCPU.defaultCPU(pageSize: k.header?.flags.pageSize.bytes)
             let p = try KASLRPredictor.predict(k, q)
             noteGiven(k)
@@ -92,3 +117,22 @@ struct KASLRCommand: ParsableCommand {
         return q
     }
 }
+
+extension KASLRCommand {
+    /// `--loader efi`: the stub's physical slot.
+    func efi(_ k: KernelImage) throws(SlideKitError) {
+        guard let path = efiMemmap else { return }
+        let text = String(decoding: try Files.read(path), as: UTF8.self)
+        var q = EFIStubPredictor.Query()
+        q.map = try EFIMemoryMapText.parse(text, path: path)
+        q.mapIsBeforeSlot = efiMemmapBeforeSlot
+        q.kernelAt = efiKernelAt
+        q.seed = efiSeed.map { UInt32($0) }
+        q.commandLine = append
+        let p = try EFIStubPredictor.predict(k, q)
+        emit(json ? p.json(file: image).rendered() + "\n" : p.text())
+    }
+}
+
+/// `slide kaslr --loader`: which loader's placement to model (only the EFI stub's so far).
+enum KASLRLoader: String, ExpressibleByArgument { case efi }

@@ -35,11 +35,19 @@ public enum EFIMemoryAttribute {
     public static let moreReliable: UInt64 = 0x1_0000
     /// EFI_MEMORY_RUNTIME: the OS must keep the region mapped for runtime services.
     public static let runtime: UInt64 = 1 << 63
+    /// EFI_MEMORY_SP, specific-purpose ("soft reserved") memory.
+    public static let specificPurpose: UInt64 = 0x4_0000
+    /// EFI_MEMORY_HOT_PLUGGABLE (UEFI 2.10): memory that may be unplugged at runtime.
+    public static let hotPluggable: UInt64 = 0x10_0000
+    // The cacheability and protection bits (UEFI 2.10 §7.2, "Memory Attribute Definitions").
+    public static let uc: UInt64 = 0x1, wc: UInt64 = 0x2, wt: UInt64 = 0x4, wb: UInt64 = 0x8, uce: UInt64 = 0x10
+    public static let wp: UInt64 = 0x1000, rp: UInt64 = 0x2000, xp: UInt64 = 0x4000, nv: UInt64 = 0x8000
+    public static let ro: UInt64 = 0x2_0000, cpuCrypto: UInt64 = 0x8_0000
 }
 
 /// One EFI_MEMORY_DESCRIPTOR: `pageCount` EFI pages (always 4 KiB, whatever the OS's page size)
 /// from `start`.
-public struct EFIMemoryRegion: Equatable {
+public struct EFIMemoryRegion: Equatable, Sendable {
     public static let pageSize: UInt64 = 4096
 
     public var type: EFIMemoryType

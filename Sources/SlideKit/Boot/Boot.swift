@@ -1,12 +1,13 @@
-// `slide boot`: run an Image under qemu-system-aarch64 (`virt`) through one of three loaders and
+// `slide boot`: run an Image under qemu-system-aarch64 (`virt`) through one of four loaders and
 // return what the kernel printed and its exit status (semihosting).
 //
 //   qemu    QEMU's own `-kernel` loader (the Image at RAM base + 2 MiB, x0 = DTB).
 //   u-boot  Debian's u-boot-qemu as `-bios`, the Image placed raw, `booti` typed at its prompt.
 //   direct  Slide places the Image, the DTB and a trampoline that loads x0-x3 and branches:
 //           the only way to boot 4 KiB-misaligned or with chosen x1-x3.
+//   efi     UEFI firmware starts the Image as an EFI application (EFILoader.swift).
 //
-// Every loader gets a DTB Slide controls: QEMU's own (`dumpdtb`, `dtb-randomness=off` so no seed
+// Every loader but efi gets a DTB Slide controls: QEMU's own (`dumpdtb`, `dtb-randomness=off` so no seed
 // sneaks in), patched with SlideCore's FDT editor for the seed, bootargs and initrd.
 //
 // One boot is four steps: check the placement against the loader's rules, dump and patch the DTB,
@@ -34,11 +35,14 @@ public enum Booter {
         if linux && QEMUCPU.named(cpu) == nil {
             throw SlideKitError(imagePath, "--cpu '\(cpu)': slide kaslr has no model of this CPU, so the boot could not be checked; use one of: \(QEMUCPU.names)")
         }
-        let machine = ["-M", "virt,dtb-randomness=off", "-cpu", cpu, "-m", "\(o.memoryMiB)M", "-smp", "\(o.smp)"]
-        let dtb = try GuestDTB(qemu: qemu, machine: machine, dir: dir, options: o, linux: linux)
+        let efi = o.loader == .efi
+        let machine = ["-M", efi ? EFILoader.machine : "virt,dtb-randomness=off", "-cpu", cpu, "-m", "\(o.memoryMiB)M", "-smp", "\(o.smp)"]
         var args = machine + ["-nographic", "-semihosting", "-net", "none", "-no-reboot"]
         if o.icount { args += ["-icount", "shift=0"] }
-        let setup = try LoaderSetup.make(o, image: imagePath, imageSize: header.imageSize, dtb: dtb, linux: linux)
+        // Under EFI the firmware places the Image and hands over QEMU's DTB itself.
+        let setup = efi ? try EFILoader.setup(o, image: imagePath, dir: dir, linux: linux)
+            : try LoaderSetup.make(o, image: imagePath, imageSize: header.imageSize,
+                                   dtb: try GuestDTB(qemu: qemu, machine: machine, dir: dir, options: o, linux: linux), linux: linux)
         let r = try QEMUProcess.run(qemu, args + setup.arguments, timeout: o.timeout, script: setup.script)
         return BootResult(output: r.output, status: r.status, timedOut: r.timedOut, report: report(in: r.output),
                           linux: linux ? LinuxBootReport(r.output) : nil, cpu: cpu)
@@ -47,6 +51,7 @@ public enum Booter {
     /// Refuses an --at the loader cannot honour: outside RAM's window, misaligned for the Image's
     /// pages or for booti, or over U-Boot's own RAM.
     static func checkPlacement(_ imagePath: String, _ header: ImageHeader, _ o: BootOptions) throws(SlideKitError) {
+        if o.loader == .efi { return } // the firmware chooses
         let pa = o.imageAddress
         guard pa >= BootOptions.lowestImageAddress || o.loader == .qemu, pa & 0xfff == 0,
               pa + header.imageSize <= o.imageCeiling else {
@@ -82,7 +87,9 @@ public enum Booter {
     /// root file system ends (QEMU runs with -no-reboot) after printing the panic's layout lines.
     public static func bootargs(_ o: BootOptions, linux: Bool) -> String? {
         let console = linux && !(o.append ?? "").contains("console=") ? "console=ttyAMA0 panic=-1" : nil
-        let parts = [console, o.append, o.nokaslr ? "nokaslr" : nil].compactMap { $0 }
+        // efi=debug: Linux prints the firmware's memory map (EFIMemoryMapText reads it back).
+        let efiDebug = linux && o.loader == .efi && !(o.append ?? "").contains("efi=") ? "efi=debug" : nil
+        let parts = [console, efiDebug, o.append, o.nokaslr ? "nokaslr" : nil].compactMap { $0 }
         return parts.isEmpty ? nil : parts.joined(separator: " ")
     }
 }

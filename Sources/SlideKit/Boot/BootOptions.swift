@@ -4,8 +4,16 @@
 import SlideCore
 
 public struct BootOptions {
-    public enum Loader: String, CaseIterable, Sendable { case qemu, uBoot = "u-boot", direct }
+    public enum Loader: String, CaseIterable, Sendable { case qemu, uBoot = "u-boot", direct, efi }
     public var loader: Loader = .qemu
+    /// The UEFI firmware of `--loader efi` (EFILoader.swift).
+    public enum Firmware: String, CaseIterable, Sendable { case edk2 }
+    public var firmware: Firmware = .edk2
+    /// `--loader efi`: a virtio-rng device, so the firmware offers EFI_RNG_PROTOCOL.
+    public var rng = true
+    /// `--loader efi`: the virtio-rng device reads this file (QEMU `rng-random`), so the random
+    /// numbers the firmware hands out are the file's bytes, in order.
+    public var rngFile: String? = nil
     public var at: UInt64? = nil
     public var seed: UInt64? = nil
     public var nokaslr = false

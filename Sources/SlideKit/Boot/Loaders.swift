@@ -1,4 +1,4 @@
-// The three loaders of `slide boot` as QEMU arguments: what each places where, and for U-Boot the
+// The loaders of `slide boot` that Slide places itself, as QEMU arguments: what each places where, and for U-Boot the
 // commands typed at its prompt. Placement rules are BootOptions'; this file only applies them.
 
 import Foundation
@@ -14,6 +14,7 @@ struct LoaderSetup {
         case .qemu: return try qemu(o, image: image, dtb: dtb)
         case .direct: return try direct(o, image: image, imageSize: imageSize, dtb: dtb)
         case .uBoot: return try uBoot(o, image: image, imageSize: imageSize, linux: linux)
+        case .efi: throw SlideKitError(image, "--loader efi: the firmware loads the Image (EFILoader.setup)")
         }
     }
 
