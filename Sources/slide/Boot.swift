@@ -91,13 +91,20 @@ struct Boot: ParsableCommand {
                 status = try compare(linux, r, o)
                 return
             }
+            let efiRows = loader == .efi ? try slideEFIRows(r, o) : []
             if json {
                 emit(r.document(image: image, loader: loader).rendered() + "\n")
             } else {
                 emit(r.output)
+                if !efiRows.isEmpty { emit("The Slide EFI stub beside SlideEFIModel:\n") }
+                for row in efiRows { emit("  " + row.what.padded(to: 44) + row.predicted.padded(to: 22) + " " + row.printed.padded(to: 22) + (row.agree ? " agree" : " DIFFER") + "\n") }
             }
             if r.timedOut { throw SlideKitError(image, "no exit within \(timeout) s") }
             status = r.status
+            if status == 0 && efiRows.contains(where: { !$0.agree }) {
+                FileHandle.standardError.write(Data("slide: error: '\(image)': the EFI stub's slot differs from the model's\n".utf8))
+                status = 1
+            }
         }
         if status != 0 { throw ExitCode(status) }
     }
@@ -188,5 +195,16 @@ extension Boot {
         }
         if !e.agree { FileHandle.standardError.write(Data("slide: error: '\(image)': the boot differs from the model's prediction\n".utf8)) }
         return e.agree ? 0 : 1
+    }
+}
+
+extension Boot {
+    /// A Slide Image booted through UEFI: its stub's slot checked against SlideEFIModel (SlideEFIBoot).
+    func slideEFIRows(_ r: BootResult, _ o: BootOptions) throws(SlideKitError) -> [(what: String, predicted: String, printed: String, agree: Bool)] {
+        let k = try KernelImage.load(path: image)
+        guard let header = k.header, let page = header.flags.pageSize.bytes else { return [] }
+        let granule: Granule = page == 65536 ? .k64 : page == 16384 ? .k16 : .k4
+        let rng = try o.rngFile.map { (f) throws(SlideKitError) in try Files.read(f) }
+        return SlideEFIBoot.compare(r, imageSize: header.imageSize, granule: granule, rngBytes: o.rng ? rng : nil)
     }
 }

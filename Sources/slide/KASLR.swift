@@ -87,7 +87,6 @@ struct KASLRCommand: ParsableCommand {
         if let p = paBits, !(32...52).contains(p) { throw ValidationError("--pa-bits takes 32 to 52") }
         if loader == .efi {
             guard efiMemmap != nil else { throw ValidationError("--loader efi needs --efi-memmap FILE (the EFI memory map the stub chooses from)") }
-            if let s = efiSeed, s > UInt64(UInt32.max) { throw ValidationError("--efi-seed is 32 bits (the stub reads a u32)") }
             if efiMemmapBeforeSlot && efiKernelAt != nil { throw ValidationError("--efi-kernel-at names the slot in a printed map; --efi-memmap-before-slot says there is none") }
         } else if efiMemmap != nil || efiSeed != nil || efiMemmapBeforeSlot || efiKernelAt != nil {
             throw ValidationError("--efi-memmap, --efi-seed, --efi-memmap-before-slot and --efi-kernel-at need --loader efi")
@@ -123,6 +122,8 @@ extension KASLRCommand {
     func efi(_ k: KernelImage) throws(SlideKitError) {
         guard let path = efiMemmap else { return }
         let text = String(decoding: try Files.read(path), as: UTF8.self)
+        if KASLRPredictor.isSlide(k) { return try slideEFI(k, text: text, path: path) }
+        if let s = efiSeed, s > UInt64(UInt32.max) { throw SlideKitError(image, "--efi-seed \(hex(s)): Linux's stub reads a 32-bit seed") }
         var q = EFIStubPredictor.Query()
         q.map = try EFIMemoryMapText.parse(text, path: path)
         q.mapIsBeforeSlot = efiMemmapBeforeSlot
@@ -130,6 +131,20 @@ extension KASLRCommand {
         q.seed = efiSeed.map { UInt32($0) }
         q.commandLine = append
         let p = try EFIStubPredictor.predict(k, q)
+        emit(json ? p.json(file: image).rendered() + "\n" : p.text())
+    }
+}
+
+extension KASLRCommand {
+    /// `--loader efi` for a Slide Image: the Slide stub's slot (SlideEFIModel) from the
+    /// conventional memory of the map (efi=debug lines, or a Slide boot's `efi_ranges`) and the 64-bit seed.
+    func slideEFI(_ k: KernelImage, text: String, path: String) throws(SlideKitError) {
+        guard let header = k.header, let page = header.flags.pageSize.bytes else { throw SlideKitError(image, "not an arm64 Image with a page size in its header") }
+        guard k.pe != nil else { throw SlideKitError(image, "not a PE/COFF Image: UEFI firmware cannot start it, so no EFI stub runs") }
+        if efiMemmapBeforeSlot || efiKernelAt != nil { throw SlideKitError(image, "--efi-memmap-before-slot and --efi-kernel-at are for Linux's stub; the Slide kernel reports the map it chose from") }
+        let granule: Granule = page == 65536 ? .k64 : page == 16384 ? .k16 : .k4
+        let ranges = try SlideEFIModel.conventional(text: text, path: path)
+        let p = SlideEFIModel.predict(imageSize: header.imageSize, granule: granule, conventional: ranges, seed: efiSeed)
         emit(json ? p.json(file: image).rendered() + "\n" : p.text())
     }
 }

@@ -34,8 +34,13 @@ public enum KASLRPredictor {
         return p
     }
 
+    /// A Slide Image: no Linux banner, and Slide's seal or symbol map.
+    public static func isSlide(_ k: KernelImage) -> Bool {
+        k.banner == nil && ((try? KernelSymbols.read(k))?.source == .slideSymbolMap || k.rela?.source == SealRecognizer.source || k.relr?.source == SealRecognizer.source)
+    }
+
     static func slideImage(_ k: KernelImage, _ header: ImageHeader, _ q: KASLRQuery) throws(SlideKitError) -> KASLRPrediction {
-        if (try? KernelSymbols.read(k))?.source == .slideSymbolMap || k.rela?.source == SealRecognizer.source || k.relr?.source == SealRecognizer.source { return try slide(k, header, q) }
+        if isSlide(k) { return try slide(k, header, q) }
         throw SlideKitError(k.path, "neither a Linux Image (no `Linux version` banner) nor a Slide Image (no seal or symbol map)")
     }
 
