@@ -26,3 +26,5 @@
 #define SMP_BLOCK_SIZE 40
 #define BOOT_INFO_SIZE 288
 #define KIMAGE_VADDR_DEFAULT 0xffff800008000000 // SlideKASLR.defaultLinkBase
+#define PE_HEADER_SIZE 264
+#define PE_FILE_ALIGNMENT 0x200 // PECOFF.fileAlignment: kernel.lds pads the Image's data to it

@@ -35,3 +35,5 @@ define("SMP_BLOCK_KIMAGE_VOFFSET", MemoryLayout<SmpBlock>.offset(of: \.kimageVof
 define("SMP_BLOCK_SIZE", MemoryLayout<SmpBlock>.size)
 define("BOOT_INFO_SIZE", MemoryLayout<BootInfo>.size)
 define("KIMAGE_VADDR_DEFAULT", hex: SlideKASLR.defaultLinkBase, "SlideKASLR.defaultLinkBase")
+define("PE_HEADER_SIZE", PECOFF.headerSize)   // head.S's room for the PE header mkimage writes
+define("PE_FILE_ALIGNMENT", hex: UInt64(PECOFF.fileAlignment), "PECOFF.fileAlignment: kernel.lds pads the Image's data to it")
