@@ -46,6 +46,9 @@ if [ -z "$base" ]; then
   base=$(sed -n 's/^#define KIMAGE_VADDR_DEFAULT \(0x[0-9a-f]*\).*/\1/p' "$out/asm-offsets.h")
   [ -n "$base" ] || { echo "build.sh: no KIMAGE_VADDR_DEFAULT in $out/asm-offsets.h" >&2; exit 1; }
 fi
+# The PE/COFF file alignment kernel.lds pads the Image's data to: SlideCore's PECOFF.fileAlignment.
+pe_align=$(sed -n 's/^#define PE_FILE_ALIGNMENT \(0x[0-9a-f]*\).*/\1/p' "$out/asm-offsets.h")
+[ -n "$pe_align" ] || { echo "build.sh: no PE_FILE_ALIGNMENT in $out/asm-offsets.h" >&2; exit 1; }
 # The Embedded Swift flags (shared with `make embedded`), then the kernel's own.
 mapfile -t swift_flags < Kernel/embedded-swift.flags
 swift_flags+=(-Xfrontend -function-sections ${gdef[@]+"${gdef[@]}"})
@@ -80,7 +83,7 @@ for src in $(find Kernel/Asm -name '*.S' | sort); do
 done
 clang --target=aarch64-none-elf -c Kernel/Late/ksymtab.S -o "$out/ksymtab.o"
 clang --target=aarch64-none-elf -O2 -ffreestanding -fno-builtin -fPIE -mgeneral-regs-only -mstrict-align -DPAGE_SIZE=$page -c Kernel/Late/runtime.c -o "$out/runtime.o"
-link=(-pie -z notext --no-dynamic-linker -z norelro --gc-sections --defsym=KIMAGE_VADDR=$base --defsym=PAGE_SIZE=$page -z max-page-size=$page -T Kernel/kernel.lds
+link=(-pie -z notext --no-dynamic-linker -z norelro --gc-sections --defsym=KIMAGE_VADDR=$base --defsym=PAGE_SIZE=$page --defsym=PE_FILE_ALIGNMENT=$pe_align -z max-page-size=$page -T Kernel/kernel.lds
       "${asm_objects[@]}" "$out/ksymtab.o" "$out/early.o" "$out/kernel-swift.o" "$out/runtime.o"
       "$(dirname "$(command -v swiftc)")/../lib/swift/embedded/aarch64-none-none-elf/libswiftUnicodeDataTables.a"
       -o "$out/slide-kernel.elf")

@@ -31,3 +31,5 @@
 #define EFI_HANDOFF_FRAME 32
 #define BOOT_INFO_SIZE 288
 #define KIMAGE_VADDR_DEFAULT 0xffff800008000000 // SlideKASLR.defaultLinkBase
+#define PE_HEADER_SIZE 264
+#define PE_FILE_ALIGNMENT 0x200 // PECOFF.fileAlignment: kernel.lds pads the Image's data to it

@@ -25,7 +25,7 @@
     b.lo    1b
     .endm
 
-    .text
+    .section .text.efi, "ax"            // kernel.lds keeps it: nothing else references the entry
     .globl slide_efi_entry
     .type   slide_efi_entry, %function
 slide_efi_entry:
@@ -75,4 +75,5 @@ efi_return:
     add     sp, sp, #EFI_HANDOFF_FRAME
     ldp     x29, x30, [sp], #16
     ret
+    .size   slide_efi_entry, . - slide_efi_entry
     .ltorg

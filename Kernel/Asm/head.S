@@ -4,6 +4,7 @@
 // B/BL) until `slide_relocate` has returned.
 
 #include "boot-steps.h"
+#include "asm-offsets.h"
 #if PAGE_SIZE == 65536
 #define FLAGS_PAGE_SIZE 3               // booting.rst flags bits 1-2: 1 = 4K, 2 = 16K, 3 = 64K
 #elif PAGE_SIZE == 16384
@@ -15,14 +16,21 @@
     .section .head.text, "ax"
     .globl _head
 _head:
-    nop                                 // code0: not an EFI image
+    ccmp    x18, #0, #0xd, pl           // code0: "MZ" (4d 5a) for the firmware's PE loader; only sets flags
     b       primary_entry               // code1
     .quad   0                           // text_offset
     .quad   _kernel_size                // image_size: _end - _text (absolute symbol: no relocation)
     .quad   (1 << 3) | (FLAGS_PAGE_SIZE << 1) // flags: little-endian, the page size, placement anywhere
     .quad   0, 0, 0                     // res2-res4
     .ascii  "ARM\x64"                   // magic
-    .long   0                           // res5
+    .long   pe_header - _head           // res5: the PE header's offset (the Image is also an EFI application)
+
+    // The PE/COFF header and its section table (SlideCore's PECOFF layout, PE_HEADER_SIZE bytes):
+    // zeros here, written by `slide mkimage` once the link has fixed the sections and the entry
+    // (slide_efi_entry, Kernel/Asm/efi.S). kernel.lds keeps the first page free for it.
+    .balign 8
+pe_header:
+    .zero   PE_HEADER_SIZE
 
     .section .text.boot, "ax"
     .globl primary_entry

@@ -241,15 +241,14 @@ func exitBootServices(_ efi: EFIFirmware, _ b: EFIStubBuffers) -> EFIStatus {
     return last
 }
 
-/// Puts back the one header field a PE loader rewrites: edk2 stores the load address in the
-/// loaded image's OptionalHeader.ImageBase (MdePkg/Library/BasePeCoffLib/BasePeCoff.c,
-/// PeCoffLoaderRelocateImage), and the seal's digest covers the header. `slide mkimage` writes
-/// ImageBase = 0. PE/COFF: e_lfanew at 0x3c; "PE\0\0", the 20-byte COFF header, then the
-/// optional header, PE32+ (magic 0x20b) with ImageBase at its offset 24.
+/// Puts back the one header field a PE loader rewrites: edk2's loader stores the load address in
+/// the loaded image's OptionalHeader.ImageBase (measured: the seal's digest, which covers the
+/// header, then fails), and `slide mkimage` writes ImageBase = 0 (PEHeaderStage). The header is
+/// at res5 (e_lfanew, 0x3c), ImageBase in its PE32+ optional header (PEHeader.Field).
 func restorePEImageBase(_ image: UInt64) {
     guard let p = UnsafeMutableRawPointer(bitPattern: UInt(image)) else { return }
     let pe = Int(p.load(fromByteOffset: 0x3c, as: UInt32.self))
-    guard pe & 7 == 0, pe > 0, pe < 4096 - 56, p.load(fromByteOffset: pe, as: UInt32.self) == 0x4550,
-          p.load(fromByteOffset: pe + 24, as: UInt16.self) == 0x20b else { return }
-    p.storeBytes(of: 0, toByteOffset: pe + 48, as: UInt64.self)
+    guard pe & 7 == 0, pe >= 64, pe + PECOFF.headerSize <= 1 << 16, p.load(fromByteOffset: pe, as: UInt32.self) == PECOFF.signature,
+          p.load(fromByteOffset: pe + PECOFF.optionalHeader, as: UInt16.self) == PECOFF.pe32PlusMagic else { return }
+    p.storeBytes(of: 0, toByteOffset: pe + PECOFF.optionalHeader + PEHeader.Field.imageBase, as: UInt64.self)
 }

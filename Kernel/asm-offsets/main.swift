@@ -40,3 +40,5 @@ define("EFI_HANDOFF_FDT_SIZE", MemoryLayout<EFIHandoff>.offset(of: \.fdtSize))
 define("EFI_HANDOFF_FRAME", (MemoryLayout<EFIHandoff>.size + 15) & ~15)
 define("BOOT_INFO_SIZE", MemoryLayout<BootInfo>.size)
 define("KIMAGE_VADDR_DEFAULT", hex: SlideKASLR.defaultLinkBase, "SlideKASLR.defaultLinkBase")
+define("PE_HEADER_SIZE", PECOFF.headerSize)   // head.S's room for the PE header mkimage writes
+define("PE_FILE_ALIGNMENT", hex: UInt64(PECOFF.fileAlignment), "PECOFF.fileAlignment: kernel.lds pads the Image's data to it")

@@ -7,64 +7,56 @@
 import SlideCore
 
 public struct PEInfo: Equatable {
+    /// The header as decoded (SlideCore's PEHeader: the layout's one definition).
+    public var header: PEHeader
+    /// File offset of the header ("PE\0\0"): the Image header's res5.
+    public var offset: Int
     /// COFF `Machine` (0xaa64 for arm64).
-    public var machine: UInt16
+    public var machine: UInt16 { header.machine }
     /// Optional header `SizeOfImage`.
-    public var sizeOfImage: UInt32
+    public var sizeOfImage: UInt32 { header.sizeOfImage }
     /// Optional header `AddressOfEntryPoint`.
-    public var entryPoint: UInt32
+    public var entryPoint: UInt32 { header.entryPoint }
     /// Optional header `SectionAlignment`.
-    public var sectionAlignment: UInt32
+    public var sectionAlignment: UInt32 { header.sectionAlignment }
+    public var sections: [PESection] { header.sections }
+    public var sectionCount: Int { header.sections.count }
     /// End of the last section's raw data (`PointerToRawData + SizeOfRawData`).
-    public var rawDataEnd: UInt64
+    public var rawDataEnd: UInt64 { header.sections.map(\.rawEnd).max() ?? 0 }
     /// Certificate table (file offset, size), if present.
-    public var certificate: (offset: UInt64, size: UInt64)?
+    public var certificate: (offset: UInt64, size: UInt64)? {
+        guard let d = header.directory(PECOFF.certificateDirectory), d.size > 0 else { return nil }
+        return (UInt64(d.rva), UInt64(d.size))
+    }
     /// File offset of the certificate table's data directory entry (8 bytes), when there is one.
-    public var certificateDirectory: Int?
-    public var sectionCount: Int
+    public var certificateDirectory: Int? {
+        header.directory(PECOFF.certificateDirectory) == nil ? nil : PEHeader.certificateDirectoryOffset(headerAt: offset)
+    }
     /// End (RVA = image offset) of the section called `.text`: where the kernel's executable
     /// mapping ends (efi-header.S sizes it to the init text's end, exit text included).
-    public var textEnd: UInt64? = nil
-
-    public static func == (a: PEInfo, b: PEInfo) -> Bool {
-        a.machine == b.machine && a.sizeOfImage == b.sizeOfImage && a.rawDataEnd == b.rawDataEnd
-            && a.certificate?.offset == b.certificate?.offset && a.certificate?.size == b.certificate?.size
+    public var textEnd: UInt64? {
+        header.sections.first { $0.name == PECOFF.sectionName(".text") }?.virtualEnd
     }
+
+    public static func == (a: PEInfo, b: PEInfo) -> Bool { a.header == b.header && a.offset == b.offset }
 
     /// Decodes the PE header at `offset`.
     public init(from b: ByteView, at offset: Int) throws(SlideError) {
-        guard b.matches("PE\0\0", at: offset) else { throw .badMagic("PE", offset: UInt64(offset)) }
-        let coff = offset + 4
-        machine = try b.u16(at: coff, "COFF Machine")
-        sectionCount = Int(try b.u16(at: coff + 2, "COFF NumberOfSections"))
-        let optionalSize = Int(try b.u16(at: coff + 16, "COFF SizeOfOptionalHeader"))
-        let opt = coff + 20
-        let magic = try b.u16(at: opt, "optional header magic")
-        guard magic == 0x20b else { throw .unsupported("PE optional header magic (only PE32+)", value: UInt64(magic)) }
-        entryPoint = try b.u32(at: opt + 16)
-        sectionAlignment = try b.u32(at: opt + 32)
-        sizeOfImage = try b.u32(at: opt + 56)
-        let directoryCount = Int(try b.u32(at: opt + 108, "NumberOfRvaAndSizes"))
-        certificate = nil
-        certificateDirectory = nil
-        if directoryCount > 4, optionalSize >= 112 + 5 * 8 {
-            certificateDirectory = opt + 112 + 4 * 8
-            let certOffset = try b.u32(at: opt + 112 + 4 * 8), certSize = try b.u32(at: opt + 112 + 4 * 8 + 4)
-            if certSize > 0 { certificate = (UInt64(certOffset), UInt64(certSize)) }
+        header = try PEHeader(from: b, at: offset)
+        self.offset = offset
+    }
+}
+
+extension PESection {
+    /// The section's name: its 8 bytes up to the first NUL, unprintable bytes as `?`.
+    public var nameText: String {
+        var bytes: [UInt8] = []
+        for i in 0..<8 {
+            let c = UInt8(truncatingIfNeeded: name >> (8 * UInt64(i)))
+            if c == 0 { break }
+            bytes.append(c >= 0x20 && c < 0x7f ? c : UInt8(ascii: "?"))
         }
-        var end: UInt64 = 0
-        let sections = opt + optionalSize
-        guard sectionCount <= 96 else { throw .countOverflow("PE section table", count: UInt64(sectionCount), size: 40) }
-        for i in 0..<sectionCount {
-            let s = sections + i * 40
-            let rawSize = try b.u32(at: s + 16, "PE section SizeOfRawData")
-            let rawPointer = try b.u32(at: s + 20, "PE section PointerToRawData")
-            end = max(end, UInt64(rawPointer) + UInt64(rawSize))
-            if b.matches(".text\0\0\0", at: s) {
-                textEnd = UInt64(try b.u32(at: s + 12, "PE section VirtualAddress")) + UInt64(try b.u32(at: s + 8, "PE section VirtualSize"))
-            }
-        }
-        rawDataEnd = end
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

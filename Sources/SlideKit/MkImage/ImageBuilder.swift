@@ -50,6 +50,7 @@ public enum ImageBuilder {
     static let stages: [any MkImageStage] = [
         FillHeaderPlaceholder(),
         CheckHeader(),
+        WritePEHeader(),
         CollectRelocations(),
         RepackRelocations(),
         SortExceptionTable(),
