@@ -23,6 +23,8 @@ typealias EFIHandleProtocol = @convention(c) (UnsafeMutableRawPointer?, UnsafeRa
 typealias EFILocateProtocol = @convention(c) (UnsafeRawPointer, UnsafeRawPointer?, UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> EFIStatus
 typealias EFIExitBootServices = @convention(c) (UnsafeMutableRawPointer?, UInt64) -> EFIStatus
 typealias EFIOutputString = @convention(c) (UnsafeMutableRawPointer, UnsafePointer<UInt16>) -> EFIStatus
+typealias EFILocateDevicePath = @convention(c) (UnsafeRawPointer, UnsafeMutablePointer<UnsafeMutableRawPointer?>, UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> EFIStatus
+typealias EFILoadFile = @convention(c) (UnsafeMutableRawPointer, UnsafeMutableRawPointer?, UInt8, UnsafeMutablePointer<UInt64>, UnsafeMutableRawPointer?) -> EFIStatus
 typealias EFIGetRNG = @convention(c) (UnsafeMutableRawPointer, UnsafeRawPointer?, UInt64, UnsafeMutableRawPointer) -> EFIStatus
 
 /// EFI_SYSTEM_TABLE and EFI_BOOT_SERVICES, by offset (§4.3, §4.4: a 24-byte header, then one
@@ -54,15 +56,27 @@ struct EFIFirmware {
         return (status, size, key, descriptorSize, version)
     }
 
-    func handleProtocol(_ guid: EFIGUID) -> UnsafeMutableRawPointer? {
-        var g = guid, interface: UnsafeMutableRawPointer? = nil
-        let status = withUnsafeBytes(of: &g) { service(16, as: EFIHandleProtocol.self)(imageHandle, $0.baseAddress!, &interface) }
-        return status == EFIStatusCode.success ? interface : nil
-    }
+    func handleProtocol(_ guid: EFIGUID) -> UnsafeMutableRawPointer? { handleProtocol(guid, on: imageHandle) }
 
     func locateProtocol(_ guid: EFIGUID) -> UnsafeMutableRawPointer? {
         var g = guid, interface: UnsafeMutableRawPointer? = nil
         let status = withUnsafeBytes(of: &g) { service(37, as: EFILocateProtocol.self)($0.baseAddress!, nil, &interface) }
+        return status == EFIStatusCode.success ? interface : nil
+    }
+
+    /// The handle LocateDevicePath finds for `protocol` on `path` (a device path in memory), and
+    /// the rest of the path past the part it matched (what LoadFile2 takes as its FilePath).
+    func locateDevicePath(_ protocolGUID: EFIGUID, _ path: UnsafeMutableRawPointer) -> (handle: UnsafeMutableRawPointer, rest: UnsafeMutableRawPointer)? {
+        var g = protocolGUID, p: UnsafeMutableRawPointer? = path, handle: UnsafeMutableRawPointer? = nil
+        let status = withUnsafeBytes(of: &g) { service(20, as: EFILocateDevicePath.self)($0.baseAddress!, &p, &handle) }
+        guard status == EFIStatusCode.success, let handle, let p else { return nil }
+        return (handle, p)
+    }
+
+    /// The protocol `guid` on `handle` (HandleProtocol), or nil.
+    func handleProtocol(_ guid: EFIGUID, on handle: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+        var g = guid, interface: UnsafeMutableRawPointer? = nil
+        let status = withUnsafeBytes(of: &g) { service(16, as: EFIHandleProtocol.self)(handle, $0.baseAddress!, &interface) }
         return status == EFIStatusCode.success ? interface : nil
     }
 

@@ -129,6 +129,10 @@ func placeAndWrite(_ efi: EFIFirmware, _ image: EFILoadedImage, seed: UInt64?, _
         if image.optionChars > 0 { try writeBootArgs(w, image) }
         if let seed, !args.nokaslr { try w.setU64(node: "chosen", name: "kaslr-seed", seed) }
         try w.setU64(node: "chosen", name: "linux,uefi-system-table", UInt64(UInt(bitPattern: efi.systemTable)))
+        if let initrd = loadInitrd(efi) {
+            try w.setU64(node: "chosen", name: "linux,initrd-start", initrd.start)
+            try w.setU64(node: "chosen", name: "linux,initrd-end", initrd.end)
+        }
         try facts.write(w)
     } catch {
         efi.say("slide-efi: no room for /chosen in the FDT copy")

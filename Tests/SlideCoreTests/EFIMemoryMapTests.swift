@@ -73,5 +73,7 @@ func efiMap(_ regions: [(type: UInt32, start: UInt64, pages: UInt64, attributes:
         #expect(EFIGUID.loadedImage == guid("5B1B31A1-9562-11d2-8E3F-00A0C969723B"))
         #expect(EFIGUID.rng == guid("3152bca5-eade-433d-862e-c01cdc291f44"))
         #expect(EFIGUID.deviceTree == guid("b1b621d5-f19c-41a5-830b-d9152c69aae0"))
+        #expect(EFIGUID.linuxInitrdMedia == guid("5568e427-68fc-4f3d-ac74-ca555231cc68"))
+        #expect(EFIGUID.loadFile2 == guid("4006c0c1-fcb3-403e-996d-4a6c8724e06d"))
     }
 }

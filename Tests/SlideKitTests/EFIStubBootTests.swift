@@ -2,7 +2,7 @@
 // started by the firmware as an EFI application, its slot checked against the host's
 // SlideEFIModel from the seed and the conventional ranges the kernel reported, the seed against
 // the --rng-file's bytes, the virtual offset against SlideKASLR.offset, and the boot's own checks
-// (relocation verified, the extable self-test, both CPUs up). One boot per case serves every check.
+// (relocation verified, the extable self-test, both CPUs up, the initrd's module linked). One boot per case serves every check.
 
 import Foundation
 import Testing
@@ -20,12 +20,14 @@ struct EFIBootCase: CustomTestStringConvertible, Sendable {
     var cpu: String
     /// The bytes virtio-rng hands edk2 (nil: no RNG device).
     var rngByte: UInt8?
-    var testDescription: String { "\(image) on \(cpu), " + (rngByte.map { "rng file of 0x\(String($0, radix: 16))..." } ?? "no RNG") }
+    /// The module initrd, which the stub loads through EFI_LOAD_FILE2.
+    var initrd = false
+    var testDescription: String { "\(image) on \(cpu), " + (rngByte.map { "rng file of 0x\(String($0, radix: 16))..." } ?? "no RNG") + (initrd ? ", initrd" : "") }
 }
 
 @Suite(.enabled(if: EFIFirmwareData.present, EFIFirmwareData.missing)) struct EFIStubBoots {
     static let cases = [
-        EFIBootCase(image: "rela", cpu: "cortex-a57", rngByte: 0x5a),
+        EFIBootCase(image: "rela", cpu: "cortex-a57", rngByte: 0x5a, initrd: true),
         EFIBootCase(image: "rela-16k", cpu: "max", rngByte: 0xc3),
         EFIBootCase(image: "rela-64k", cpu: "cortex-a57", rngByte: 0x17),
         EFIBootCase(image: "rela", cpu: "cortex-a57", rngByte: nil),
@@ -49,7 +51,11 @@ struct EFIBootCase: CustomTestStringConvertible, Sendable {
         o.loader = .efi; o.cpu = c.cpu; o.smp = 2; o.rng = c.rngByte != nil
         let rng = try c.rngByte.map(rngFile)
         o.rngFile = rng?.path
+        if c.initrd { o.initrd = try #require(try moduleBuild()).appendingPathComponent("initrd.cpio").path }
         let r = try Booter.boot(image, o)
+        if c.initrd {  // loaded by the stub, named in /chosen, linked by the kernel
+            #expect(r.value(.initrd) == "cpio:3" && r.value(.modulesLoaded) == "1" && r.value(.helloSays) == "hello from a module")
+        }
         #expect(r.status == 0 && r.value(.relocVerify) == "ok" && r.value(.extableTest) == "ok", "\(r.output.suffix(1500))")
         #expect(r.value(.loader) == "efi" && r.value(.cpusOnline) == "2")
         let rows = SlideEFIBoot.compare(r, imageSize: header.imageSize, granule: granule, rngBytes: try rng.map { try readBytes($0.path) })
