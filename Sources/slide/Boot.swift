@@ -205,6 +205,7 @@ extension Boot {
         guard let header = k.header, let page = header.flags.pageSize.bytes else { return [] }
         let granule: Granule = page == 65536 ? .k64 : page == 16384 ? .k16 : .k4
         let rng = try o.rngFile.map { (f) throws(SlideKitError) in try Files.read(f) }
-        return SlideEFIBoot.compare(r, imageSize: header.imageSize, granule: granule, rngBytes: o.rng ? rng : nil)
+        return SlideEFIBoot.compare(r, imageSize: header.imageSize, granule: granule, rngBytes: o.rng ? rng : nil,
+                                    commandLine: Booter.bootargs(o, linux: false) ?? "")
     }
 }

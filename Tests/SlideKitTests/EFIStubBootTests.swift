@@ -22,7 +22,11 @@ struct EFIBootCase: CustomTestStringConvertible, Sendable {
     var rngByte: UInt8?
     /// The module initrd, which the stub loads through EFI_LOAD_FILE2.
     var initrd = false
-    var testDescription: String { "\(image) on \(cpu), " + (rngByte.map { "rng file of 0x\(String($0, radix: 16))..." } ?? "no RNG") + (initrd ? ", initrd" : "") }
+    /// `kaslr.phys=0`: a seed, but the image stays where the firmware loaded it.
+    var physicalOff = false
+    var testDescription: String {
+        "\(image) on \(cpu), " + (rngByte.map { "rng file of 0x\(String($0, radix: 16))..." } ?? "no RNG") + (initrd ? ", initrd" : "") + (physicalOff ? ", kaslr.phys=0" : "")
+    }
 }
 
 @Suite(.enabled(if: EFIFirmwareData.present, EFIFirmwareData.missing)) struct EFIStubBoots {
@@ -31,6 +35,7 @@ struct EFIBootCase: CustomTestStringConvertible, Sendable {
         EFIBootCase(image: "rela-16k", cpu: "max", rngByte: 0xc3),
         EFIBootCase(image: "rela-64k", cpu: "cortex-a57", rngByte: 0x17),
         EFIBootCase(image: "rela", cpu: "cortex-a57", rngByte: nil),
+        EFIBootCase(image: "rela", cpu: "cortex-a57", rngByte: 0x21, physicalOff: true),
     ]
 
     /// A 4 KiB RNG file: 8 bytes counting up from `first` (the stub's seed), then more of the same.
@@ -51,6 +56,7 @@ struct EFIBootCase: CustomTestStringConvertible, Sendable {
         o.loader = .efi; o.cpu = c.cpu; o.smp = 2; o.rng = c.rngByte != nil
         let rng = try c.rngByte.map(rngFile)
         o.rngFile = rng?.path
+        o.append = c.physicalOff ? "kaslr.phys=0" : nil
         if c.initrd { o.initrd = try #require(try moduleBuild()).appendingPathComponent("initrd.cpio").path }
         let r = try Booter.boot(image, o)
         if c.initrd {  // loaded by the stub, named in /chosen, linked by the kernel
@@ -58,15 +64,20 @@ struct EFIBootCase: CustomTestStringConvertible, Sendable {
         }
         #expect(r.status == 0 && r.value(.relocVerify) == "ok" && r.value(.extableTest) == "ok", "\(r.output.suffix(1500))")
         #expect(r.value(.loader) == "efi" && r.value(.cpusOnline) == "2")
-        let rows = SlideEFIBoot.compare(r, imageSize: header.imageSize, granule: granule, rngBytes: try rng.map { try readBytes($0.path) })
+        let rows = SlideEFIBoot.compare(r, imageSize: header.imageSize, granule: granule, rngBytes: try rng.map { try readBytes($0.path) },
+                                        commandLine: Booter.bootargs(o, linux: false) ?? "")
         #expect(!rows.isEmpty && rows.allSatisfy(\.agree), "\(rows)")
         let pa = try #require(r.value(.pa).flatMap { SlideEFIModel.parseHex(Substring($0)) })
         if let rng {
             #expect(r.value(.efiRNG) == "yes" && r.value(.efiSeed) == hex(rng.seed) && r.value(.seedSource) == "fdt")
-            #expect(pa % ImageAlignment.kernel == 0 && r.value(.physMoved) == "yes")
             #expect(r.value(.offset) == hex(SlideKASLR.offset(.fdt, seed: rng.seed, physicalAddress: pa)))  // the stub's seed became kaslr-seed
             let candidates = try #require(r.value(.efiCandidates).flatMap { UInt64($0) })
-            #expect(candidates > 100, "1 GiB of RAM holds hundreds of 2 MiB slots")
+            if c.physicalOff {
+                #expect(r.value(.physMoved) == "no" && r.value(.efiSlot) == r.value(.efiLoadedAt) && candidates == 0)
+            } else {
+                #expect(pa % ImageAlignment.kernel == 0 && r.value(.physMoved) == "yes")
+                #expect(candidates > 100, "1 GiB of RAM holds hundreds of 2 MiB slots")
+            }
         } else {
             // No EFI_RNG_PROTOCOL, no RNDR (cortex-a57), no QEMU seed (dtb-randomness=off): not randomized.
             #expect(r.value(.efiRNG) == "none" && r.value(.seedSource) == "none" && r.value(.physMoved) == "no")

@@ -7,7 +7,8 @@ import SlideCore
 
 public enum SlideEFIBoot {
     /// (what, predicted, reported, agree) for each check; empty when the report is not an EFI stub's.
-    public static func compare(_ r: BootResult, imageSize: UInt64, granule: Granule, rngBytes: [UInt8]?) -> [(what: String, predicted: String, printed: String, agree: Bool)] {
+    /// `commandLine` is the kernel's (the load options): `nokaslr` and `kaslr.phys=0` keep the image where the firmware put it.
+    public static func compare(_ r: BootResult, imageSize: UInt64, granule: Granule, rngBytes: [UInt8]?, commandLine: String) -> [(what: String, predicted: String, printed: String, agree: Bool)] {
         guard r.value(.loader) == "efi" else { return [] }
         var rows: [(what: String, predicted: String, printed: String, agree: Bool)] = []
         func row(_ what: String, _ predicted: String, _ printed: String?) { rows.append((what, predicted, printed ?? "missing", predicted == printed)) }
@@ -16,13 +17,14 @@ public enum SlideEFIBoot {
         if let rngBytes, rngBytes.count >= 8 {
             row("efi_seed (the --rng-file's first 8 bytes)", hex(rngBytes.prefix(8).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }), r.value(.efiSeed))
         }
-        let moves = r.value(.efiRNG) == "yes" && !(r.value(.seedSource) == "nokaslr")
-        if let ranges, moves, let seed {
+        let line = Array(commandLine.utf8)
+        let args = SlideBootArgs(length: line.count, byte: { line[$0] })
+        if let ranges, r.value(.efiRNG) == "yes", let seed, SlideKASLR.physicalSeed(args, fdtSeed: seed) != nil {
             let p = SlideEFIModel.predict(imageSize: imageSize, granule: granule, conventional: ranges, seed: seed)
             row("efi_slot (SlideKASLR.efiSlot)", p.address.map(hex) ?? "none", r.value(.efiSlot))
             row("efi_candidates", String(p.candidates), r.value(.efiCandidates))
         } else {
-            row("efi_slot (no seed: where the firmware loaded it)", r.value(.efiLoadedAt) ?? "missing", r.value(.efiSlot))
+            row("efi_slot (not moved at random: where the firmware loaded it)", r.value(.efiLoadedAt) ?? "missing", r.value(.efiSlot))
         }
         row("pa (the boot path kept the stub's slot)", r.value(.efiSlot) ?? "missing", r.value(.pa))
         row("phys_from (the firmware's load address)", r.value(.efiLoadedAt) ?? "missing", r.value(.physFrom))
