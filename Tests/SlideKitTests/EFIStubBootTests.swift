@@ -137,3 +137,33 @@ struct EFIBootCase: CustomTestStringConvertible, Sendable {
         #expect(SlideEFIModel.reportedRanges("40000000+0x1") == nil)
     }
 }
+
+@Suite struct SlideEFIBootComparison {
+    /// A report as the stub's kernel prints it: 16 MiB of conventional memory, 8 slots for a 2 MiB image.
+    func report(slot: UInt64, candidates: Int, seed: UInt64 = 7) -> BootResult {
+        let pairs = [("loader", "efi"), ("efi_rng", "yes"), ("efi_seed", hex(seed)), ("efi_loaded_at", "0x7c24f000"),
+                     ("efi_slot", hex(slot)), ("efi_candidates", String(candidates)), ("efi_ranges", "0x40000000+0x1000000"),
+                     ("pa", hex(slot)), ("phys_from", "0x7c24f000"), ("reloc_verify", "ok")]
+        return BootResult(output: "", status: 0, timedOut: false, report: pairs, linux: nil, cpu: "cortex-a57")
+    }
+
+    @Test func agreesOnlyWithTheRulesSlot() {
+        let index = PhysicalPlacement.mix(7).multipliedFullWidth(by: 8).high
+        let right = 0x4000_0000 + index * 0x20_0000
+        let good = SlideEFIBoot.compare(report(slot: right, candidates: 8), imageSize: 0x20_0000, granule: .k4, rngBytes: nil, commandLine: "")
+        #expect(!good.isEmpty && good.allSatisfy(\.agree))
+        let wrong = right == 0x4000_0000 ? right + 0x20_0000 : right - 0x20_0000
+        let bad = SlideEFIBoot.compare(report(slot: wrong, candidates: 8), imageSize: 0x20_0000, granule: .k4, rngBytes: nil, commandLine: "")
+        #expect(bad.filter { !$0.agree }.map(\.what) == ["efi_slot (SlideKASLR.efiSlot)"])
+        // With kaslr.phys=0 the stub must stay: a moved slot disagrees.
+        let stayed = SlideEFIBoot.compare(report(slot: right, candidates: 8), imageSize: 0x20_0000, granule: .k4, rngBytes: nil, commandLine: "kaslr.phys=0")
+        #expect(stayed.contains { !$0.agree })
+        // The seed against the RNG file's first 8 bytes, little-endian.
+        let rng: [UInt8] = [7, 0, 0, 0, 0, 0, 0, 0, 0xff]
+        let seeded = SlideEFIBoot.compare(report(slot: right, candidates: 8), imageSize: 0x20_0000, granule: .k4, rngBytes: rng, commandLine: "")
+        #expect(seeded.count == good.count + 1 && seeded.allSatisfy(\.agree))
+        #expect(SlideEFIBoot.compare(report(slot: right, candidates: 8), imageSize: 0x20_0000, granule: .k4, rngBytes: [8] + rng.dropFirst(), commandLine: "").contains { !$0.agree })
+        // Another loader's report: nothing to compare.
+        #expect(SlideEFIBoot.compare(BootResult(output: "", status: 0, timedOut: false, report: [], linux: nil, cpu: "x"), imageSize: 0x20_0000, granule: .k4, rngBytes: nil, commandLine: "").isEmpty)
+    }
+}
