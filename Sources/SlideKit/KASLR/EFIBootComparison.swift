@@ -73,12 +73,21 @@ public struct EFILinuxBoot {
                 return
             }
         }
-        if let slotSize, let slotType {
-            let fits = map.filter { $0.type == slotType && $0.size == slotSize && ImageAlignment.misalignment($0.start) == mis }
-            if fits.count == 1 {
-                physicalText = fits[0].start
-                physicalTextSource = "the stub's slot in the EFI memory map (agrees with the Kernel Offset mod 2 MiB)"
-            }
+        guard let slotSize, let slotType else { return }
+        let fits = map.filter { $0.type == slotType && $0.size == slotSize && ImageAlignment.misalignment($0.start) == mis }
+        if fits.count == 1 {
+            physicalText = fits[0].start
+            physicalTextSource = "the stub's slot in the EFI memory map (agrees with the Kernel Offset mod 2 MiB)"
+            return
+        }
+        // No slot drawn: the Image ran where the firmware loaded it, 64 KiB-aligned in a Loader Code region.
+        let inPlace = map.filter { $0.type == .loaderCode }.flatMap { r -> [UInt64] in
+            guard let end = r.end else { return [] }
+            return stride(from: (r.start + 0xffff) & ~0xffff, to: end, by: 0x1_0000).filter { $0 &+ slotSize <= end && ImageAlignment.misalignment($0) == mis }
+        }
+        if inPlace.count == 1 {
+            physicalText = inPlace[0]
+            physicalTextSource = "where the firmware loaded the Image (the only 64 KiB step of a Loader Code region that agrees with the Kernel Offset mod 2 MiB)"
         }
     }
 }
