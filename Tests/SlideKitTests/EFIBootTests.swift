@@ -1,5 +1,5 @@
-// Debian's kernels booted through real UEFI firmware (`slide boot --loader efi`: edk2, virtio-rng
-// over a file of fixed bytes), one boot per kernel: the physical address the EFI stub chose,
+// Debian's kernels booted through real UEFI firmware (`slide boot --loader efi`: edk2, and U-Boot's
+// EFI once, virtio-rng over a file of fixed bytes), one boot per kernel: the physical address the EFI stub chose,
 // read from the running kernel's /proc/iomem (busybox in an initramfs), must be aligned as the
 // stub model says, one of the candidate slots of the map the kernel printed, and exactly the slot
 // the model draws for the first four bytes of the file; the Kernel Offset and PHYS_OFFSET must be
@@ -37,11 +37,15 @@ enum IomemInitramfs {
 struct EFIBootCase: CustomTestStringConvertible, Sendable {
     var suite: DebianSuite
     var rngSeed: UInt64
-    var testDescription: String { "\(suite.suite) rng \(hex(rngSeed))" }
+    var firmware = "edk2"
+    var testDescription: String { "\(suite.suite) \(firmware) rng \(hex(rngSeed))" }
 
-    /// One boot per kernel of each stub model and formula, and a second RNG file for 6.1.
+    /// One boot per kernel under edk2, a second RNG file for 6.1, and 6.12 under U-Boot's EFI.
     static let all: [EFIBootCase] = DebianSuite.present.filter { ["bullseye", "bookworm", "trixie", "sid"].contains($0.suite) }
-        .flatMap { s in [EFIBootCase(suite: s, rngSeed: 1)] + (s.suite == "bookworm" ? [EFIBootCase(suite: s, rngSeed: 2)] : []) }
+        .flatMap { s in
+            [EFIBootCase(suite: s, rngSeed: 1)] + (s.suite == "bookworm" ? [EFIBootCase(suite: s, rngSeed: 2)] : [])
+                + (s.suite == "trixie" && FileManager.default.fileExists(atPath: Booter.uBootPath) ? [EFIBootCase(suite: s, rngSeed: 3, firmware: "u-boot")] : [])
+        }
 
     /// 64 KiB of SplitMix64 output: what the firmware's EFI_RNG_PROTOCOL returns, in order.
     func rngBytes() -> [UInt8] {
@@ -59,13 +63,15 @@ struct EFILinuxBoots {
         let rngFile = dir.appendingPathComponent("rng.bin").path, mapFile = dir.appendingPathComponent("memmap.txt").path
         let bytes = c.rngBytes()
         try Data(bytes).write(to: URL(fileURLWithPath: rngFile))
-        let r = try slide(["boot", c.suite.kernel, "--loader", "efi", "--rng-file", rngFile, "--initrd", try IomemInitramfs.path.get(),
-                           "--append", "rdinit=/init", "--save-efi-memmap", mapFile, "--json", "--timeout", "120"])
+        // U-Boot's EFI takes no initrd: the address is then read from the map (checked against the Kernel Offset).
+        let initrd = c.firmware == "edk2" ? ["--initrd", try IomemInitramfs.path.get(), "--append", "rdinit=/init"] : []
+        let r = try slide(["boot", c.suite.kernel, "--loader", "efi", "--firmware", c.firmware, "--rng-file", rngFile]
+                          + initrd + ["--save-efi-memmap", mapFile, "--json", "--timeout", "120"])
         let doc = try jsonObject(r.stdout)
         let lines = try #require(doc["lines"] as? [[String: Any]], "\(r.stdout)\(r.stderr)")
         #expect(r.status == 0 && doc["agree"] as? Bool == true, "\(lines)")
         // The address comes from the running kernel, not from the map.
-        #expect((doc["physical_address_source"] as? String)?.hasPrefix("/proc/iomem") == true, "\(doc)")
+        #expect((doc["physical_address_source"] as? String)?.hasPrefix(c.firmware == "edk2" ? "/proc/iomem" : "the EFI memory map") == true, "\(doc)")
         let pa = try #require(hexValue(doc["physical_address"]))
         let stub = try #require(doc["stub"] as? [String: Any])
         let align = try #require(hexValue(stub["alignment"]))
@@ -80,7 +86,9 @@ struct EFILinuxBoots {
         #expect(Set(lines.compactMap { $0["what"] as? String }) == ["Physical addr", "Kernel Offset", "PHYS_OFFSET"])
 
         // slide kaslr on the saved map: the same candidates and slot, and the same Kernel Offset for kaslr-seed.
-        let k = try slide(["kaslr", c.suite.kernel, "--loader", "efi", "--efi-memmap", mapFile, "--efi-seed", hex(slotSeed), "--json"])
+        // U-Boot's copy of the PE image has the kernel's size too: the address names the stub's slot.
+        let k = try slide(["kaslr", c.suite.kernel, "--loader", "efi", "--efi-memmap", mapFile, "--efi-seed", hex(slotSeed), "--json"]
+                          + (c.firmware == "u-boot" ? ["--efi-kernel-at", hex(pa)] : []))
         let kdoc = try jsonObject(k.stdout)
         #expect(k.status == 0 && hexValue(kdoc["physical_address"]) == pa && kdoc["candidates"] as? Int == candidates, "\(k.stdout)\(k.stderr)")
         #expect(kdoc["slot_type"] as? String == (c.suite.version < (6, 1) ? "Loader Data" : "Loader Code"))

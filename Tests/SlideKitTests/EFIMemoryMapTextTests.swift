@@ -81,7 +81,7 @@ private func parseError(_ text: String) -> String? {
         let map = try EFIMemoryMapText.parse(try fixture(file), path: file)
         let alloc = try #require(EFIRandomAlloc(size: imageSize, align: model.kernelAlignment(pageSize: 4096, nokaslr: false), rules: model.rules, skipsSpecificPurpose: true))
         let given = try EFIStubPredictor.kernelRegion(file, map, alloc, at: nil)
-        let before = EFIStubPredictor.giveBack(given, in: map)
+        let before = EFIStubPredictor.beforeSlot(map, slot: given)
         return (given, alloc.total(in: before), alloc.slot(seed: 0xcdd8_9122, in: before))
     }
 

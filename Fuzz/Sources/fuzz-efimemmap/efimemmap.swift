@@ -21,7 +21,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             sink(alloc.total(in: map))
             sink(alloc.slot(seed: 0xcdd8_9122, in: map) ?? 1)
             if let slot = try? EFIStubPredictor.kernelRegion("input", map, alloc, at: nil) {
-                sink(alloc.total(in: EFIStubPredictor.giveBack(slot, in: map)))
+                sink(alloc.total(in: EFIStubPredictor.beforeSlot(map, slot: slot)))
             }
         }
     } catch {

@@ -77,7 +77,7 @@ public struct EFILinuxBoot {
         let fits = map.filter { $0.type == slotType && $0.size == slotSize && ImageAlignment.misalignment($0.start) == mis }
         if fits.count == 1 {
             physicalText = fits[0].start
-            physicalTextSource = "the stub's slot in the EFI memory map (agrees with the Kernel Offset mod 2 MiB)"
+            physicalTextSource = "the EFI memory map: the one region of the kernel's size that agrees with the Kernel Offset mod 2 MiB"
             return
         }
         // No slot drawn: the Image ran where the firmware loaded it, 64 KiB-aligned in a Loader Code region.
