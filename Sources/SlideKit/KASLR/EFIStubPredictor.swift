@@ -90,8 +90,8 @@ public enum EFIStubPredictor {
     }
 
     /// The map the stub drew from, rebuilt from a printed one: its slot and every Loader Data
-    /// region (the stub's own buffers: FDT, initrd, pool pages; the firmware allocates none)
-    /// turned back into Conventional memory and joined to their Conventional neighbours.
+    /// region (the type of the stub's own buffers: FDT, initrd, pool pages) turned back into
+    /// Conventional memory and joined to their Conventional neighbours.
     static func beforeSlot(_ map: [EFIMemoryRegion], slot: EFIMemoryRegion) -> [EFIMemoryRegion] {
         joinConventional(giveBack(slot, in: map).map { r in
             r.type == .loaderData ? EFIMemoryRegion(type: .conventional, start: r.start, pageCount: r.pageCount, attributes: r.attributes) : r
