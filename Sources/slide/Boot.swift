@@ -21,12 +21,18 @@ struct Boot: ParsableCommand {
             its `Kernel Offset` and `PHYS_OFFSET` lines; they are printed beside what
             `slide kaslr` predicts for the same seed, CPU, load address and RAM, and
             the exit status is 0 when they agree (--console shows the kernel's log).
+            Under --loader efi, Linux also prints its EFI memory map (efi=debug), and the
+            physical address its EFI stub chose (read from /proc/iomem when an initrd
+            prints it, else from the map) is checked against `slide kaslr --loader efi`;
+            with --rng-file the stub's seeds are the file's bytes, so the slot, the
+            Kernel Offset and PHYS_OFFSET are predicted exactly.
 
             Examples:
               slide boot Image
               slide boot Image --loader direct --at 0x48201000 --seed 0x1234
               slide boot Image --loader u-boot --at 0x45000000 --nokaslr
               slide boot vmlinuz --seed 0x123456789abcdef0 --cpu max --memory 2048
+              slide boot vmlinuz --loader efi --rng-file rng.bin --save-efi-memmap m.txt
             """)
 
     @Option(help: "qemu, u-boot, direct or efi.") var loader: BootOptions.Loader = .qemu
