@@ -11,7 +11,8 @@
 //         from a directory (virtio-blk); typed at U-Boot's prompt: `virtio scan`, `load` (which
 //         also tells U-Boot's EFI loader the file), `setenv bootargs` (the load options) and
 //         `bootefi` with U-Boot's own device tree. No initrd: Linux's stub takes it through
-//         LINUX_EFI_INITRD_MEDIA_GUID, which this U-Boot does not offer.
+//         LINUX_EFI_INITRD_MEDIA_GUID, which U-Boot 2023.01 offers only for the initrd of a
+//         Boot#### option, and Debian's build has no `efidebug` command to make one.
 //
 // EFI_RNG_PROTOCOL: edk2's VirtioRngDxe or U-Boot's virtio-rng driver, over `-device virtio-rng-pci`. With `--rng-file` the
 // device reads a file (`-object rng-random`), so the bytes the firmware returns are the file's,
@@ -41,7 +42,7 @@ enum EFILoader {
         guard FileManager.default.fileExists(atPath: Booter.uBootPath) else {
             throw SlideKitError(image, "\(Booter.uBootPath) not found (Debian package u-boot-qemu)")
         }
-        if o.initrd != nil { throw SlideKitError(image, "--initrd: U-Boot 2023.01's EFI offers Linux no initrd (LINUX_EFI_INITRD_MEDIA_GUID); use --firmware edk2") }
+        if o.initrd != nil { throw SlideKitError(image, "--initrd: U-Boot 2023.01 hands Linux an initrd only from a Boot#### option, which Debian's build cannot make (no efidebug); use --firmware edk2") }
         let disk = dir.appendingPathComponent("efi-disk")
         do {
             try FileManager.default.createDirectory(at: disk, withIntermediateDirectories: true)
