@@ -40,6 +40,16 @@ struct EFIKASLRCommand {
         #expect(j["candidates"] as? Int == 12730 && j["physical_address"] is NSNull && j["alignment"] as? String == "0x10000")
     }
 
+    @Test func bootRefusesAnImageTheFirmwareCannotStart() throws {
+        // The same Image without its PE header offset (res5, at 0x3c): no EFI application.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: bookworm))
+        bytes.replaceSubrange(0x3c..<0x40, with: Data(count: 4))
+        let path = temporaryDirectory("efi-nope").appendingPathComponent("Image").path
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let r = try slide("boot", path, "--loader", "efi")
+        #expect(r.status == 1 && r.stderr.contains("not a PE/COFF Image") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+    }
+
     @Test func badMapIsOneLineNamingFileAndLine() throws {
         let dir = temporaryDirectory("efi-map")
         let bad = dir.appendingPathComponent("bad.txt").path
