@@ -34,17 +34,17 @@ enum IomemInitramfs {
     }()
 }
 
-struct EFIBootCase: CustomTestStringConvertible, Sendable {
+struct LinuxEFIBootCase: CustomTestStringConvertible, Sendable {
     var suite: DebianSuite
     var rngSeed: UInt64
     var firmware = "edk2"
     var testDescription: String { "\(suite.suite) \(firmware) rng \(hex(rngSeed))" }
 
     /// One boot per kernel under edk2, a second RNG file for 6.1, and 6.12 under U-Boot's EFI.
-    static let all: [EFIBootCase] = DebianSuite.present.filter { ["bullseye", "bookworm", "trixie", "sid"].contains($0.suite) }
+    static let all: [LinuxEFIBootCase] = DebianSuite.present.filter { ["bullseye", "bookworm", "trixie", "sid"].contains($0.suite) }
         .flatMap { s in
-            [EFIBootCase(suite: s, rngSeed: 1)] + (s.suite == "bookworm" ? [EFIBootCase(suite: s, rngSeed: 2)] : [])
-                + (s.suite == "trixie" && FileManager.default.fileExists(atPath: Booter.uBootPath) ? [EFIBootCase(suite: s, rngSeed: 3, firmware: "u-boot")] : [])
+            [LinuxEFIBootCase(suite: s, rngSeed: 1)] + (s.suite == "bookworm" ? [LinuxEFIBootCase(suite: s, rngSeed: 2)] : [])
+                + (s.suite == "trixie" && FileManager.default.fileExists(atPath: Booter.uBootPath) ? [LinuxEFIBootCase(suite: s, rngSeed: 3, firmware: "u-boot")] : [])
         }
 
     /// 64 KiB of SplitMix64 output: what the firmware's EFI_RNG_PROTOCOL returns, in order.
@@ -54,11 +54,11 @@ struct EFIBootCase: CustomTestStringConvertible, Sendable {
     }
 }
 
-@Suite(.serialized, .enabled(if: !EFIBootCase.all.isEmpty && KallsymsInitramfs.available && FileManager.default.fileExists(atPath: EFILoader.edk2Path),
+@Suite(.serialized, .enabled(if: !LinuxEFIBootCase.all.isEmpty && KallsymsInitramfs.available && FileManager.default.fileExists(atPath: EFILoader.edk2Path),
                              "needs the Debian kernels and busybox (scripts/fetch-testdata), qemu-system-aarch64 and edk2 (qemu-efi-aarch64)"))
 struct EFILinuxBoots {
-    @Test(arguments: EFIBootCase.all)
-    func stubSlotIsPredicted(_ c: EFIBootCase) throws {
+    @Test(arguments: LinuxEFIBootCase.all)
+    func stubSlotIsPredicted(_ c: LinuxEFIBootCase) throws {
         let dir = temporaryDirectory("efi-boot")
         let rngFile = dir.appendingPathComponent("rng.bin").path, mapFile = dir.appendingPathComponent("memmap.txt").path
         let bytes = c.rngBytes()
