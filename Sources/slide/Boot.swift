@@ -10,7 +10,7 @@ struct Boot: ParsableCommand {
             Loaders: qemu (QEMU's -kernel: the Image at 0x40200000), u-boot (Debian's u-boot-qemu;
             the Image placed raw at --at, `booti` typed at its prompt), direct (Slide places the
             Image, the DTB and a trampoline that sets x0-x3: any --at aligned to the Image's page size, chosen x1-x3),
-            efi (UEFI firmware, --firmware edk2, starts the Image as an EFI application and hands
+            efi (UEFI firmware, --firmware edk2 or u-boot, starts the Image as an EFI application and hands
             over QEMU's DTB; --rng on|off adds virtio-rng for EFI_RNG_PROTOCOL, --rng-file makes its bytes
             reproducible; a Linux Image's EFI stub then chooses its own physical slot).
             The DTB is QEMU's own, with no random seed; --seed writes /chosen/kaslr-seed.
@@ -21,16 +21,22 @@ struct Boot: ParsableCommand {
             its `Kernel Offset` and `PHYS_OFFSET` lines; they are printed beside what
             `slide kaslr` predicts for the same seed, CPU, load address and RAM, and
             the exit status is 0 when they agree (--console shows the kernel's log).
+            Under --loader efi, Linux also prints its EFI memory map (efi=debug), and the
+            physical address its EFI stub chose (read from /proc/iomem when an initrd
+            prints it, else from the map) is checked against `slide kaslr --loader efi`;
+            with --rng-file the stub's seeds are the file's bytes, so the slot, the
+            Kernel Offset and PHYS_OFFSET are predicted exactly.
 
             Examples:
               slide boot Image
               slide boot Image --loader direct --at 0x48201000 --seed 0x1234
               slide boot Image --loader u-boot --at 0x45000000 --nokaslr
               slide boot vmlinuz --seed 0x123456789abcdef0 --cpu max --memory 2048
+              slide boot vmlinuz --loader efi --rng-file rng.bin --save-efi-memmap m.txt
             """)
 
     @Option(help: "qemu, u-boot, direct or efi.") var loader: BootOptions.Loader = .qemu
-    @Option(help: "efi: the UEFI firmware (edk2: Debian's qemu-efi-aarch64).") var firmware: BootOptions.Firmware = .edk2
+    @Option(help: "efi: the UEFI firmware: edk2 (Debian's qemu-efi-aarch64) or u-boot (u-boot-qemu's bootefi; no --initrd).") var firmware: BootOptions.Firmware = .edk2
     @Option(help: "efi: a virtio-rng device for EFI_RNG_PROTOCOL (on or off; default on).") var rng: OnOff?
     @Option(name: .customLong("rng-file"), help: "efi: the virtio-rng device returns this file's bytes in order (reproducible boots; at least 4 KiB).")
     var rngFile: String?

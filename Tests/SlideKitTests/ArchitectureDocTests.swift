@@ -31,6 +31,7 @@ import Testing
         ("static let stages: [any MkImageStage]", "Sources/SlideKit/MkImage/ImageBuilder.swift"),
         ("static var formulas: [any LinuxKASLRFormula.Type]", "Sources/SlideKit/KASLR/KASLRPredictor.swift"),
         ("static let all: [any KallsymsAddressLayout]", "Sources/SlideKit/Kallsyms/AddressLayout.swift"),
+        ("static var models: [any LinuxEFIStubModel.Type]", "Sources/SlideKit/KASLR/EFIStubPredictor.swift"),
     ])
     func extensionPointIsWhereThePageSays(_ point: (String, String)) throws {
         let source = try String(contentsOf: repoRoot.appendingPathComponent(point.1), encoding: .utf8)

@@ -26,6 +26,9 @@ public enum Booter {
         let k = try KernelImage.load(path: imagePath)
         guard let header = k.header else { throw SlideKitError(imagePath, "not an arm64 Image") }
         try checkPlacement(imagePath, header, o)
+        if o.loader == .efi && k.pe == nil {
+            throw SlideKitError(imagePath, "--loader efi: not a PE/COFF Image (no PE header at the Image header's res5), so UEFI firmware cannot start it")
+        }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("slide-boot-\(getpid())-\(UUID().uuidString.prefix(8))")
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }

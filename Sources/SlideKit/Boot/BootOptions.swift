@@ -7,7 +7,7 @@ public struct BootOptions {
     public enum Loader: String, CaseIterable, Sendable { case qemu, uBoot = "u-boot", direct, efi }
     public var loader: Loader = .qemu
     /// The UEFI firmware of `--loader efi` (EFILoader.swift).
-    public enum Firmware: String, CaseIterable, Sendable { case edk2 }
+    public enum Firmware: String, CaseIterable, Sendable { case edk2, uBoot = "u-boot" }
     public var firmware: Firmware = .edk2
     /// `--loader efi`: a virtio-rng device, so the firmware offers EFI_RNG_PROTOCOL.
     public var rng = true

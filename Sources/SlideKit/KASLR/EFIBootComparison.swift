@@ -60,7 +60,7 @@ public struct EFILinuxBoot {
     }
 
     /// PA(_text) from "Kernel code" or from the map, checked against the Kernel Offset.
-    mutating func findPhysicalText(_ output: String, _ k: KernelImage, _ boot: LinuxBootReport, slotSize: UInt64?, slotType: EFIMemoryType?) {
+    mutating func findPhysicalText(_ output: String, _ k: KernelImage, _ boot: LinuxBootReport, alloc: EFIRandomAlloc?) {
         // The offset's low 21 bits; "disabled" means 0.
         let mis = boot.kernelOffset.map(ImageAlignment.misalignment) ?? 0
         if let code = Self.kernelCode(in: output) {
@@ -73,12 +73,23 @@ public struct EFILinuxBoot {
                 return
             }
         }
-        if let slotSize, let slotType {
-            let fits = map.filter { $0.type == slotType && $0.size == slotSize && ImageAlignment.misalignment($0.start) == mis }
-            if fits.count == 1 {
-                physicalText = fits[0].start
-                physicalTextSource = "the stub's slot in the EFI memory map (agrees with the Kernel Offset mod 2 MiB)"
-            }
+        guard let alloc else { return }
+        let fits = map.filter { $0.type == alloc.rules.slotType && $0.size == alloc.size && ImageAlignment.misalignment($0.start) == mis }
+        if fits.count == 1 {
+            physicalText = fits[0].start
+            physicalTextSource = "the EFI memory map: the one region of the kernel's size that agrees with the Kernel Offset mod 2 MiB"
+            return
+        }
+        // No slot drawn: the Image ran where the firmware loaded it (LoadImage: Loader Code),
+        // aligned as the stub requires.
+        let inPlace = map.filter { $0.type == .loaderCode }.flatMap { r -> [UInt64] in
+            guard let end = r.end else { return [] }
+            let first = (r.start &+ alloc.align &- 1) & ~(alloc.align - 1)
+            return stride(from: first, to: end, by: Int(alloc.align)).filter { $0 &+ alloc.size <= end && ImageAlignment.misalignment($0) == mis }
+        }
+        if inPlace.count == 1 {
+            physicalText = inPlace[0]
+            physicalTextSource = "where the firmware loaded the Image (the one aligned address in a Loader Code region that agrees with the Kernel Offset mod 2 MiB)"
         }
     }
 }
@@ -92,8 +103,13 @@ extension EFILinuxBoot {
         e.map = (try? EFIMemoryMapText.parse(e.mapLines.joined(separator: "\n"), path: "the kernel's log")) ?? []
         let commandLine = Booter.bootargs(o, linux: true) ?? ""
         let model = try? EFIStubPredictor.model(k).0
-        let slotSize = k.header.map { ($0.imageSize + 0xffff) & ~0xffff }
-        e.findPhysicalText(output, k, boot, slotSize: slotSize, slotType: model?.rules.slotType)
+        let alloc = model.flatMap { m in
+            k.header.flatMap { h in
+                EFIRandomAlloc(size: h.imageSize, align: m.kernelAlignment(pageSize: h.flags.pageSize.bytes ?? EFIMemoryRegion.pageSize, nokaslr: false),
+                               rules: m.rules, skipsSpecificPurpose: true)
+            }
+        }
+        e.findPhysicalText(output, k, boot, alloc: alloc)
         if let model, o.rng, let file = o.rngFile, let bytes = try? Files.read(file, limit: 1 << 20),
            let s = seeds(bytes, seedTableBytes: model.seedTableBytes) {
             (e.slotSeed, e.kaslrSeed) = (s.slot, s.kaslr)

@@ -3,11 +3,10 @@
 // and `slide boot --loader efi` need it.
 //
 // A map Linux printed (efi=debug) is the one the stub handed over at ExitBootServices, after it
-// allocated its own slot: docs/linux-kaslr.md ("UEFI boots") shows from 8 boots that giving that
-// slot back (its region, of the stub's allocation type and size, turned into Conventional memory
-// and joined to its Conventional neighbours) gives the map the stub counted slots in, exactly.
-// Its later allocations (FDT, initrd, seed table, pool pages) did not matter in any measured
-// boot; they lie in regions too small for a slot.
+// allocated its own slot and its buffers: docs/linux-kaslr.md ("UEFI boots") shows on boots under
+// edk2 and U-Boot that giving back the slot (its region, of the stub's allocation type and size)
+// and every Loader Data region (the FDT, the initrd, pool pages), joined to their Conventional
+// neighbours, gives the map the stub counted slots in, exactly.
 
 import Foundation
 import SlideCore
@@ -57,7 +56,7 @@ public enum EFIStubPredictor {
         if !q.mapIsBeforeSlot {
             let slot = try kernelRegion(k.path, q.map, alloc, at: q.kernelAt)
             p.givenBack = slot
-            p.stubMap = giveBack(slot, in: q.map)
+            p.stubMap = beforeSlot(q.map, slot: slot)
         }
         p.runs = alloc.runs(in: p.stubMap)
         p.total = p.runs.reduce(0) { $0 &+ $1.count }
@@ -88,6 +87,15 @@ public enum EFIStubPredictor {
                 : "\(fits.count) \(typeName) regions of the kernel's \(hex(alloc.size)) bytes (\(fits.map { hex($0.start) }.joined(separator: ", "))): give the kernel's address (--efi-kernel-at)")
         }
         return fits[0]
+    }
+
+    /// The map the stub drew from, rebuilt from a printed one: its slot and every Loader Data
+    /// region (the type of the stub's own buffers: FDT, initrd, pool pages) turned back into
+    /// Conventional memory and joined to their Conventional neighbours.
+    static func beforeSlot(_ map: [EFIMemoryRegion], slot: EFIMemoryRegion) -> [EFIMemoryRegion] {
+        joinConventional(giveBack(slot, in: map).map { r in
+            r.type == .loaderData ? EFIMemoryRegion(type: .conventional, start: r.start, pageCount: r.pageCount, attributes: r.attributes) : r
+        })
     }
 
     /// The map with `slot` turned back into Conventional memory, joined to Conventional

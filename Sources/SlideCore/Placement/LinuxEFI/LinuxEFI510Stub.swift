@@ -2,6 +2,8 @@
 // allocated as EFI_LOADER_DATA; no limit below 2^64 (ULONG_MAX); every conventional region
 // counts, mirrored or not; EFI_ALLOC_ALIGN is 64 KiB (arch/arm64/include/asm/efi.h); a region
 // whose end lies below the image size holds nothing (`region_end < size`, 5.10.y).
+// Read in a 5.10.y tree, not Debian's own 5.10.223: the boots confirm the count, the alignment and
+// the draw, but QEMU's maps cannot show the mirrored, hot-pluggable and limit rules.
 // The RNG seed table is 32 bytes in Debian's 5.10.223 (measured: its kaslr-seed follows the
 // slot seed 36 bytes into the RNG's output, as in 6.1).
 
