@@ -9,7 +9,7 @@ enum EFIStatusCode {
     static let success: EFIStatus = 0
     /// Errors have the top bit set (Appendix D).
     static func error(_ code: UInt64) -> EFIStatus { 1 << 63 | code }
-    static let invalidParameter = error(2), unsupported = error(3), bufferTooSmall = error(5)
+    static let invalidParameter = error(2), bufferTooSmall = error(5)
     static let outOfResources = error(9), notFound = error(14), loadError = error(1)
 }
 

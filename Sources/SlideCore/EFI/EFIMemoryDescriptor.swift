@@ -8,8 +8,6 @@
 public enum EFIMemoryDescriptor {
     /// The bytes of the fields UEFI 2.10 defines; a smaller DescriptorSize cannot hold them.
     public static let definedSize = 40
-    /// EFI_MEMORY_DESCRIPTOR_VERSION.
-    public static let version: UInt32 = 1
 
     /// Calls `body` with each descriptor of the `map` (MemoryMapSize bytes), stepping by
     /// `descriptorSize`. Throws when the size is too small or not 8-byte aligned, when the map is
