@@ -24,8 +24,9 @@ struct EFIBootCase: CustomTestStringConvertible, Sendable {
     var initrd = false
     /// `kaslr.phys=0`: a seed, but the image stays where the firmware loaded it.
     var physicalOff = false
+    var firmware = BootOptions.Firmware.edk2
     var testDescription: String {
-        "\(image) on \(cpu), " + (rngByte.map { "rng file of 0x\(String($0, radix: 16))..." } ?? "no RNG") + (initrd ? ", initrd" : "") + (physicalOff ? ", kaslr.phys=0" : "")
+        "\(image) on \(cpu) through \(firmware.rawValue), " + (rngByte.map { "rng file of 0x\(String($0, radix: 16))..." } ?? "no RNG") + (initrd ? ", initrd" : "") + (physicalOff ? ", kaslr.phys=0" : "")
     }
 }
 
@@ -47,13 +48,21 @@ struct EFIBootCase: CustomTestStringConvertible, Sendable {
     }
 
     @Test(arguments: cases)
-    func stubBootsAndItsSlotIsTheModels(_ c: EFIBootCase) throws {
+    func stubBootsAndItsSlotIsTheModels(_ c: EFIBootCase) throws { try check(c) }
+
+    /// U-Boot's EFI (bootefi): another firmware, its own memory map (2 conventional ranges) and RNG.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: Booter.uBootPath), "no U-Boot (\(Booter.uBootPath), Debian u-boot-qemu)"))
+    func stubBootsUnderUBoot() throws {
+        try check(EFIBootCase(image: "rela", cpu: "cortex-a57", rngByte: 0x66, firmware: .uBoot))
+    }
+
+    func check(_ c: EFIBootCase) throws {
         let image = try #require(try kernelImage(c.image))
         let k = try KernelImage.load(path: image)
         let header = try #require(k.header)
         let granule: Granule = c.image.hasSuffix("-64k") ? .k64 : c.image.hasSuffix("-16k") ? .k16 : .k4
         var o = BootOptions()
-        o.loader = .efi; o.cpu = c.cpu; o.smp = 2; o.rng = c.rngByte != nil
+        o.loader = .efi; o.firmware = c.firmware; o.cpu = c.cpu; o.smp = 2; o.rng = c.rngByte != nil
         let rng = try c.rngByte.map(rngFile)
         o.rngFile = rng?.path
         o.append = c.physicalOff ? "kaslr.phys=0" : nil
@@ -83,7 +92,7 @@ struct EFIBootCase: CustomTestStringConvertible, Sendable {
             #expect(r.value(.efiRNG) == "none" && r.value(.seedSource) == "none" && r.value(.physMoved) == "no")
             #expect(r.value(.efiSlot) == r.value(.efiLoadedAt) && r.value(.efiCandidates) == "0")
         }
-        // The census agrees with the ranges listed (all taken: edk2 leaves fewer than PhysicalPlacement.maxRAM).
+        // The census agrees with the ranges listed (all taken: the firmware leaves fewer than PhysicalPlacement.maxRAM).
         let ranges = try #require(r.value(.efiRanges).flatMap(SlideEFIModel.reportedRanges))
         let total = ranges.reduce(UInt64(0)) { $0 + $1.size }
         #expect(r.value(.efiConventional) == "ranges:\(ranges.count),bytes:\(hex(total)),used:\(ranges.count)")
