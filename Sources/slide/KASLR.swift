@@ -35,11 +35,15 @@ struct KASLRCommand: ParsableCommand {
               slide kaslr vmlinuz --seed 1 --memory 0x40000000:4G --json
               slide kaslr Image --seed 0x5eed --pa 0x48201000
               slide kaslr vmlinuz --loader efi --efi-memmap dmesg.txt --efi-seed 0x2291d8cd
+              slide kaslr Image --loader efi --efi-memmap boot.txt --efi-seed 0x5eed
 
             --loader efi: where Linux's EFI stub (efi_random_alloc) puts the Image in
             physical memory, from the EFI memory map Linux printed with efi=debug: the
             candidate slots, their count and bits, and with --efi-seed the slot. The
-            printed map holds the stub's own slot, which is given back first.
+            printed map holds the stub's own slot, which is given back first. For a Slide
+            Image, the Slide kernel's own stub: its slot (SlideKASLR.efiSlot) over the
+            conventional memory of such a map or of a Slide boot's efi_ranges line, with
+            the 64-bit --efi-seed it read from EFI_RNG_PROTOCOL.
             """)
 
     @Argument(help: ArgumentHelp("Kernel Image: \(FileKind.formats).")) var file: String?
@@ -69,7 +73,7 @@ struct KASLRCommand: ParsableCommand {
     @Option(help: "efi: where Linux's EFI stub puts the Image in physical memory (needs --efi-memmap).") var loader: KASLRLoader?
     @Option(name: .customLong("efi-memmap"), help: "efi: the EFI memory map as Linux prints it with efi=debug (a dmesg will do; slide boot --save-efi-memmap writes one).")
     var efiMemmap: String?
-    @Option(name: .customLong("efi-seed"), parsing: .unconditional, help: "efi: the 32-bit seed the stub read from EFI_RNG_PROTOCOL: the slot it picks.",
+    @Option(name: .customLong("efi-seed"), parsing: .unconditional, help: "efi: the seed the stub read from EFI_RNG_PROTOCOL (32 bits for Linux, 64 for a Slide Image): the slot it picks.",
             transform: { try parseNumber($0) })
     var efiSeed: UInt64?
     @Flag(name: .customLong("efi-memmap-before-slot"), help: "efi: the map is the one the stub saw (it holds no slot of the stub's yet).")
