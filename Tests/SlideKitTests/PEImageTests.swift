@@ -254,3 +254,29 @@ struct PEEdit: CustomTestStringConvertible, Sendable {
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 }
+
+/// The PE reader (SlideCore's PEHeader through PEInfo) against llvm-readobj on Debian's signed
+/// kernels, the layout the Slide header follows: the same fields, the same sections, and
+/// PECheck finds nothing to report.
+@Suite(.enabled(if: TestData.debianKernel, TestData.missingDebian)) struct PEReaderOnDebian {
+    @Test(arguments: DebianSuite.present)
+    func readerMatchesTheOracle(_ s: DebianSuite) throws {
+        let k = try KernelImage.load(path: s.kernel)
+        let pe = try #require(k.pe)
+        let fields = try readobjFields(s.kernel)
+        func field(_ key: String, _ n: Int = 0) -> UInt64? { readobjNumber(fields.filter { $0.0 == key }.dropFirst(n).first?.1) }
+        #expect(field("Machine") == UInt64(pe.machine) && field("SectionCount") == UInt64(pe.sectionCount))
+        #expect(field("SizeOfImage") == UInt64(pe.sizeOfImage) && field("SizeOfImage") == k.header?.imageSize)
+        #expect(field("AddressOfEntryPoint") == UInt64(pe.entryPoint) && field("SizeOfHeaders") == UInt64(pe.header.sizeOfHeaders))
+        #expect(field("SectionAlignment") == UInt64(pe.sectionAlignment) && field("FileAlignment") == UInt64(pe.header.fileAlignment))
+        #expect(field("Subsystem") == UInt64(pe.header.subsystem) && field("AddressOfNewExeHeader") == UInt64(pe.offset))
+        #expect(field("CertificateTableRVA") == pe.certificate?.offset && field("CertificateTableSize") == pe.certificate?.size)
+        for (i, section) in pe.sections.enumerated() {
+            #expect(field("VirtualAddress", i) == UInt64(section.virtualAddress) && field("VirtualSize", i) == UInt64(section.virtualSize))
+            #expect(field("PointerToRawData", i) == UInt64(section.rawPointer) && field("RawDataSize", i) == UInt64(section.rawSize))
+        }
+        var c = VerifyContext(image: k, allowNoTable: true)
+        PECheck().run(&c)
+        #expect(c.report.findings.isEmpty, "\(c.report.findings.map(\.message))")
+    }
+}
