@@ -56,7 +56,7 @@ test: deps testdata embedded kernel fuzz-smoke
 # built with libFuzzer and AddressSanitizer. --sanitize=fuzzer makes SwiftPM leave main to
 # libFuzzer; -sanitize=fuzzer,address after it is what the compiler keeps (the last -sanitize
 # wins). Each product is built alone so the root package's slide and its plugins are not.
-FUZZ_TARGETS := elf image kallsyms fdt relr cpio module efimemmap
+FUZZ_TARGETS := elf image kallsyms fdt relr cpio module efimemmap pe
 FUZZ_SECONDS ?= 600
 FUZZ_SMOKE_SECONDS ?= 5
 fuzz-build: deps

@@ -6,7 +6,7 @@
 // (-enable-testing: the kallsyms and module targets reach internal entry points through @testable).
 import PackageDescription
 
-let targets = ["elf", "image", "kallsyms", "fdt", "relr", "cpio", "module", "efimemmap"]
+let targets = ["elf", "image", "kallsyms", "fdt", "relr", "cpio", "module", "efimemmap", "pe"]
 
 let package = Package(
     name: "SlideFuzz",

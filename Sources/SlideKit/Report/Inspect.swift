@@ -101,8 +101,7 @@ public struct InspectReport {
             row("Image header", "none")
         }
         if let pe = k.pe {
-            row("PE/COFF", "present: Machine \(hex(UInt64(pe.machine))), \(pe.sectionCount) sections, SizeOfImage \(hex(UInt64(pe.sizeOfImage))), "
-                + "entry \(hex(UInt64(pe.entryPoint))), SectionAlignment \(hex(UInt64(pe.sectionAlignment)))")
+            peText(pe, &lines)
         } else if k.format == .image {
             row("PE/COFF", "absent")
         }
@@ -116,6 +115,28 @@ public struct InspectReport {
         if let b = k.banner { row("Linux version", b) }
         if let t = k.truncation { row("Truncated", t) }
         if let r = k.alreadyRelocated { row("Relocated", r + ": its places hold run-time values, not link-time ones") }
+    }
+
+    /// The PE/COFF header: its fields, then one row per section.
+    func peText(_ pe: PEInfo, _ lines: inout TextRows) {
+        let p = pe.header
+        lines.row("PE/COFF", "at \(hex(UInt64(pe.offset))): Machine \(hex(UInt64(p.machine)))\(p.machine == PECOFF.machineARM64 ? " (arm64)" : ""), "
+            + "Subsystem \(hex(UInt64(p.subsystem)))\(p.subsystem == PECOFF.subsystemEFIApplication ? " (EFI application)" : ""), \(pe.sectionCount) sections")
+        lines.row("  entry", "\(hex(UInt64(p.entryPoint))) (AddressOfEntryPoint)")
+        lines.row("  SizeOfImage", hex(UInt64(p.sizeOfImage)))
+        lines.row("  SizeOfHeaders", hex(UInt64(p.sizeOfHeaders)))
+        lines.row("  alignment", "section \(hex(UInt64(p.sectionAlignment))), file \(hex(UInt64(p.fileAlignment)))")
+        for s in pe.sections {
+            var flags: [String] = []
+            if s.isExecutable { flags.append("execute") }
+            if s.characteristics & PECOFF.sectionRead != 0 { flags.append("read") }
+            if s.characteristics & PECOFF.sectionWrite != 0 { flags.append("write") }
+            lines.row("  \(s.nameText)", "RVA \(hex(UInt64(s.virtualAddress))) size \(hex(UInt64(s.virtualSize))), file \(hex(UInt64(s.rawPointer))) "
+                + "size \(hex(UInt64(s.rawSize))) (\(flags.isEmpty ? "no access" : flags.joined(separator: " ")))")
+        }
+        if let c = pe.certificate {
+            lines.row("  certificate", "file offset \(hex(c.offset)), size \(hex(c.size)) (Authenticode signature)")
+        }
     }
 
     /// The link base and the RELA and RELR tables.
@@ -193,8 +214,16 @@ public struct InspectReport {
             fields.append(("header", .null))
         }
         if let pe = k.pe {
-            var p: [(String, JSON)] = [("machine", .hex(UInt64(pe.machine))), ("sections", .int(pe.sectionCount)),
-                                       ("size_of_image", .hex(UInt64(pe.sizeOfImage))), ("entry_point", .hex(UInt64(pe.entryPoint)))]
+            let h = pe.header
+            var p: [(String, JSON)] = [("offset", .hex(UInt64(pe.offset))), ("machine", .hex(UInt64(pe.machine))), ("subsystem", .int(Int(h.subsystem))),
+                                       ("size_of_image", .hex(UInt64(pe.sizeOfImage))), ("size_of_headers", .hex(UInt64(h.sizeOfHeaders))),
+                                       ("entry_point", .hex(UInt64(pe.entryPoint))), ("section_alignment", .hex(UInt64(h.sectionAlignment))),
+                                       ("file_alignment", .hex(UInt64(h.fileAlignment))), ("section_count", .int(pe.sectionCount)),
+                                       ("sections", .array(pe.sections.map { s in .object([
+                                           ("name", .string(s.nameText)), ("virtual_address", .hex(UInt64(s.virtualAddress))),
+                                           ("virtual_size", .hex(UInt64(s.virtualSize))), ("raw_pointer", .hex(UInt64(s.rawPointer))),
+                                           ("raw_size", .hex(UInt64(s.rawSize))), ("characteristics", .hex(UInt64(s.characteristics))),
+                                       ]) }))]
             if let c = pe.certificate { p.append(("certificate", .object([("offset", .hex(c.offset)), ("size", .hex(c.size))]))) }
             fields.append(("pe", .object(p)))
         } else {

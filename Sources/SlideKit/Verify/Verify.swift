@@ -50,6 +50,7 @@ public enum Verifier {
     /// In the order their findings are printed.
     static let checks: [any VerifyCheck] = [
         HeaderCheck(),
+        PECheck(),
         TruncationCheck(),
         AlreadyRelocatedCheck(),
         ExceptionTableCheck(),

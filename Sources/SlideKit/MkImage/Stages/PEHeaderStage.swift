@@ -36,8 +36,7 @@ struct WritePEHeader: MkImageStage {
             + "SizeOfImage \(hex(UInt64(pe.sizeOfImage))), SectionAlignment \(hex(UInt64(pe.sectionAlignment)))")
     }
 
-    /// The header's values from the ELF's layout symbols and the Image header; refuses what an
-    /// EFI loader could not place.
+    /// The layout from the ELF's symbols and the Image header, then the header it makes.
     private func header(_ b: ImageBuild) throws(SlideKitError) -> PEHeader {
         func offset(_ name: String) throws(SlideKitError) -> UInt64 {
             guard let va = b.elf.symbols[name], va >= b.linkBase, va - b.linkBase <= UInt64(UInt32.max) else {
@@ -45,36 +44,55 @@ struct WritePEHeader: MkImageStage {
             }
             return va - b.linkBase
         }
-        let text = try offset("_stext"), etext = try offset("_etext"), edata = try offset("_edata")
-        let entry = try offset("slide_efi_entry")
-        let h = b.header, file = UInt64(b.image.count), align = UInt64(PECOFF.fileAlignment)
-        guard let page = h.flags.pageSize.bytes else { throw b.refuse("the PE header's SectionAlignment needs the header's page size (flags)") }
+        guard let page = b.header.flags.pageSize.bytes else { throw b.refuse("the PE header's SectionAlignment needs the header's page size (flags)") }
+        let layout = PELayout(text: try offset("_stext"), etext: try offset("_etext"), edata: try offset("_edata"),
+                              entry: try offset("slide_efi_entry"), imageSize: b.header.imageSize, fileSize: UInt64(b.image.count), pageSize: page)
+        switch layout.header() {
+        case .success(let pe): return pe
+        case .failure(let problems): throw b.refuse("cannot write the PE header: " + problems.reasons.joined(separator: "; "))
+        }
+    }
+}
+
+/// What the PE header is made of: image offsets of `_stext`, `_etext`, `_edata` and the entry,
+/// the Image header's image_size and page size, and the file's size.
+struct PELayout {
+    var text: UInt64, etext: UInt64, edata: UInt64, entry: UInt64
+    var imageSize: UInt64, fileSize: UInt64, pageSize: UInt64
+
+    struct Problems: Error { var reasons: [String] }
+
+    /// The header, or every reason an EFI loader could not place the image this way.
+    func header() -> Result<PEHeader, Problems> {
+        let align = UInt64(PECOFF.fileAlignment), page = pageSize
         var problems: [String] = []
-        if text == 0 || text % page != 0 || etext % page != 0 || text >= etext {
+        if page == 0 || page & (page - 1) != 0 || page < align { problems.append("page size \(hex(page)) is no SectionAlignment (a power of two, at least \(hex(align)))") }
+        else if text == 0 || text % page != 0 || etext % page != 0 || text >= etext {
             problems.append("text [\(hex(text)), \(hex(etext))) does not start and end on the \(page / 1024) KiB page (SectionAlignment)")
         }
-        if edata != file { problems.append("_edata \(hex(edata)) is not the end of the image data (\(hex(file)))") }
-        if file % align != 0 { problems.append("the image data (\(hex(file)) bytes) does not end on FileAlignment \(hex(align)) (kernel.lds pads it)") }
-        if h.imageSize < file || h.imageSize % page != 0 || h.imageSize > UInt64(UInt32.max) {
-            problems.append("image_size \(hex(h.imageSize)) is not a page multiple of at least the data that fits SizeOfImage")
+        if edata != fileSize { problems.append("_edata \(hex(edata)) is not the end of the image data (\(hex(fileSize)))") }
+        if fileSize % align != 0 { problems.append("the image data (\(hex(fileSize)) bytes) does not end on FileAlignment \(hex(align)) (kernel.lds pads it)") }
+        if etext > edata { problems.append("_etext \(hex(etext)) lies past _edata \(hex(edata))") }
+        if imageSize < fileSize || page == 0 || imageSize % page != 0 || imageSize > UInt64(UInt32.max) {
+            problems.append("image_size \(hex(imageSize)) is not a page multiple of at least the data that fits SizeOfImage")
         }
         if entry < text || entry >= etext { problems.append("slide_efi_entry \(hex(entry)) lies outside the text [\(hex(text)), \(hex(etext)))") }
-        if !problems.isEmpty { throw b.refuse("cannot write the PE header: " + problems.joined(separator: "; ")) }
+        if !problems.isEmpty { return .failure(Problems(reasons: problems)) }
         var pe = PEHeader()
         pe.sizeOfCode = UInt32(etext - text)
         pe.sizeOfInitializedData = UInt32(edata - etext)
         pe.entryPoint = UInt32(entry)
         pe.baseOfCode = UInt32(text)
         pe.sectionAlignment = UInt32(page)
-        pe.sizeOfImage = UInt32(h.imageSize)
+        pe.sizeOfImage = UInt32(imageSize)
         pe.sizeOfHeaders = UInt32(text)
         pe.sections = [
             PESection(name: PECOFF.sectionName(".text"), virtualSize: pe.sizeOfCode, virtualAddress: pe.baseOfCode, rawSize: pe.sizeOfCode,
                       rawPointer: pe.baseOfCode, characteristics: PECOFF.sectionCode | PECOFF.sectionRead | PECOFF.sectionExecute),
-            PESection(name: PECOFF.sectionName(".data"), virtualSize: UInt32(h.imageSize - etext), virtualAddress: UInt32(etext),
+            PESection(name: PECOFF.sectionName(".data"), virtualSize: UInt32(imageSize - etext), virtualAddress: UInt32(etext),
                       rawSize: pe.sizeOfInitializedData, rawPointer: UInt32(etext),
                       characteristics: PECOFF.sectionInitializedData | PECOFF.sectionRead | PECOFF.sectionWrite),
         ]
-        return pe
+        return .success(pe)
     }
 }

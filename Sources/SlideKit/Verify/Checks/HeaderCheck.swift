@@ -1,4 +1,4 @@
-// The arm64 Image header (docs/image.md) and the PE/COFF header behind it, against the image.
+// The arm64 Image header (docs/image.md) against the image; the PE/COFF header behind it is PECheck's.
 
 import SlideCore
 
@@ -25,7 +25,6 @@ struct HeaderCheck: VerifyCheck {
         if let entry = h.entryOffset, entry < 0 || entry >= Int64(k.dataSize) {
             c.add(.error, "entry-outside-image", "code1 branches to \(hex(signed: entry)), outside the image data")
         }
-        if h.hasMZ { peHeader(h, &c) }
         for t in [k.rela, k.relr].compactMap({ $0 }) where UInt64(t.imageOffset + t.size) > h.imageSize && h.imageSize != 0 {
             c.add(.error, "table-outside-image", "\(t.kind == .rela ? "RELA" : "RELR") table ends at \(hex(UInt64(t.imageOffset + t.size))), past image_size \(hex(h.imageSize))")
         }
@@ -42,22 +41,6 @@ struct HeaderCheck: VerifyCheck {
         }
         if k.format == .elf && h.imageSize < k.memorySize {
             c.add(.error, "image-size-too-small", "image_size \(hex(h.imageSize)) is smaller than the ELF's allocated span \(hex(k.memorySize))")
-        }
-    }
-
-    private func peHeader(_ h: ImageHeader, _ c: inout VerifyContext) {
-        let k = c.image
-        guard let pe = k.pe else {
-            if k.format == .image {
-                c.add(.error, "pe-header-missing", "code0 starts with \"MZ\" but res5 (\(hex(UInt64(h.reserved5)))) does not point at a PE header")
-            }
-            return
-        }
-        if UInt64(pe.sizeOfImage) != h.imageSize {
-            c.add(.error, "pe-size-mismatch", "PE SizeOfImage \(hex(UInt64(pe.sizeOfImage))) differs from image_size \(hex(h.imageSize))")
-        }
-        if pe.machine != 0xaa64 {
-            c.add(.error, "pe-machine", "PE Machine \(hex(UInt64(pe.machine))) is not arm64 (0xaa64)")
         }
     }
 }
