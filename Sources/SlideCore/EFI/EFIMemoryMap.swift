@@ -6,7 +6,7 @@
 // models in SlideCore see the same regions whichever side runs them.
 
 /// EFI_MEMORY_TYPE (UEFI 2.10 Table 7.10); open, as firmware may use OEM and OS values.
-public struct EFIMemoryType: RawRepresentable, Equatable, Hashable {
+public struct EFIMemoryType: RawRepresentable, Equatable, Hashable, Sendable {
     public var rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
