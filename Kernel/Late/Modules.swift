@@ -3,7 +3,8 @@
 // region's base, into pages of the module pool written through the linear map (read-write, never
 // executable). Parts and regions are laid out in the kernel's own pages (4, 16 or 64 KiB). The
 // pages are then mapped at the module addresses per part: text RX, read-only R, data RW (never
-// W+X); instruction caches are synchronized; init_module runs, and the init region is unmapped. Branches into the kernel that are out of ±128 MiB go through the module's PLTs.
+// W+X); instruction caches are synchronized; init_module runs, and the init region is unmapped.
+// Branches into the kernel that are out of ±128 MiB go through the module's PLTs.
 // Reports, per module:
 //   slide: module=NAME base=0x… plts=N init=ok
 //   slide: module_NAME=core:0x…+0x…,init:0x…+0x…,plts_core:N,plts_init:N,relocs:N,digest:0x…/0x…

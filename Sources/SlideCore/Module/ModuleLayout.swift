@@ -66,7 +66,8 @@ public struct ModuleLayout {
     public static let maximumSize: UInt64 = 128 << 20
 
     public let elf: ELFFile
-    /// The kernel's translation granule: parts start on, and regions are sized in, its pages.
+    /// The kernel's translation granule: parts start on, and regions are sized in, its pages
+    /// (4 KiB unless the caller says, as Linux's arm64 default).
     public let granule: Granule
     public var page: UInt64 { granule.pageSize }
     public let fixCortexA53843419: Bool
