@@ -18,7 +18,7 @@ func kernelMain(_ fdtPA: UInt64, _ kimageVoffset: UInt64, _ offset: UInt64, _ x1
     var layout = ImageLayout()
     imageLayout(&layout)
     let moduleBase = SlideKASLR.moduleBase(SeedSource(rawValue: info.seedSource) ?? .none, seed: info.seed,
-                                           stext: layout.stext, etext: layout.etext, end: layout.end)
+                                           stext: layout.stext, etext: layout.etext, end: layout.end, granule: kernelGranule)
     line(.moduleBase, hex(moduleBase))
     let moduleEnd = loadModules(info: info, layout: layout, moduleBase: moduleBase)
     let counter = UnsafePointer<UInt64>(bitPattern: UInt(slideLookupSymbol(("slide_module_counter" as StaticString).utf8Start)))

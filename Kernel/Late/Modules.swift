@@ -1,9 +1,10 @@
 // Modules from the initrd (docs/modules.md): every regular `*.ko` file of a newc cpio initrd is linked by
 // SlideCore's ModuleLayout — the code `slide link-module` runs on the host — at the module
 // region's base, into pages of the module pool written through the linear map (read-write, never
-// executable). The pages are then mapped at the module addresses per part: text RX, read-only R,
-// data RW (never W+X); instruction caches are synchronized; init_module runs, and the init region
-// is unmapped. Branches into the kernel that are out of ±128 MiB go through the module's PLTs.
+// executable). Parts and regions are laid out in the kernel's own pages (4, 16 or 64 KiB). The
+// pages are then mapped at the module addresses per part: text RX, read-only R, data RW (never
+// W+X); instruction caches are synchronized; init_module runs, and the init region is unmapped.
+// Branches into the kernel that are out of ±128 MiB go through the module's PLTs.
 // Reports, per module:
 //   slide: module=NAME base=0x… plts=N init=ok
 //   slide: module_NAME=core:0x…+0x…,init:0x…+0x…,plts_core:N,plts_init:N,relocs:N,digest:0x…/0x…
@@ -53,12 +54,6 @@ struct ModuleLoader {
             return
         }
         line(.initrd, "cpio:\(members)")
-        // SlideCore's ModuleLayout gives each part 4 KiB alignment; mapping them W^X needs the
-        // kernel's own page size (not done for 16 and 64 KiB pages yet).
-        guard kernelGranule == .k4 || modules.isEmpty else {
-            line(.modules, text("unsupported:module parts are 4K-aligned, this kernel maps ", .name(kernelGranule.name), " pages"))
-            return
-        }
         for (name, data) in modules { load(name: name, data: data) }
         line(.modulesLoaded, String(loaded))
     }
@@ -73,7 +68,7 @@ struct ModuleLoader {
         let loadStart = readCNTVCT()
         func ns(_ ticks: UInt64) -> UInt64 { ticks &* 1_000_000_000 / max(readCNTFRQ(), 1) }
         do throws(SlideError) {
-            let module = try ModuleLayout(try ELFFile(data))
+            let module = try ModuleLayout(try ELFFile(data), granule: kernelGranule)
             let p = try place(module)
             var firstFailure: ModuleLinkFailure? = nil
             let linkStart = readCNTVCT(), counted = bench?.read() ?? 0
@@ -126,7 +121,8 @@ struct ModuleLoader {
             throw .outOfRange("module pool bytes", value: used + coreSize + initSize, low: 0, high: modulePoolSize)
         }
         let corePA = layout.modulePool &- info.kimageVoffset &+ used, initPA = corePA &+ coreSize
-        let core0 = ModuleRegion.place(cursor: next, size: coreSize + initSize, imageStart: layout.text, imageEnd: layout.end)
+        let core0 = ModuleRegion.place(cursor: next, size: coreSize + initSize, imageStart: layout.text, imageEnd: layout.end,
+                                      page: kernelGranule.pageSize)
         func view(_ pa: UInt64, _ size: UInt64) -> MutableByteView {
             MutableByteView(UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: UInt(linear(pa))), count: Int(size)))
         }

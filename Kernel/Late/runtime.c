@@ -18,7 +18,7 @@ static size_t heap_used;
 
 /* Memory for modules (Kernel/Late/Modules.swift): written through the linear map, mapped at the
  * module region's addresses with per-part permissions. */
-uint8_t slide_module_pool[256u << 10] __attribute__((aligned(PAGE_SIZE)));
+uint8_t slide_module_pool[64u * PAGE_SIZE] __attribute__((aligned(PAGE_SIZE))); /* modulePoolSize */
 
 void slide_set_heap_alias(uint64_t delta) { slide_heap_alias_delta = delta; }
 

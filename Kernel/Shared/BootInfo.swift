@@ -16,8 +16,9 @@ let heapSize: UInt64 = 1 << 20
 /// The linear map's PAGE_OFFSET for 48-bit VA (SlideCore LinearMap).
 var pageOffset: UInt64 { LinearMap.pageOffset }
 
-/// Bytes of the module memory pool in runtime.c.
-let modulePoolSize: UInt64 = 256 << 10
+/// Bytes of the module memory pool in runtime.c: 64 pages of the granule (a module takes at least
+/// one page per part it has, whatever the page size).
+var modulePoolSize: UInt64 { 64 * kernelGranule.pageSize }
 
 /// BootInfo (`boot_info` in Asm/layout.S), at the address we run at.
 func bootInfo() -> UnsafeMutablePointer<BootInfo> {

@@ -111,7 +111,7 @@ func draw(_ i: Int, master: UInt64, facts: Facts) throws -> Params {
             p.at = low + r.below((top - low) / page + 1) * page
         }
     }
-    if p.initrd && v.granule == .k4 && p.seeded {
+    if p.initrd && p.seeded {
         p.place = r.weighted([(.inRange, 4), (.outOfRange, 5), (.overImage, 1)])
         p.seed = try searchSeed(p, v, from: p.seed!, facts.module())
     }
@@ -120,7 +120,7 @@ func draw(_ i: Int, master: UInt64, facts: Facts) throws -> Params {
 
 /// Where the first module goes for `seed` (SlideKASLR.firstModule, what the kernel computes).
 func predictedModule(_ p: Params, _ v: Variant, seed: UInt64, _ m: ModuleFacts) -> (offset: UInt64, base: UInt64, address: UInt64) {
-    let f = SlideKASLR.firstModule(seed: seed, loadPA: p.loadAddress, image: v.landmarks, size: m.core + m.initSize)
+    let f = SlideKASLR.firstModule(seed: seed, loadPA: p.loadAddress, image: v.landmarks, size: m.size(v.granule), granule: v.granule)
     return (f.offset, f.base, f.address)
 }
 
@@ -130,7 +130,7 @@ func searchSeed(_ p: Params, _ v: Variant, from: UInt64, _ m: ModuleFacts) throw
     guard let place = p.place else { return from }
     let target: ModuleSeedSearch.Target = switch place { case .inRange: .inRange; case .outOfRange: .outOfRange; case .overImage: .overImage }
     guard let seed = ModuleSeedSearch.firstSeed(target, from: from, tries: 2_000_000, loadPA: p.loadAddress, image: v.landmarks,
-                                                size: m.core + m.initSize) else {
+                                                size: m.size(v.granule), granule: v.granule) else {
         throw DrawError(message: "no seed for module \(place.rawValue)")
     }
     return seed

@@ -55,27 +55,31 @@ struct ModuleFacts {
     let ko: String
     let initrd: String
     let bytes: [UInt8]
-    /// The core and init regions' sizes (SlideCore's ModuleLayout, as the kernel lays them out).
-    let core: UInt64, initSize: UInt64
     let initrdSize: UInt64
+    /// The core and init regions' sizes per granule (SlideCore's ModuleLayout, as each kernel lays them out).
+    private let sizes: [(granule: Granule, regions: PerRegion<UInt64>)]
 
     init(kout: String) throws(SlideKitError) {
         ko = "\(kout)/modules/hello.ko"
         initrd = "\(kout)/modules/initrd.cpio"
-        bytes = try ModuleFiles.read(ko)
+        let bytes = try ModuleFiles.read(ko)
+        self.bytes = bytes
         initrdSize = UInt64(try Files.read(initrd).count)
         let path = ko
-        let sizes: PerRegion<UInt64>
         do {
-            sizes = try bytes.withUnsafeBytes { raw in try ModuleLayout(try ELFFile(ByteView(raw))).regionSize }
+            sizes = try [Granule.k4, .k16, .k64].map { g in
+                (g, try bytes.withUnsafeBytes { raw in try ModuleLayout(try ELFFile(ByteView(raw)), granule: g).regionSize })
+            }
         } catch let e as SlideError {
             throw SlideKitError(path, e)
         } catch {
             throw SlideKitError(path, "\(error)")
         }
-        core = sizes.core
-        initSize = sizes.initial
     }
+
+    func core(_ g: Granule) -> UInt64 { sizes.first { $0.granule == g }!.regions.core }
+    func initSize(_ g: Granule) -> UInt64 { sizes.first { $0.granule == g }!.regions.initial }
+    func size(_ g: Granule) -> UInt64 { core(g) + initSize(g) }
 }
 
 /// Variants, the module and linear maps, each read once.

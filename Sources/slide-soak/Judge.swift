@@ -132,16 +132,10 @@ final class Judge {
         return nil
     }
 
-    /// No initrd, a larger-page kernel that refuses modules, or the example module judged whole.
+    /// No initrd, or the example module judged whole (on every granule).
     func judgeModules(source: String, offset: UInt64) throws {
         if !p.initrd {
             eq(.initrd, "none")
-            eq(.moduleMap, "rx:0,r:0,rw:0")
-            eq(.moduleCounter, "0")
-        } else if v.granule != .k4 {
-            eq(.initrd, "cpio:3")
-            expect(value(.modules)?.hasPrefix("unsupported:") == true,
-                   "modules=\(repr(value(.modules))): \(v.granuleName) kernels refuse 4K-aligned module parts")
             eq(.moduleMap, "rx:0,r:0,rw:0")
             eq(.moduleCounter, "0")
         } else {
@@ -150,7 +144,7 @@ final class Judge {
     }
 
     func judgeModule(source: String, offset: UInt64, load: UInt64) throws {
-        let m = try facts.module()
+        let m = try facts.module(), g = v.granule, page = g.pageSize
         expect(value(.initrd) == "cpio:3", "initrd=\(value(.initrd) ?? "None")")
         expect(value(.modulesLoaded) == "1", "modules_loaded=\(value(.modulesLoaded) ?? "None")")
         let line = value(.module) ?? ""
@@ -168,11 +162,11 @@ final class Judge {
             expect(at == module, "module at \(hex(at)), predicted \(hex(module))")
             if p.place == .overImage {
                 let end = v.landmarks.end &+ offset
-                expect(at >= end && at - end < ModuleLayout.page && at % ModuleLayout.page == 0, "over the image: placed just past it")
+                expect(at >= end && at - end < page && at % page == 0, "over the image: placed just past it")
             }
         } else if source == "none" || source == "nokaslr" {
             let l = v.landmarks
-            let want = SlideKASLR.moduleBase(.none, seed: 0, stext: l.stext &+ offset, etext: l.etext &+ offset, end: l.end &+ offset)
+            let want = SlideKASLR.moduleBase(.none, seed: 0, stext: l.stext &+ offset, etext: l.etext &+ offset, end: l.end &+ offset, granule: g)
             expect(number(.moduleBase) == want, "module_base=\(value(.moduleBase) ?? "None"), not randomized: \(hex(want))")
         }
         // The host links the same module at the same address against the kernel's exported symbols
@@ -181,12 +175,13 @@ final class Judge {
         for problem in compatibility.problems { expect(false, "link-module: \(problem)") }
         var o = ModuleLinkOptions()
         o.base = at
+        o.granule = g
         for e in v.exports { o.symbols[e.name] = e.address &+ offset }
         let host = try ModuleLinker.link(m.bytes, name: ModuleFiles.name(m.ko), path: m.ko, o)
         for failure in host.failures { expect(false, "link-module: \(failure)") }
         let (pltCore, pltInit) = (host.pltUsed.core, host.pltUsed.initial)
         let digest = { (bytes: [UInt8]) in bytes.withUnsafeBytes { ImageDigest.compute(ByteView($0)) } }
-        let want = "core:\(hex(at))+\(hex(m.core)),init:\(hex(at &+ m.core))+\(hex(m.initSize)),"
+        let want = "core:\(hex(at))+\(hex(m.core(g))),init:\(hex(at &+ m.core(g)))+\(hex(m.initSize(g))),"
             + "plts_core:\(pltCore),plts_init:\(pltInit),relocs:\(host.relocationCount),"
             + "digest:\(hex(digest(host.core)))/\(hex(digest(host.initRegion)))"
         let detail = BootReportKey.moduleDetail("hello")
@@ -198,14 +193,14 @@ final class Judge {
         expect(value(.helloChecks) == "0x0", "hello_checks=\(value(.helloChecks) ?? "None")")
         expect(value(.moduleCounter) == "2", "module_counter=\(value(.moduleCounter) ?? "None")")
         let freed = BootReportKey.moduleInitFreed("hello")
-        expect(r.value(freed) == String(m.initSize / ModuleLayout.page), "init_freed=\(r.value(freed) ?? "None")")
+        expect(r.value(freed) == String(m.initSize(g) / page), "init_freed=\(r.value(freed) ?? "None")")
         var mm: [String: Int] = [:]
         for part in (value(.moduleMap) ?? "rx:0,r:0,rw:0").split(separator: ",") {
             let kv = part.split(separator: ":")
             if kv.count == 2 { mm[String(kv[0])] = Int(kv[1]) }
         }
         let parts = ["rx", "r", "rw"].map { mm[$0] ?? 0 }
-        expect(parts.allSatisfy { $0 >= 1 } && UInt64(mm.values.reduce(0, +)) == m.core / ModuleLayout.page,
+        expect(parts.allSatisfy { $0 >= 1 } && UInt64(mm.values.reduce(0, +)) == m.core(g) / page,
                "module_map=\(value(.moduleMap) ?? "None"): the core's pages, each part mapped")
     }
 }

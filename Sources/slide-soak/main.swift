@@ -209,7 +209,7 @@ struct SoakRun {
         count("smp", String(p.smp))
         count("memory", String(p.memoryMiB))
         count("initrd", p.initrd ? "modules" : "none")
-        if p.initrd { count("place", p.place?.rawValue ?? (v.granule != .k4 ? "refused-" + v.granuleName : "unseeded")) }
+        if p.initrd { count("place", p.place?.rawValue ?? "unseeded") }
         count("granule", v.granuleName)
         if p.loader == .direct { count("registers", p.registers != nil ? "x1-x3" : "zero") }
         count("cpu", p.cpu ?? "cortex-a57")

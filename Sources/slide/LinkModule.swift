@@ -15,7 +15,9 @@ struct LinkModule: ParsableCommand {
             gets a synthetic address, 16 bytes apart in name order), applies every
             relocation section with the arm64 module loader's rules, and routes
             CALL26/JUMP26 branches out of ±128 MiB through 12-byte PLT entries
-            (counted before they are reserved, emitted on overflow). Modules
+            (counted before they are reserved, emitted on overflow). The parts (text,
+            read-only, writable) start on pages of the kernel's granule, as its loader
+            maps them: --page-size, else the --kernel Image header's, else 4096. Modules
             compressed as .ko.gz, .ko.xz or .ko.zst are decompressed first. Link
             errors go to stderr, one `slide: error: 'MODULE': ...` line each (at most
             --max-errors); a module that fails to link writes no output. With --all,
@@ -38,6 +40,8 @@ struct LinkModule: ParsableCommand {
     var undefinedAt: UInt64?
     @Option(help: "Resolve undefined symbols from this kernel's exports (__ksymtab*): a vmlinux, or a raw Image whose kallsyms names them (Linux 6.12+ as Debian builds it); checks vermagic and modversions CRCs as the loader does.")
     var kernel: String?
+    @Option(name: .customLong("page-size"), help: "The kernel's page size in bytes (4096, 16384, 65536): parts and regions start on its pages (default: the --kernel Image header's, else 4096).")
+    var pageSize: UInt64?
     @Flag(help: "With --kernel: link a module whose vermagic or CRCs do not match the kernel's (the loader would refuse it).") var force = false
     @Option(name: .customLong("kernel-offset"), parsing: .unconditional, help: "With --kernel: the kernel's KASLR offset (its boot report's offset=).", transform: { try parseNumber($0) })
     var kernelOffset: UInt64 = 0
@@ -58,6 +62,17 @@ struct LinkModule: ParsableCommand {
         if force && kernel == nil { throw ValidationError("--force goes with --kernel (it skips the vermagic and CRC checks)") }
         if all && output != nil { throw ValidationError("-o writes one module; not with --all") }
         if output == "-" { throw ValidationError("-o writes two files (the core and OUT.init): give a path, not -") }
+        if let pageSize, Granule(pageSize: pageSize) == nil { throw ValidationError("--page-size \(pageSize): give 4096, 16384 or 65536") }
+    }
+
+    /// The kernel's granule: --page-size, which must agree with the --kernel Image header's page
+    /// size when it names one; else that header's; else 4 KiB.
+    func granule() throws(SlideKitError) -> Granule {
+        let header = try loadedKernel()?.image.header?.flags.pageSize.bytes
+        if let pageSize, let header, pageSize != header {
+            throw SlideKitError(kernel!, "its Image header says \(header)-byte pages, not --page-size \(pageSize)")
+        }
+        return Granule(pageSize: pageSize ?? header ?? 4096) ?? .k4
     }
 
     func options() throws(SlideKitError) -> ModuleLinkOptions {
@@ -66,6 +81,7 @@ struct LinkModule: ParsableCommand {
         o.initBase = initAt
         o.undefinedAt = undefinedAt
         o.fixCortexA53843419 = fixErratum
+        o.granule = try granule()
         if let kernel {
             let exports = try loadedKernel()!.exports
             if exports.isEmpty { throw SlideKitError(kernel, "no __ksymtab section: the kernel exports nothing") }

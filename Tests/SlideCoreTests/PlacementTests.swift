@@ -81,23 +81,55 @@ import Testing
     // + ((2 GiB - (_end - _stext)) × fraction) >> 21, page-aligned; without KASLR, _etext - 128 MiB.
     @Test func baseRows() {
         let stext: UInt64 = 0xffff_a000_0800_1000, etext: UInt64 = 0xffff_a000_0810_0000, end: UInt64 = 0xffff_a000_0820_0000
-        #expect(ModuleRegion.base(randomized: false, fraction: 5, stext: stext, etext: etext, end: end) == 0xffff_a000_0010_0000)
-        #expect(ModuleRegion.base(randomized: true, fraction: 0, stext: stext, etext: etext, end: end) == 0xffff_9fff_8820_0000)
+        #expect(ModuleRegion.base(randomized: false, fraction: 5, stext: stext, etext: etext, end: end, page: 0x1000) == 0xffff_a000_0010_0000)
+        #expect(ModuleRegion.base(randomized: true, fraction: 0, stext: stext, etext: etext, end: end, page: 0x1000) == 0xffff_9fff_8820_0000)
         // fraction 2^20: half of (2 GiB - 0x1ff000) = 0x3ff0_0800, page-aligned down.
         let low: UInt64 = 0xffff_9fff_8820_0000
-        #expect(ModuleRegion.base(randomized: true, fraction: 1 << 20, stext: stext, etext: etext, end: end) == low + 0x3ff0_0000)
+        #expect(ModuleRegion.base(randomized: true, fraction: 1 << 20, stext: stext, etext: etext, end: end, page: 0x1000) == low + 0x3ff0_0000)
         // The top fraction stays below _stext: the window always covers the image.
-        let top = ModuleRegion.base(randomized: true, fraction: (1 << 21) - 1, stext: stext, etext: etext, end: end)
+        let top = ModuleRegion.base(randomized: true, fraction: (1 << 21) - 1, stext: stext, etext: etext, end: end, page: 0x1000)
         #expect(top <= stext && top &+ ModuleRegion.window >= end)
+    }
+
+    // Linux's `module_alloc_base &= PAGE_MASK`: the kernel's page, not 4 KiB. Fraction 0x12345
+    // lands at low + 0x48b_f14c: 0x48b_f000, 0x48b_c000 and 0x48b_0000 on 4, 16 and 64 KiB pages.
+    @Test(arguments: [(UInt64(0x1000), UInt64(0x48b_f000)), (0x4000, 0x48b_c000), (0x1_0000, 0x48b_0000)])
+    func baseIsOnTheKernelsPage(page: UInt64, above: UInt64) {
+        let stext: UInt64 = 0xffff_a000_0800_1000, end: UInt64 = 0xffff_a000_0820_0000, low: UInt64 = 0xffff_9fff_8820_0000
+        #expect(ModuleRegion.base(randomized: true, fraction: 0x12345, stext: stext, etext: end, end: end, page: page) == low + above)
+        let g = Granule(pageSize: page)!
+        #expect(SlideKASLR.moduleBase(.fdt, seed: 7, stext: stext, etext: end, end: end, granule: g) % page == 0)
+        // Not randomized: _etext - 128 MiB, on the page (the Slide kernel's _etext is on one already).
+        #expect(ModuleRegion.base(randomized: false, fraction: 0, stext: stext, etext: 0xffff_a000_0810_4000, end: end, page: page)
+                == (0xffff_a000_0010_4000 & ~(page - 1)))
     }
 
     // A module that would overlap the kernel image goes just past it; otherwise where the cursor is.
     @Test func placementSkipsTheImage() {
         let start: UInt64 = 0xffff_a000_0800_0000, end: UInt64 = 0xffff_a000_081b_2000
-        #expect(ModuleRegion.place(cursor: start - 0x4000, size: 0x4000, imageStart: start, imageEnd: end) == start - 0x4000)
-        #expect(ModuleRegion.place(cursor: start - 0x3000, size: 0x4000, imageStart: start, imageEnd: end) == end)
-        #expect(ModuleRegion.place(cursor: start + 0x1000, size: 0x1000, imageStart: start, imageEnd: end) == end)
-        #expect(ModuleRegion.place(cursor: end, size: 0x4000, imageStart: start, imageEnd: end) == end)
-        #expect(ModuleRegion.place(cursor: start, size: 0x1000, imageStart: start, imageEnd: end - 0x800) == end) // rounded up to a page
+        func place(_ cursor: UInt64, _ size: UInt64, imageEnd: UInt64 = end, page: UInt64 = 0x1000) -> UInt64 {
+            ModuleRegion.place(cursor: cursor, size: size, imageStart: start, imageEnd: imageEnd, page: page)
+        }
+        #expect(place(start - 0x4000, 0x4000) == start - 0x4000)
+        #expect(place(start - 0x3000, 0x4000) == end)
+        #expect(place(start + 0x1000, 0x1000) == end)
+        #expect(place(end, 0x4000) == end)
+        #expect(place(start, 0x1000, imageEnd: end - 0x800) == end) // rounded up to a page
+        // On 16 and 64 KiB pages, the first page of the kernel's granule past the image.
+        #expect(place(start - 0x4000, 0x4000, page: 0x4000) == start - 0x4000)
+        #expect(place(start - 0x3000, 0x4000, page: 0x4000) == 0xffff_a000_081b_4000)
+        #expect(place(start - 0x3000, 0x4000, page: 0x1_0000) == 0xffff_a000_081c_0000)
+    }
+
+    // The first module of a seed: the region's base and the module's address on the granule's page.
+    @Test(arguments: [Granule.k4, .k16, .k64])
+    func firstModuleOnEveryGranule(_ g: Granule) {
+        let image = ImageLandmarks(text: 0xffff_8000_0800_0000, stext: 0xffff_8000_0801_0000, etext: 0xffff_8000_0850_0000, end: 0xffff_8000_0860_0000)
+        for seed: UInt64 in [1, 0x1616, 0xdead_beef] {
+            let m = SlideKASLR.firstModule(seed: seed, loadPA: 0x4020_0000, image: image, size: 0x3_0000, granule: g)
+            #expect(m.base % g.pageSize == 0 && m.address % g.pageSize == 0)
+            #expect(m.base == SlideKASLR.moduleBase(.fdt, seed: seed, stext: image.stext + m.offset, etext: image.etext + m.offset,
+                                                   end: image.end + m.offset, granule: g))
+        }
     }
 }

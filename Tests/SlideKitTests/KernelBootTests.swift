@@ -222,7 +222,8 @@ let testInitrd: String = {
         let runOffset = try #require(r.value(.offset).flatMap { UInt64($0.dropFirst(2), radix: 16) })
         let (stext, etext, end) = (try symbol("_stext") &+ runOffset, try symbol("_etext") &+ runOffset, try symbol("_end") &+ runOffset)
         if expectedSource == "fdt" {
-            #expect(moduleBase == ModuleRegion.base(randomized: true, fraction: ModuleRegion.fraction(seed: c.seed!), stext: stext, etext: etext, end: end))
+            let page: UInt64 = c.granule == "4k" ? 0x1000 : c.granule == "16k" ? 0x4000 : 0x1_0000
+            #expect(moduleBase == ModuleRegion.base(randomized: true, fraction: ModuleRegion.fraction(seed: c.seed!), stext: stext, etext: etext, end: end, page: page))
             #expect(moduleBase <= stext && moduleBase &+ ModuleRegion.window >= end, "the window covers the kernel")
         } else if expectedSource != "rndr" {
             #expect(moduleBase == etext &- (128 << 20))

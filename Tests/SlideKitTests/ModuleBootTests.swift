@@ -1,5 +1,6 @@
 // Modules at boot: the Slide kernel loads Kernel/modules/hello.ko from a cpio initrd, links it with
-// SlideCore at the randomized module base and runs its init. Seeds are chosen on the host so the
+// SlideCore at the randomized module base and runs its init, on every granule (4, 16 and 64 KiB
+// pages: the parts laid out and mapped in the kernel's pages). Seeds are chosen on the host so the
 // module lands in branch range of the kernel (no PLT may be used) or out of it (PLTs must be used);
 // each boot's report is compared with `slide link-module` run on the host at the same base against
 // the kernel's own exported symbol table: the same layout, PLT counts and bytes (digests).
@@ -36,6 +37,8 @@ struct ModuleBootCase: CustomTestStringConvertible, Sendable {
     /// Where the seed search starts (different seeds for different cases).
     var searchFrom: UInt64
     var testDescription: String { "\(image) \(loader.rawValue)\(at.map { " at \(hex($0))" } ?? "") \(place.rawValue)" }
+    /// The kernel's granule, from the variant's name (Makefile: rela-16k, relr-64k, …).
+    var granule: Granule { image.hasSuffix("-16k") ? .k16 : image.hasSuffix("-64k") ? .k64 : .k4 }
 }
 
 let moduleBootMatrix: [ModuleBootCase] = [
@@ -46,6 +49,13 @@ let moduleBootMatrix: [ModuleBootCase] = [
     ModuleBootCase(loader: .uBoot, at: 0x4500_0000, place: .inRange, searchFrom: 9000),
     ModuleBootCase(loader: .uBoot, at: 0x4500_0000, place: .outOfRange, image: "relr", searchFrom: 11000),
     ModuleBootCase(place: .overImage, searchFrom: 1),
+    // 16 and 64 KiB pages: in and out of range on each, loaded 2 MiB-misaligned by one page (the
+    // offset keeps the misalignment, the module region's base is still on a page), and past the image.
+    ModuleBootCase(place: .inRange, image: "rela-16k", searchFrom: 13000),
+    ModuleBootCase(loader: .direct, at: 0x4820_4000, place: .outOfRange, image: "relr-16k", searchFrom: 15000),
+    ModuleBootCase(place: .inRange, image: "relr-64k", searchFrom: 17000),
+    ModuleBootCase(loader: .direct, at: 0x4821_0000, place: .outOfRange, image: "rela-64k", searchFrom: 19000),
+    ModuleBootCase(place: .overImage, image: "rela-64k", searchFrom: 1),
 ]
 
 @Suite(.enabled(if: TestData.moduleBuild, TestData.missingKernel)) struct ModuleBoots {
@@ -59,25 +69,27 @@ let moduleBootMatrix: [ModuleBootCase] = [
         o.loader = c.loader; o.at = c.at; o.timeout = 90
         o.initrd = dir.appendingPathComponent("initrd.cpio").path
 
-        // The module's layout (SlideCore, in process): region sizes, and the core's pages per permission.
+        // The module's layout in the kernel's pages (SlideCore, in process): region sizes, and the
+        // core's pages per permission.
+        let page = c.granule.pageSize
         let (coreSize, initSize, pages) = try readBytes(ko).withUnsafeBytes { raw in
-            let layout = try ModuleLayout(try ELFFile(ByteView(raw)))
+            let layout = try ModuleLayout(try ELFFile(ByteView(raw)), granule: c.granule)
             return (layout.regionSize.core, layout.regionSize.initial,
-                    (rx: Int(layout.readOnlyStart.core / 4096), r: Int((layout.writableStart.core - layout.readOnlyStart.core) / 4096),
-                     rw: Int((layout.regionSize.core - layout.writableStart.core) / 4096)))
+                    (rx: Int(layout.readOnlyStart.core / page), r: Int((layout.writableStart.core - layout.readOnlyStart.core) / page),
+                     rw: Int((layout.regionSize.core - layout.writableStart.core) / page)))
         }
 
         // A seed that puts the module where the case wants it: every call into the kernel text in
         // range (±128 MiB, with a margin), or none; or a module_base whose module would overlap the image.
         func prediction(_ seed: UInt64) -> (offset: UInt64, base: UInt64, module: UInt64) {
             let m = SlideKASLR.firstModule(seed: seed, loadPA: o.imageAddress, image: ImageLandmarks(text: text, stext: stext, etext: etext, end: end),
-                                           size: coreSize + initSize)
+                                           size: coreSize + initSize, granule: c.granule)
             return (m.offset, m.base, m.address)
         }
         let target: ModuleSeedSearch.Target = switch c.place { case .inRange: .inRange; case .outOfRange: .outOfRange; case .overImage: .overImage }
         guard let seed = ModuleSeedSearch.firstSeed(target, from: c.searchFrom, tries: 1_000_000, loadPA: o.imageAddress,
                                                     image: ImageLandmarks(text: text, stext: stext, etext: etext, end: end),
-                                                    size: coreSize + initSize) else {
+                                                    size: coreSize + initSize, granule: c.granule) else {
             Issue.record("no seed for \(c.place.rawValue)"); return
         }
         o.seed = seed
@@ -90,6 +102,7 @@ let moduleBootMatrix: [ModuleBootCase] = [
         #expect(host.status == 0, "\(host.stderr)")
         let doc = try jsonObject(host.stdout)
         let plt = doc["plt"] as! [String: Int]
+        #expect(doc["page_size"] as? String == hex(page), "link-module takes the page size from the kernel's Image header")
         // Sizes are 0x strings, as every address, offset and size in slide's JSON.
         #expect((doc["core"] as? [String: Any])?["size"] as? String == hex(UInt64(coreSize)) && (doc["init"] as? [String: Any])?["size"] as? String == hex(UInt64(initSize)))
         let (pltCore, pltInit) = (plt["core_used"]!, plt["init_used"]!)
@@ -97,7 +110,8 @@ let moduleBootMatrix: [ModuleBootCase] = [
         let digest = { (path: String) throws -> UInt64 in try readBytes(path).withUnsafeBytes { ImageDigest.compute(ByteView($0)) } }
         let digests = (try digest(out), try digest(out + ".init"))
         if c.place == .outOfRange { #expect(pltCore > 0 && pltInit > 0, "core and init both call the kernel") } else { #expect(pltCore + pltInit == 0) }
-        if c.place == .overImage { #expect(module == (end &+ offset + 0xfff) & ~0xfff, "just past the image") }
+        if c.place == .overImage { #expect(module == (end &+ offset + page - 1) & ~(page - 1) && module != base, "just past the image") }
+        #expect(base % page == 0 && module % page == 0, "the module region and the module start on the kernel's pages")
 
         let r = try Booter.boot(image, o)
         #expect(!r.timedOut && r.status == 0, "\(r.output.suffix(2000))")
@@ -114,27 +128,34 @@ let moduleBootMatrix: [ModuleBootCase] = [
         // Mapped per part: after init only the core is mapped (the init pages were unmapped).
         #expect(r.value(.moduleMap) == "rx:\(pages.rx),r:\(pages.r),rw:\(pages.rw)")
         #expect(pages.rx >= 1 && pages.r >= 1 && pages.rw >= 1)
-        #expect(r.value(BootReportKey.moduleInitFreed("hello")) == String(initSize / 4096) && initSize > 0)
+        #expect(r.value(BootReportKey.moduleInitFreed("hello")) == String(initSize / page) && initSize > 0)
+        #expect(r.value(.granule) == c.granule.name.description)
         #expect(r.value(.wxViolations) == "0")
     }
 }
 
 extension ModuleBoots {
-    /// A 16 or 64 KiB-page kernel given the module initrd says it cannot map 4 KiB-aligned module
-    /// parts and boots on (the message once used a long String literal, which traps in the kernel).
-    @Test(arguments: ["rela-16k", "relr-64k"])
-    func largerPagesRefuseModulesAndBootOn(_ variant: String) throws {
-        let dir = try #require(try moduleBuild()), image = try #require(try kernelImage(variant))
-        var o = BootOptions()
-        o.seed = 0x1616; o.timeout = 90; o.smp = 2
-        o.initrd = dir.appendingPathComponent("initrd.cpio").path
-        let r = try Booter.boot(image, o)
-        #expect(!r.timedOut && r.status == 0, "\(r.output.suffix(2000))")
-        #expect(r.value(.initrd) == "cpio:3")
-        let page = variant.hasSuffix("16k") ? "16K" : "64K"
-        #expect(r.value(.modules) == "unsupported:module parts are 4K-aligned, this kernel maps \(page) pages")
-        #expect(r.value(.moduleMap) == "rx:0,r:0,rw:0" && r.value(.moduleCounter) == "0")
-        #expect(r.value(.cpusOnline) == "2" && r.output.contains("slide: done"))
+    /// `slide link-module` lays a module out in the kernel's pages: --page-size, else the --kernel
+    /// Image header's; a base off that page, a page size the header contradicts, or one that is no
+    /// granule's, is refused with the reason.
+    @Test func linkModuleTakesTheKernelsPage() throws {
+        let dir = try #require(try moduleBuild())
+        let ko = dir.appendingPathComponent("hello.ko").path
+        let elf16 = repoRoot.appendingPathComponent(".build/kernel/rela-16k/slide-kernel.elf").path
+        func pageSize(_ args: [String]) throws -> String? {
+            let r = try slide(["link-module", ko, "--json"] + args)
+            #expect(r.status == 0, "\(r.stderr)")
+            return try jsonObject(r.stdout)["page_size"] as? String
+        }
+        #expect(try pageSize(["--at", "0xffff800000004000", "--kernel", elf16]) == "0x4000")
+        #expect(try pageSize(["--at", "0xffff800000010000", "--undefined-at", "0xffff800000800000", "--page-size", "65536"]) == "0x10000")
+        #expect(try pageSize(["--at", "0xffff800000001000", "--undefined-at", "0xffff800000800000"]) == "0x1000")
+        let off = try slide(["link-module", ko, "--at", "0xffff800000001000", "--kernel", elf16])
+        #expect(off.status == 1 && off.stderr.contains("module base 0xffff800000001000 is not 16384-byte aligned"), "\(off.stderr)")
+        let contradicts = try slide(["link-module", ko, "--at", "0xffff800000010000", "--kernel", elf16, "--page-size", "65536"])
+        #expect(contradicts.status == 1 && contradicts.stderr.contains("its Image header says 16384-byte pages, not --page-size 65536"), "\(contradicts.stderr)")
+        let odd = try slide(["link-module", ko, "--at", "0xffff800000010000", "--undefined-at", "0", "--page-size", "8192"])
+        #expect(odd.status == 64 && odd.stderr.contains("--page-size 8192: give 4096, 16384 or 65536"), "\(odd.stderr)")
     }
 }
 

@@ -42,7 +42,8 @@ import Testing
 
     /// Every module of each Debian package (5.10, 6.1 .ko; 6.12, 7.x .ko.xz) links with zero
     /// failures in branch range of the kernel (64 MiB below it: no PLT) and out of it (1 GiB below:
-    /// PLTs, PREL32 still within ±2 GiB); per-type counts equal llvm-readelf's.
+    /// PLTs, PREL32 still within ±2 GiB), laid out in the kernel's pages (16 KiB for trixie-16k);
+    /// per-type counts equal llvm-readelf's.
     @Test(.enabled(if: !DebianSuite.present.isEmpty), arguments: DebianSuite.present)
     func everyModuleLinksInRangeAndThroughPLTs(_ s: DebianSuite) throws {
         let dir = s.modules
@@ -50,13 +51,14 @@ import Testing
             .filter { $0.hasSuffix(".ko") || $0.hasSuffix(".ko.xz") }.map { dir + "/" + $0 }
         #expect(files.count > 1000)
         let oracle = try oracleCounts(files)
-        let kernelBase = try KernelImage.load(path: s.kernel).linkBase
-        #expect(kernelBase >= 0xffff_0000_0000_0000)
+        let kernel = try KernelImage.load(path: s.kernel), kernelBase = kernel.linkBase
+        let pageSize = try #require(kernel.header?.flags.pageSize.bytes)
+        #expect(kernelBase >= 0xffff_0000_0000_0000 && (pageSize == 16384) == (s.suite == "trixie-16k"))
         // The 6.1 set also runs a third pass with the Cortex-A53 843419 fix (ADR or veneers for ADRPs at 0xff8/0xffc).
         var passes: [(UInt64, Bool, Bool)] = [(kernelBase - (64 << 20), false, false), (kernelBase - (1 << 30), true, false)]
         if s.suite == "bookworm" { passes.append((kernelBase - (1 << 30), true, true)) }
         for (base, farAway, erratum) in passes {
-            let r = try slide(["link-module", "--all", dir, "--at", hex(base), "--undefined-at", hex(kernelBase), "--json"]
+            let r = try slide(["link-module", "--all", dir, "--at", hex(base), "--undefined-at", hex(kernelBase), "--page-size", String(pageSize), "--json"]
                               + (erratum ? ["--fix-cortex-a53-843419"] : []))
             #expect(r.status == 0, "\(r.stdout.prefix(2000))\(r.stderr.prefix(2000))")
             let doc = try jsonObject(r.stdout)

@@ -12,7 +12,7 @@ public enum BootReportKey: CaseIterable, Sendable {
     case physReserved, fdt, fdtSize, fdtSeedWiped, x1X3, physOffset, granule, linearMap
     case kernelMapBytes, contiguous, tablePages, wxViolations, sctlr, relocsRela, relocsRelr
     case relocCycles, relocVerify, benchCounter, benchRela, benchRelr, moduleBase, moduleCounter
-    case moduleMap, initrd, modules, modulesLoaded, module, extableEntries, extableTest
+    case moduleMap, initrd, modulesLoaded, module, extableEntries, extableTest
     case extableFixups, cpusListed, cpusOnline, cpusErrors, crashTest, helloSays, helloChecks
     case loader, efiRNG, efiSeed, efiLoadedAt, efiSlot, efiCandidates, efiConventional, efiRanges
 
@@ -51,7 +51,6 @@ public enum BootReportKey: CaseIterable, Sendable {
         case .moduleCounter: "module_counter"
         case .moduleMap: "module_map"
         case .initrd: "initrd"
-        case .modules: "modules"
         case .modulesLoaded: "modules_loaded"
         case .module: "module"
         case .extableEntries: "extable_entries"

@@ -3,9 +3,11 @@
 // Runs on the host (`slide link-module`) and inside the Slide kernel (modules from the initrd):
 // no Foundation, no hashing collections, typed throws. Two steps, so the kernel can find memory
 // between them:
-//   1. `ModuleLayout(elf)` sizes everything: allocated sections go into a core and an init region
-//      (names starting ".init"), each region executable → read-only → writable with the three parts
-//      page-aligned (so the kernel can map them RX / R / RW), common symbols at the end of the core;
+//   1. `ModuleLayout(elf, granule:)` sizes everything: allocated sections go into a core and an init
+//      region (names starting ".init"), each region executable → read-only → writable with the three
+//      parts aligned to the kernel's page and each region's size rounded up to it (so the kernel can
+//      map them RX / R / RW with its own pages, as Linux's layout_sections does with PAGE_SIZE),
+//      common symbols at the end of the core;
 //      PLT slots are counted before they are reserved (distinct symbol+addend per region, sorted).
 //   2. `link` copies the sections into the caller's buffers, resolves symbols (defined, section,
 //      absolute, common, undefined through a resolver, weak undefined = 0) and applies every
@@ -58,11 +60,16 @@ public struct ModuleLayout {
     /// The part of its region a section goes to, in layout order; each part starts on a page, so
     /// it can be mapped RX, R or RW.
     enum Part: Sendable { case executable, readOnly, writable }
-    /// Modules are laid out and mapped in 4 KiB pages, whatever the kernel's granule.
-    public static let page: UInt64 = 4096
+    /// Erratum 843419 is about an ADRP's place within a 4 KiB page, whatever the kernel's granule
+    /// (Linux's module-plts.c compares with SZ_4K, not PAGE_SIZE).
+    public static let erratumPage: UInt64 = 4096
     public static let maximumSize: UInt64 = 128 << 20
 
     public let elf: ELFFile
+    /// The kernel's translation granule: parts start on, and regions are sized in, its pages
+    /// (4 KiB unless the caller says, as Linux's arm64 default).
+    public let granule: Granule
+    public var page: UInt64 { granule.pageSize }
     public let fixCortexA53843419: Bool
     /// The symbol table section and its number of entries.
     public let symtab: Int, symbolCount: Int
@@ -74,7 +81,7 @@ public struct ModuleLayout {
     public private(set) var offset: [UInt64]
     public private(set) var size: [UInt64]
     /// Per region: where the read-only part starts, where the writable part starts, the total size
-    /// (all multiples of 4 KiB).
+    /// (all multiples of the granule's page).
     public private(set) var readOnlyStart = PerRegion<UInt64>(repeating: 0), writableStart = PerRegion<UInt64>(repeating: 0)
     public private(set) var regionSize = PerRegion<UInt64>(repeating: 0)
     /// Per region: the `.plt` / `.init.plt` section (nil: none) and the slots reserved in it.
@@ -86,8 +93,9 @@ public struct ModuleLayout {
     /// Per region: the sorted distinct branch targets that may need a PLT slot.
     var pltKeys = PerRegion<[PLTKey]>(repeating: [])
 
-    public init(_ elf: ELFFile, fixCortexA53843419: Bool = false) throws(SlideError) {
+    public init(_ elf: ELFFile, granule: Granule = .k4, fixCortexA53843419: Bool = false) throws(SlideError) {
         self.elf = elf
+        self.granule = granule
         self.fixCortexA53843419 = fixCortexA53843419
         guard elf.header.type == .rel else { throw .invalid("ELF type (a module is ET_REL)", value: UInt64(elf.header.type.rawValue)) }
         guard elf.header.machine == ELFMachine.aarch64 else { throw .unsupported("ELF machine (only EM_AARCH64)", value: UInt64(elf.header.machine)) }
@@ -113,7 +121,7 @@ public struct ModuleLayout {
         try reservePLTSlots(&sizing)
         var end = try placeSections(sizing)
         try placeCommons(end: &end.core)
-        for r in Self.regions { regionSize[r] = Self.align(end[r], Self.page) }
+        for r in Self.regions { regionSize[r] = Self.align(end[r], page) }
         // No module can be larger than the module area (MODULES_VSIZE, 128 MiB): a hostile size allocates nothing.
         guard regionSize.core + regionSize.initial <= Self.maximumSize else {
             throw .outOfRange("module size", value: regionSize.core + regionSize.initial, low: 0, high: Self.maximumSize)
@@ -162,7 +170,7 @@ public struct ModuleLayout {
 
     /// Sizes each region's PLT before the layout: distinct (symbol, addend) branch targets outside
     /// the branch's own section. Erratum 843419: an ADRP whose place could land at 0xff8/0xffc gets
-    /// its section aligned so it cannot, or (when that would take more than a page) a veneer slot
+    /// its section aligned so it cannot, or (when that would take more than 4 KiB) a veneer slot
     /// (docs/modules.md).
     private mutating func reservePLTSlots(_ sizing: inout Sizing) throws(SlideError) {
         var veneers = PerRegion(repeating: 0)
@@ -176,7 +184,7 @@ public struct ModuleLayout {
                 }
                 if fixCortexA53843419 && (e.type == .adrPrelPgHi21 || e.type == .adrPrelPgHi21Nc) {
                     let minAlign: UInt64 = 2 << UInt64((~(e.offset | 7)).trailingZeroBitCount)
-                    if minAlign > Self.page { veneers[r] += 1 } else { sizing.alignment[target] = max(sizing.alignment[target], minAlign) }
+                    if minAlign > Self.erratumPage { veneers[r] += 1 } else { sizing.alignment[target] = max(sizing.alignment[target], minAlign) }
                 }
             }
         }
@@ -192,13 +200,13 @@ public struct ModuleLayout {
         }
     }
 
-    /// Per region, executable sections, then read-only, then writable, each part page-aligned.
+    /// Per region, executable sections, then read-only, then writable, each part on a page of the granule.
     /// Returns each region's end.
     private mutating func placeSections(_ sizing: Sizing) throws(SlideError) -> PerRegion<UInt64> {
         var end = PerRegion<UInt64>(repeating: 0)
         for p in [Part.executable, .readOnly, .writable] {
             for r in Self.regions {
-                end[r] = Self.align(end[r], Self.page)
+                end[r] = Self.align(end[r], page)
                 if p == .readOnly { readOnlyStart[r] = end[r] }
                 if p == .writable { writableStart[r] = end[r] }
             }

@@ -104,19 +104,22 @@ public enum SlideKASLR {
         (source.randomizes ? displacement(seed: seed) : 0) | ImageAlignment.misalignment(physicalAddress)
     }
 
-    /// The module region's base for an image whose `_stext`, `_etext` and `_end` are at these run-time VAs.
-    public static func moduleBase(_ source: SeedSource, seed: UInt64, stext: UInt64, etext: UInt64, end: UInt64) -> UInt64 {
-        ModuleRegion.base(randomized: source.randomizes, fraction: ModuleRegion.fraction(seed: seed), stext: stext, etext: etext, end: end)
+    /// The module region's base for an image whose `_stext`, `_etext` and `_end` are at these
+    /// run-time VAs, on a page of the kernel's granule.
+    public static func moduleBase(_ source: SeedSource, seed: UInt64, stext: UInt64, etext: UInt64, end: UInt64, granule: Granule) -> UInt64 {
+        ModuleRegion.base(randomized: source.randomizes, fraction: ModuleRegion.fraction(seed: seed), stext: stext, etext: etext, end: end,
+                          page: granule.pageSize)
     }
 
     /// Where the first module of `size` bytes goes in a kernel randomized by `seed` from an FDT
     /// (with physical randomization the image keeps its misalignment, so its offset is the same
-    /// at the load address): the offset, the region's base, and the module's address.
-    public static func firstModule(seed: UInt64, loadPA: UInt64, image: ImageLandmarks, size: UInt64)
+    /// at the load address): the offset, the region's base, and the module's address. `size` is
+    /// the module's, laid out in pages of the kernel's `granule` (ModuleLayout).
+    public static func firstModule(seed: UInt64, loadPA: UInt64, image: ImageLandmarks, size: UInt64, granule: Granule)
         -> (offset: UInt64, base: UInt64, address: UInt64) {
         let o = offset(.fdt, seed: seed, physicalAddress: loadPA)
-        let base = moduleBase(.fdt, seed: seed, stext: image.stext &+ o, etext: image.etext &+ o, end: image.end &+ o)
-        return (o, base, ModuleRegion.place(cursor: base, size: size, imageStart: image.text &+ o, imageEnd: image.end &+ o))
+        let base = moduleBase(.fdt, seed: seed, stext: image.stext &+ o, etext: image.etext &+ o, end: image.end &+ o, granule: granule)
+        return (o, base, ModuleRegion.place(cursor: base, size: size, imageStart: image.text &+ o, imageEnd: image.end &+ o, page: granule.pageSize))
     }
 
     /// The whole layout, as the host predicts it (an RNDR seed is not known: its values are ranges).
@@ -139,7 +142,7 @@ public enum SlideKASLR {
         }
         var moduleBase: Predicted = .unknown
         if let l = i.image, let o = virtual.exact, source != .rndr {
-            moduleBase = .exact(Self.moduleBase(source, seed: i.fdtSeed, stext: l.stext &+ o, etext: l.etext &+ o, end: l.end &+ o))
+            moduleBase = .exact(Self.moduleBase(source, seed: i.fdtSeed, stext: l.stext &+ o, etext: l.etext &+ o, end: l.end &+ o, granule: i.granule))
         }
         return SlideKASLRLayout(seedSource: source, physicalAddress: pa, physicalCandidates: candidates,
                                 physicalSlots: physicalSlots(placement: i.placement, loadPA: i.loadPA, imageSize: i.imageSize),

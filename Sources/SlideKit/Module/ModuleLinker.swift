@@ -12,6 +12,9 @@ public struct ModuleLinkOptions {
     public var base: UInt64 = 0xffff_8000_0000_0000
     /// Address of the init region (default: after the core region, page-aligned).
     public var initBase: UInt64? = nil
+    /// The kernel's translation granule: the module's parts are laid out and mapped in its pages,
+    /// and both regions start on one.
+    public var granule: Granule = .k4
     /// Values for undefined symbols (System.map).
     public var symbols: [String: UInt64] = [:]
     /// Otherwise: undefined symbols get synthetic addresses from here up, 16 bytes apart, in name order.
@@ -35,6 +38,8 @@ public struct LinkedModule {
     public var initRegion: [UInt8]
     public var coreBase: UInt64
     public var initBase: UInt64
+    /// The page the parts were laid out in (the kernel's granule).
+    public var page: UInt64
     public var sections: [LinkedSection]
     public var relocationsByType: [RelocationType: Int]
     public var pltReserved: PerRegion<Int>
@@ -61,10 +66,11 @@ public enum ModuleLinker {
 
     /// SlideCore's linker (the one the kernel runs) over host buffers, with names for the report.
     static func link(_ view: ByteView, name: String, _ o: ModuleLinkOptions) throws(SlideError) -> LinkedModule {
-        let layout = try ModuleLayout(try ELFFile(view), fixCortexA53843419: o.fixCortexA53843419)
-        guard o.base & 0xfff == 0 else { throw .misaligned("module base", value: o.base, alignment: 4096) }
+        let layout = try ModuleLayout(try ELFFile(view), granule: o.granule, fixCortexA53843419: o.fixCortexA53843419)
+        let page = o.granule.pageSize
+        guard o.base & (page - 1) == 0 else { throw .misaligned("module base", value: o.base, alignment: page) }
         let initBase = o.initBase ?? (o.base &+ layout.regionSize.core)
-        guard initBase & 0xfff == 0 else { throw .misaligned("module init base", value: initBase, alignment: 4096) }
+        guard initBase & (page - 1) == 0 else { throw .misaligned("module init base", value: initBase, alignment: page) }
         var table = o.symbols
         if let from = o.undefinedAt {
             var undefined = Set<String>()
@@ -91,7 +97,7 @@ public enum ModuleLinker {
         }
         var byType: [RelocationType: Int] = [:]
         for (t, n) in result.typeCounts { byType[t] = n }
-        return LinkedModule(name: name, core: core, initRegion: initRegion, coreBase: o.base, initBase: initBase, sections: sections,
+        return LinkedModule(name: name, core: core, initRegion: initRegion, coreBase: o.base, initBase: initBase, page: page, sections: sections,
                             relocationsByType: byType, pltReserved: layout.pltReserved,
                             pltUsed: result.pltUsed,
                             failures: try failures.map { (f) throws(SlideError) -> String in try describe(f, layout, module: name) })

@@ -5,7 +5,8 @@ import SlideCore
 
 public enum ModuleReport {
     public static func text(_ m: LinkedModule) -> String {
-        var out = "module \(m.name): core \(hex(m.coreBase)) (\(m.core.count) bytes), init \(hex(m.initBase)) (\(m.initRegion.count) bytes)\n"
+        var out = "module \(m.name): core \(hex(m.coreBase)) (\(m.core.count) bytes), init \(hex(m.initBase)) (\(m.initRegion.count) bytes), "
+            + "\(m.page >> 10) KiB pages\n"
         out += "  Section                          Address            Size     Region\n"
         for s in m.sections {
             out += "  " + s.name.padded(32) + hexPadded(s.address) + "  " + hexPadded(s.size, width: 8) + " " + (s.isInit ? "init" : "core") + "\n"
@@ -23,6 +24,7 @@ public enum ModuleReport {
             ("schema", .string(jsonSchemaVersion)), ("module", .string(m.name)),
             ("core", .object([("address", .hex(m.coreBase)), ("size", .hex(m.core.count))])),
             ("init", .object([("address", .hex(m.initBase)), ("size", .hex(m.initRegion.count))])),
+            ("page_size", .hex(m.page)),
             ("sections", .array(m.sections.map { .object([("name", .string($0.name)), ("address", .hex($0.address)), ("size", .hex($0.size)),
                                                           ("region", .string($0.isInit ? "init" : "core"))]) })),
             ("relocations", .object(m.relocationsByType.sorted { $0.key < $1.key }.map { ($0.key.description, .int($0.value)) })),

@@ -14,12 +14,12 @@ public enum ModuleSeedSearch {
     public static let margin: UInt64 = 1 << 20
 
     /// The first seed from `from` on (0 skipped: it means "no seed") that puts a module of `size`
-    /// bytes where `target` says, or nil after `tries` seeds.
+    /// bytes (laid out in pages of the kernel's `granule`) where `target` says, or nil after `tries` seeds.
     public static func firstSeed(_ target: Target, from: UInt64, tries: Int, loadPA: UInt64, image: ImageLandmarks,
-                                 size: UInt64) -> UInt64? {
+                                 size: UInt64, granule: Granule) -> UInt64? {
         var seed = from == 0 ? 1 : from
         for _ in 0..<tries {
-            if places(target, seed: seed, loadPA: loadPA, image: image, size: size) { return seed }
+            if places(target, seed: seed, loadPA: loadPA, image: image, size: size, granule: granule) { return seed }
             seed = seed &+ 1
             if seed == 0 { seed = 1 }
         }
@@ -27,8 +27,8 @@ public enum ModuleSeedSearch {
     }
 
     /// Whether `seed` puts the module where `target` says.
-    public static func places(_ target: Target, seed: UInt64, loadPA: UInt64, image: ImageLandmarks, size: UInt64) -> Bool {
-        let m = SlideKASLR.firstModule(seed: seed, loadPA: loadPA, image: image, size: size)
+    public static func places(_ target: Target, seed: UInt64, loadPA: UInt64, image: ImageLandmarks, size: UInt64, granule: Granule) -> Bool {
+        let m = SlideKASLR.firstModule(seed: seed, loadPA: loadPA, image: image, size: size, granule: granule)
         let (s, e, top) = (image.stext &+ m.offset, image.etext &+ m.offset, m.address &+ size)
         let farthest = max(e > m.address ? e - m.address : 0, top > s ? top - s : 0)
         let nearest = m.address >= e ? m.address - e : s >= top ? s - top : 0

@@ -161,10 +161,11 @@ public enum LinuxKASLR {
         var range: UInt64 { ModuleRegion.window &- (i.imageSize &- i.stextOffset) }
         /// For `_text` at `text` and a 21-bit `fraction`.
         func base(text: UInt64, fraction: UInt64) -> UInt64 {
-            ModuleRegion.fullWindowBase(stext: text &+ i.stextOffset, end: text &+ i.imageSize, modulesVaddr: modulesVaddr, fraction: fraction)
+            ModuleRegion.fullWindowBase(stext: text &+ i.stextOffset, end: text &+ i.imageSize, modulesVaddr: modulesVaddr, fraction: fraction,
+                                        page: i.granule.pageSize)
         }
         /// The distinct page-aligned bases over every fraction.
-        var values: UInt64 { ((range &* 0x1f_ffff) >> 21) >> 12 + 1 }
+        var values: UInt64 { ((range &* 0x1f_ffff) >> 21) >> UInt64(i.granule.shift) + 1 }
         /// The bases an offset range allows, over every fraction.
         func bases(_ offset: Predicted) -> Predicted {
             switch offset {
