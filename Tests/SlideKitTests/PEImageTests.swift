@@ -120,44 +120,9 @@ let peVariants = ["rela", "relr", "rela-16k", "relr-16k", "rela-64k", "relr-64k"
         }
     }
 
-    /// edk2 (Debian's QEMU_EFI.fd) through QEMU's -kernel, for each page size: LoadImage accepts
-    /// the Image and StartImage enters slide_efi_entry (its line on the firmware console), which
-    /// returns: the boot manager goes on to its boot options. (QEMU quits on Ctrl-A x then: edk2's
-    /// shell faults mapping QEMU's kernel file system, with any -kernel file.)
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: edk2Firmware), "no edk2 firmware (install qemu-efi-aarch64)"),
-          arguments: ["rela", "relr-16k", "rela-64k"])
-    func edk2StartsTheImage(_ variant: String) throws {
-        let image = try #require(try kernelImage(variant))
-        let r = try edk2(["-kernel", image], script: [("slide: efi_entry", ""), ("BdsDxe: ", "\u{1}x")])
-        #expect(!r.timedOut, "\(r.output.suffix(1500))")
-        let entered = try #require(r.output.range(of: "slide: efi_entry\r\n"), "\(r.output.suffix(1500))")
-        #expect(r.output[entered.upperBound...].hasPrefix("BdsDxe: "), "StartImage returned to the boot manager")
-    }
-
-    /// The status StartImage returns, as edk2's shell reports it: slide.efi on a FAT drive, run by
-    /// startup.nsh, leaves %lasterror% = 0x3 (EFI_UNSUPPORTED, 0x8000000000000003).
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: edk2Firmware), "no edk2 firmware (install qemu-efi-aarch64)"))
-    func edk2ShellSeesEFIUnsupported() throws {
-        let image = try #require(try kernelImage("rela"))
-        let esp = temporaryDirectory("esp")
-        try FileManager.default.copyItem(atPath: image, toPath: esp.appendingPathComponent("slide.efi").path)
-        try "fs0:\r\nslide.efi\r\necho \"status=%lasterror%\"\r\nreset -s\r\n".write(to: esp.appendingPathComponent("startup.nsh"), atomically: true, encoding: .utf8)
-        let r = try edk2(["-drive", "file=fat:\(esp.path),format=raw,if=virtio,readonly=on"], script: [("any other key", " ")])
-        #expect(!r.timedOut && r.status == 0, "the shell's reset ends QEMU: \(r.output.suffix(1500))")
-        #expect(r.output.contains("slide: efi_entry") && r.output.contains("status=0x3\r"), "\(r.output.suffix(1500))")
-    }
-
-    /// One edk2 boot on a copy of the firmware, its console scripted (QEMUProcess).
-    func edk2(_ args: [String], script: [(String, String)]) throws -> QEMUProcess.Run {
-        let firmware = temporaryDirectory("edk2").appendingPathComponent("QEMU_EFI.fd").path
-        try FileManager.default.copyItem(atPath: edk2Firmware, toPath: firmware)
-        let qemu = try #require(QEMUProcess.which("qemu-system-aarch64"))
-        return try QEMUProcess.run(qemu, ["-M", "virt,acpi=off", "-cpu", "cortex-a57", "-m", "1024", "-nographic", "-nic", "none", "-bios", firmware] + args,
-                                   timeout: 60, script: script)
-    }
-
     /// Secure Boot as users sign: a throwaway key, sbsign, sbverify --cert; inspect shows the
-    /// certificate table as for Debian's kernels; the signed Image still boots and verifies its
+    /// certificate table as for Debian's kernels; the signed Image still boots (-kernel, and
+    /// through edk2 into the EFI stub) and verifies its
     /// seal (the digest reads the fields sbsign writes as zeros); a changed byte fails sbverify.
     @Test(.enabled(if: ["sbsign", "sbverify", "openssl"].allSatisfy { (try? run("which", [$0]).status) == 0 }, "sbsigntool or openssl missing"))
     func signedImageVerifiesAndBoots() throws {
@@ -188,6 +153,13 @@ let peVariants = ["rela", "relr", "rela-16k", "relr-16k", "rela-64k", "relr-64k"
         o.timeout = 60
         let r = try Booter.boot(path("signed"), o)
         #expect(!r.timedOut && r.status == 0 && r.output.contains("slide: done"), "\(r.output.suffix(1500))")
+        // And as firmware starts it: edk2 loads the signed PE (Secure Boot off) and the stub runs.
+        if FileManager.default.fileExists(atPath: edk2Firmware) {
+            o.loader = .efi
+            let e = try Booter.boot(path("signed"), o)
+            #expect(!e.timedOut && e.status == 0 && e.output.contains("slide: loader=efi") && e.output.contains("slide: reloc_verify=ok"),
+                    "\(e.output.suffix(1500))")
+        }
 
         var tampered = signed
         tampered[Int(k.pe!.sections[0].rawPointer) + 0x100] ^= 1
