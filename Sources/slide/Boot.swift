@@ -116,13 +116,18 @@ struct Boot: ParsableCommand {
     }
 }
 extension Boot {
-    /// A Linux boot's printed layout beside `slide kaslr`'s prediction; 0 when they agree.
-    func compare(_ linux: LinuxBootReport, _ r: BootResult, _ o: BootOptions) throws(SlideKitError) -> Int32 {
-        if console { emit(r.output) }
+    /// A Linux boot is judged by its `Kernel Offset` line: refused without one.
+    func requireOffsetPrinted(_ linux: LinuxBootReport, _ r: BootResult) throws(SlideKitError) {
         guard linux.offsetPrinted else {
             throw SlideKitError(image, r.timedOut ? "no `Kernel Offset` line within \(timeout) s (--timeout, --console)"
                                 : "the kernel ended without printing `Kernel Offset` (--console shows its log)")
         }
+    }
+
+    /// A Linux boot's printed layout beside `slide kaslr`'s prediction; 0 when they agree.
+    func compare(_ linux: LinuxBootReport, _ r: BootResult, _ o: BootOptions) throws(SlideKitError) -> Int32 {
+        if console { emit(r.output) }
+        try requireOffsetPrinted(linux, r)
         var q = KASLRQuery()
         q.seed = o.seed ?? 0
         guard let cpu = QEMUCPU.named(r.cpu) else { throw SlideKitError(image, "--cpu '\(r.cpu)' has no KASLR model") }
@@ -171,10 +176,7 @@ extension Boot {
     /// beside the stub model and `slide kaslr`; 0 when they agree.
     func efiLinux(_ linux: LinuxBootReport, _ r: BootResult, _ o: BootOptions) throws(SlideKitError) -> Int32 {
         if console { emit(r.output) }
-        guard linux.offsetPrinted else {
-            throw SlideKitError(image, r.timedOut ? "no `Kernel Offset` line within \(timeout) s (--timeout, --console)"
-                                : "the kernel ended without printing `Kernel Offset` (--console shows its log)")
-        }
+        try requireOffsetPrinted(linux, r)
         guard let cpu = QEMUCPU.named(r.cpu) else { throw SlideKitError(image, "--cpu '\(r.cpu)' has no KASLR model") }
         let e = EFILinuxBoot.judge(try KernelImage.load(path: image), output: r.output, boot: linux, options: o, cpu: cpu)
         if let path = saveEFIMemmap {

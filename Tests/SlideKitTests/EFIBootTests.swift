@@ -14,24 +14,8 @@ import SlideCore
 /// A newc initramfs whose /init prints /proc/iomem and exits, so the kernel panics and prints
 /// its Kernel Offset and PHYS_OFFSET.
 enum IomemInitramfs {
-    static let path: Result<String, FixtureError> = {
-        let dir = temporaryDirectory("iomem-initramfs")
-        let root = dir.appendingPathComponent("root")
-        do {
-            try FileManager.default.createDirectory(at: root.appendingPathComponent("bin"), withIntermediateDirectories: true)
-            try FileManager.default.copyItem(atPath: KallsymsInitramfs.busybox, toPath: root.appendingPathComponent("bin/busybox").path)
-            let script = "#!/bin/busybox sh\n/bin/busybox mkdir -p /proc\n/bin/busybox mount -t proc proc /proc\n/bin/busybox cat /proc/iomem\nexit 1\n"
-            let initPath = root.appendingPathComponent("init").path
-            try script.write(toFile: initPath, atomically: true, encoding: .utf8)
-            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: initPath)
-            let out = dir.appendingPathComponent("initrd.cpio").path
-            let r = try run("sh", ["-c", "cd '\(root.path)' && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 > '\(out)'"])
-            guard r.status == 0 else { return .failure(FixtureError(message: "cpio failed: \(r.stderr)")) }
-            return .success(out)
-        } catch {
-            return .failure(FixtureError(message: "initramfs: \(error)"))
-        }
-    }()
+    static let path = KallsymsInitramfs.busyboxInitramfs("iomem-initramfs",
+        script: "#!/bin/busybox sh\n/bin/busybox mkdir -p /proc\n/bin/busybox mount -t proc proc /proc\n/bin/busybox cat /proc/iomem\nexit 1\n")
 }
 
 struct LinuxEFIBootCase: CustomTestStringConvertible, Sendable {

@@ -14,22 +14,25 @@ enum KallsymsInitramfs {
     static var available: Bool { FileManager.default.isExecutableFile(atPath: busybox) && QEMUProcess.which("qemu-system-aarch64") != nil }
     static let begin = "slide-kallsyms: begin", end = "slide-kallsyms: end"
 
-    static let path: Result<String, FixtureError> = {
-        let dir = temporaryDirectory("kallsyms-initramfs")
+    static let path: Result<String, FixtureError> = busyboxInitramfs("kallsyms-initramfs", script: """
+        #!/bin/busybox sh
+        /bin/busybox mkdir -p /proc
+        /bin/busybox mount -t proc proc /proc
+        echo "\(begin)"
+        /bin/busybox cat /proc/kallsyms
+        echo "\(end)"
+        /bin/busybox poweroff -f
+
+        """)
+
+    /// A newc initramfs of Debian's busybox and `script` as /init, built with cpio in a
+    /// temporary directory named `name`.
+    static func busyboxInitramfs(_ name: String, script: String) -> Result<String, FixtureError> {
+        let dir = temporaryDirectory(name)
         let root = dir.appendingPathComponent("root")
         do {
             try FileManager.default.createDirectory(at: root.appendingPathComponent("bin"), withIntermediateDirectories: true)
             try FileManager.default.copyItem(atPath: busybox, toPath: root.appendingPathComponent("bin/busybox").path)
-            let script = """
-                #!/bin/busybox sh
-                /bin/busybox mkdir -p /proc
-                /bin/busybox mount -t proc proc /proc
-                echo "\(begin)"
-                /bin/busybox cat /proc/kallsyms
-                echo "\(end)"
-                /bin/busybox poweroff -f
-
-                """
             let initPath = root.appendingPathComponent("init").path
             try script.write(toFile: initPath, atomically: true, encoding: .utf8)
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: initPath)
@@ -40,7 +43,7 @@ enum KallsymsInitramfs {
         } catch {
             return .failure(FixtureError(message: "initramfs: \(error)"))
         }
-    }()
+    }
 
     /// The core kernel's lines of /proc/kallsyms (module, BPF and ftrace entries carry a
     /// `[owner]` column and are left out), exactly as printed.
