@@ -1,6 +1,7 @@
 // The draw: every parameter of boot I from SlideCore's SplitMix64, seeded by the master seed and
 // I. The address rules are the loaders' own (BootOptions), the layout rules SlideKASLR's.
 
+import Foundation
 import SlideCore
 import SlideKit
 
@@ -37,6 +38,18 @@ struct Params {
     var registers: (UInt64, UInt64, UInt64)? = nil
     var at: UInt64? = nil
     var place: ModulePlace? = nil
+    /// `--loader efi`: the firmware that starts the Image.
+    var firmware = BootOptions.Firmware.edk2
+
+    /// `--loader efi`: the seed reaches the kernel through the firmware's EFI_RNG_PROTOCOL. The
+    /// stub's one GetRNG call reads the file's first 8 bytes as a little-endian u64 and writes
+    /// it to /chosen/kaslr-seed (docs/efi-stub.md); no seed: no RNG device.
+    var rngBytes: [UInt8]? {
+        guard loader == .efi, let seed else { return nil }
+        var r = SplitMix64(seed: seed)
+        return (0..<8).map { UInt8(truncatingIfNeeded: seed >> (8 * UInt64($0))) }
+            + (0..<(EFIRNGFile.size - 8)).map { _ in UInt8(truncatingIfNeeded: r.next()) }
+    }
 
     /// Where the loader puts the Image (BootOptions.imageAddress).
     var loadAddress: UInt64 {
@@ -57,11 +70,25 @@ struct Params {
         o.initrd = initrd ? try facts.module().initrd : nil
         o.registers = registers ?? (0, 0, 0)
         o.timeout = Soak.bootTimeout
+        o.firmware = firmware
+        o.rng = rngBytes != nil
+        o.rngFile = try rngBytes.map { bytes throws(SlideKitError) in try EFIRNGFile.write(bytes, boot: i) }
         return o
     }
 }
 
 struct DrawError: Error { var message: String }
+
+/// The `--rng-file` of an EFI boot: what the firmware's RNG returns, from its first byte.
+enum EFIRNGFile {
+    static let size = 4096
+
+    static func write(_ bytes: [UInt8], boot i: Int) throws(SlideKitError) -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("slide-soak-rng-\(getpid())-\(i)").path
+        do { try Data(bytes).write(to: URL(fileURLWithPath: path)) } catch { throw SlideKitError(path, "cannot write the RNG file: \(error)") }
+        return path
+    }
+}
 
 func draw(_ i: Int, master: UInt64, facts: Facts) throws -> Params {
     var r = SplitMix64(seed: master ^ (UInt64(i + 1) &* 0xd1b5_4a32_d192_ed03))
@@ -71,10 +98,13 @@ func draw(_ i: Int, master: UInt64, facts: Facts) throws -> Params {
     p.memoryMiB = r.pick([512, 1024, 1024, 1536, 2048, 3072, 4096])
     p.smp = 1 + Int(r.below(4))
     p.cpu = v.granule == .k16 ? "max" : r.weighted([(nil, 3), ("max", 1)])
-    p.loader = r.pick([.qemu, .uBoot, .direct])
+    p.loader = r.pick([.qemu, .uBoot, .direct, .efi])
+    if p.loader == .efi { p.firmware = r.pick([.edk2, .uBoot]) }
     p.kaslr = r.weighted([(.seed, 13), (.zeroSeed, 1), (.none, 2), (.nokaslr, 2), (.physOff, 2)])
     p.seed = p.kaslr == .seed || p.kaslr == .physOff ? r.next() : p.kaslr == .zeroSeed ? 0 : nil
-    p.initrd = r.weighted([(true, 1), (false, 1)])
+    // Under EFI the stub picks the physical slot from the firmware's map, which the draw cannot
+    // know, and the module seed search needs the load address: EFI boots carry no module.
+    p.initrd = p.loader != .efi && r.weighted([(true, 1), (false, 1)])
     if p.loader == .direct && r.below(3) == 0 {
         let x1 = r.next(), x2 = r.below(1 << 32), x3 = r.next()
         p.registers = (x1, x2, x3 >> r.below(64))

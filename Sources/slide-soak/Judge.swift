@@ -73,17 +73,33 @@ final class Judge {
 
     /// The linear map, and where the kernel runs physically and virtually.
     func judgeLayout(pa: UInt64, offset: UInt64) throws {
-        let load = p.loadAddress
         let map = try facts.linearMap(memoryMiB: p.memoryMiB, granule: v.granule)
         eq(.linearMap, map.summary)
         eq(.physOffset, hex(map.physOffset))
-        eq(.physFrom, hex(load))
-        expect(ImageAlignment.misalignment(pa) == ImageAlignment.misalignment(load),
-               "pa \(hex(pa)) keeps the load address's offset in \(sizeText(ImageAlignment.kernel))")
-        eq(.physMoved, pa != load ? "yes" : "no")
+        if p.loader == .efi {
+            judgeEFIStub()
+        } else {
+            let load = p.loadAddress
+            eq(.physFrom, hex(load))
+            expect(ImageAlignment.misalignment(pa) == ImageAlignment.misalignment(load),
+                   "pa \(hex(pa)) keeps the load address's offset in \(sizeText(ImageAlignment.kernel))")
+            eq(.physMoved, pa != load ? "yes" : "no")
+        }
         // The kernel runs where its link base plus the offset says.
         eq(.va, hex(v.landmarks.text &+ offset))
         eq(.kimageVoffset, hex(v.landmarks.text &+ offset &- pa))
+    }
+
+    /// An EFI boot's physical placement: the stub's slot beside SlideEFIModel for the seed the
+    /// RNG file gave and the conventional ranges the kernel reported (`slide boot --loader efi`'s check).
+    func judgeEFIStub() {
+        let rows = SlideEFIBoot.compare(r, imageSize: v.imageSize, granule: v.granule, rngBytes: p.rngBytes,
+                                        commandLine: p.kaslr == .nokaslr ? "nokaslr" : p.kaslr == .physOff ? "kaslr.phys=0" : "")
+        expect(!rows.isEmpty, "loader=\(repr(value(.loader))), not the EFI stub's report")
+        for row in rows { expect(row.agree, "\(row.what): \(row.printed), predicted \(row.predicted)") }
+        if p.seeded && p.kaslr != .physOff {
+            expect((number(.efiCandidates) ?? 0) > 0, "the EFI stub had candidates")
+        }
     }
 
     /// slide kaslr for the same inputs and the ranges the kernel reported avoiding; a problem that
@@ -92,7 +108,8 @@ final class Judge {
         var q = KASLRQuery()
         q.seed = p.seed ?? 0
         q.cpu = cpu
-        q.loadPA = p.loadAddress
+        // Under EFI the kernel starts where the stub put it and moves no further.
+        q.loadPA = p.loader == .efi ? pa : p.loadAddress
         q.memory = [(BootOptions.ramBase, UInt64(p.memoryMiB) << 20)]
         q.commandLine = p.kaslr == .nokaslr ? "nokaslr" : p.kaslr == .physOff ? "kaslr.phys=0" : ""
         var reserved: [String] = []
@@ -117,16 +134,17 @@ final class Judge {
             expect(ImageAlignment.misalignment(offset) == ImageAlignment.misalignment(pa) && inRange,
                    "rndr offset \(hex(offset)) in range \(k.offset.text)")
         } else {
-            let predicted: [(BootReportKey, Predicted)] = [
-                (.offset, k.offset), (.pa, k.physicalAddress), (.physCandidates, .exact(k.physicalCandidates ?? 0)), (.moduleBase, k.moduleBase),
-            ]
+            // Under EFI the physical slot is the stub's (judgeEFIStub); the virtual layout is the kernel's own.
+            let physical: [(BootReportKey, Predicted)] = p.loader == .efi ? []
+                : [(.pa, k.physicalAddress), (.physCandidates, .exact(k.physicalCandidates ?? 0))]
+            let predicted: [(BootReportKey, Predicted)] = [(.offset, k.offset), (.moduleBase, k.moduleBase)] + physical
             for (key, want) in predicted {
                 let got = value(key)
                 let wantText = key == .physCandidates ? String(k.physicalCandidates ?? 0) : want.text
                 expect(got != nil && number(key) == want.exact, "\(key.name)=\(got ?? "None"), slide kaslr predicts \(wantText)")
             }
         }
-        if p.seeded && p.kaslr != .physOff {
+        if p.seeded && p.kaslr != .physOff && p.loader != .efi {
             expect((number(.physCandidates) ?? 0) > 0, "physical randomization had candidates")
         }
         return nil

@@ -3,7 +3,7 @@
 // Usage: slide-soak [N [MASTER]]    (N defaults to 200, MASTER to 64 random bits)
 // Environment: KOUT (default .build/kernel), SOAK_OUT (default .build/soak). Each boot draws,
 // from a SplitMix64 stream seeded by MASTER and its index (Draw.swift): the kernel (RELA/RELR x
-// 4K/16K/64K pages, and RELA linked at another base), the loader (QEMU -kernel, U-Boot booti,
+// 4K/16K/64K pages, and RELA linked at another base), the loader (QEMU -kernel, U-Boot booti, EFI,
 // direct), a load address valid for that loader (direct: any page of the kernel's granule, mostly
 // not 2 MiB-aligned), the KASLR input (an FDT seed, a zero seed, none, nokaslr, kaslr.phys=0), the
 // CPU model, 1-4 CPUs, the RAM size, x1-x3 (direct), and the initrd (none, or the example modules
@@ -67,6 +67,10 @@ func command(_ p: Params, _ v: Variant, _ facts: Facts) throws -> [String] {
     if p.kaslr == .physOff { args += ["--append", "kaslr.phys=0"] }
     if p.initrd { args += ["--initrd", try facts.module().initrd] }
     if let x = p.registers { args += ["--registers", [x.0, x.1, x.2].map(hex).joined(separator: ",")] }
+    if p.loader == .efi {
+        args += ["--firmware", p.firmware.rawValue]
+        args += try p.options(facts).rngFile.map { ["--rng-file", $0] } ?? ["--rng", "off"]
+    }
     return args
 }
 
@@ -83,6 +87,7 @@ func describe(_ p: Params) -> String {
     case .nokaslr: s += "nokaslr"
     }
     if p.registers != nil { s += " x1-x3" }
+    if p.loader == .efi { s += " \(p.firmware.rawValue)" + (p.seed == nil ? " rng-off" : "") }
     if p.initrd { s += " module" + (p.place.map { "(\($0.rawValue))" } ?? "") }
     return s
 }
@@ -136,7 +141,7 @@ struct SoakRun {
     let out: String
     var failed = 0
     var distribution: [String: [String: Int]] = [:]
-    static let keys = ["variant", "loader", "granule", "kaslr", "smp", "memory", "cpu", "initrd", "place", "address", "registers"]
+    static let keys = ["variant", "loader", "firmware", "granule", "kaslr", "smp", "memory", "cpu", "initrd", "place", "address", "registers"]
 
     /// Draws, runs and judges boot `i`, and says how it went.
     mutating func run(_ i: Int) {
@@ -212,9 +217,10 @@ struct SoakRun {
         if p.initrd { count("place", p.place?.rawValue ?? "unseeded") }
         count("granule", v.granuleName)
         if p.loader == .direct { count("registers", p.registers != nil ? "x1-x3" : "zero") }
+        if p.loader == .efi { count("firmware", p.firmware.rawValue + (p.seed == nil ? "/rng-off" : "/rng")) }
         count("cpu", p.cpu ?? "cortex-a57")
         let at = p.loadAddress
-        count("address", p.loader == .qemu ? "qemu-fixed" : ImageAlignment.misalignment(at) == 0 ? "2M-aligned" : "2M-misaligned")
+        count("address", p.loader == .qemu ? "qemu-fixed" : p.loader == .efi ? "firmware" : ImageAlignment.misalignment(at) == 0 ? "2M-aligned" : "2M-misaligned")
     }
 
     func summary(boots n: Int, wall: TimeInterval) {
